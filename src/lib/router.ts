@@ -1,0 +1,88 @@
+// A service's routes, declared once: the same declaration registers the Hono handler,
+// validates its input and describes it in the OpenAPI document.
+import { type Context, Hono } from "hono";
+import type { z } from "zod";
+import type { AppEnv } from "./env";
+import { parseInput, readJsonBody } from "./validate";
+
+export type Method = "get" | "post" | "put" | "patch" | "delete";
+
+export interface ResponseSpec {
+  description: string;
+  /** JSON body schema; omit for empty or non-JSON bodies. */
+  schema?: z.ZodType;
+  /** Media type when the body is not JSON (e.g. "text/html"). */
+  contentType?: string;
+}
+
+export interface RouteSpec<
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+> {
+  method: Method;
+  /** Hono path relative to the router's mount point, e.g. "/:id". */
+  path: string;
+  summary: string;
+  description?: string;
+  tags?: string[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Largest accepted body in bytes; defaults to MAX_BODY_BYTES. */
+  bodyLimit?: number;
+  responses: Record<number, ResponseSpec>;
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteInput<P, Q, B> {
+  params: Out<P>;
+  query: Out<Q>;
+  body: Out<B>;
+}
+
+export type RouteHandler<P, Q, B> = (c: Context<AppEnv>, input: RouteInput<P, Q, B>) => Response | Promise<Response>;
+
+/** What the OpenAPI builder needs to know about one route. */
+export interface Operation {
+  method: Method;
+  path: string;
+  spec: RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+}
+
+export class ApiRouter {
+  readonly app = new Hono<AppEnv>();
+  readonly operations: Operation[] = [];
+
+  constructor(readonly tag: string) {}
+
+  route<
+    P extends z.ZodType | undefined = undefined,
+    Q extends z.ZodType | undefined = undefined,
+    B extends z.ZodType | undefined = undefined,
+  >(spec: RouteSpec<P, Q, B>, handler: RouteHandler<P, Q, B>): this {
+    const withTags = { ...spec, tags: spec.tags ?? [this.tag] };
+    this.operations.push({ method: spec.method, path: spec.path, spec: withTags });
+    this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
+      const input = {
+        params: spec.params ? parseInput(spec.params, c.req.param(), "path") : undefined,
+        query: spec.query ? parseInput(spec.query, c.req.query(), "query") : undefined,
+        body: spec.body ? await readJsonBody(c, spec.body, spec.bodyLimit ?? c.get("config").maxBodyBytes) : undefined,
+      } as RouteInput<P, Q, B>;
+      return handler(c, input);
+    });
+    return this;
+  }
+}
+
+/** A router mounted at a prefix of the gateway. */
+export interface Mount {
+  prefix: string;
+  router: ApiRouter;
+}
+
+export function joinPath(prefix: string, path: string): string {
+  const joined = `${prefix.replace(/\/$/, "")}${path === "/" && prefix ? "" : path}`;
+  return joined === "" ? "/" : joined;
+}

@@ -1,0 +1,102 @@
+// Request validation: every body, query and path parameter goes through here and fails as `invalid_request`.
+import type { Context } from "hono";
+import type { z } from "zod";
+import type { AppEnv } from "./env";
+import { ApiError, type Issue } from "./errors";
+
+export type InputLocation = "body" | "query" | "path" | "header";
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+export function toIssues(error: z.ZodError, location: InputLocation): Issue[] {
+  return error.issues.map((issue) => ({
+    path: [location, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))],
+    code: issue.code,
+    message: issue.message,
+  }));
+}
+
+/** Validates an already-extracted value (query object, params, a header) against a schema. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, location: InputLocation): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ApiError("invalid_request", `Invalid request ${location}`, { issues: toIssues(result.error, location) });
+  }
+  return result.data;
+}
+
+export function mediaType(c: Context<AppEnv>): string {
+  return (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+/**
+ * Reads the request body as bytes without ever holding more than `limit` of it:
+ * Content-Length is checked first, then the stream is counted as it arrives.
+ */
+export async function readBodyBytes(c: Context<AppEnv>, limit: number): Promise<Uint8Array> {
+  const tooLarge = () => new ApiError("payload_too_large", `Request body exceeds the limit of ${limit} bytes`);
+  const declared = c.req.header("content-length");
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * Reads and validates a JSON body: 415 for another media type, 413 over the limit,
+ * 400 with the parser's own complaint for malformed JSON, 400 with zod's issues for the wrong shape.
+ */
+export async function readJsonBody<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+  limit: number,
+): Promise<z.output<S>> {
+  const type = mediaType(c);
+  if (!JSON_MEDIA_TYPE.test(type)) {
+    throw new ApiError(
+      "unsupported_media_type",
+      `Expected a JSON body (Content-Type: application/json), got ${type ? `'${type}'` : "none"}`,
+    );
+  }
+  const bytes = await readBodyBytes(c, limit);
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new ApiError("invalid_request", "Request body is not valid UTF-8", {
+      issues: [{ path: ["body"], code: "invalid_encoding", message: "Body must be UTF-8 encoded" }],
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ApiError("invalid_request", "Malformed JSON in request body", {
+      issues: [{ path: ["body"], code: "invalid_json", message }],
+    });
+  }
+  return parseInput(schema, value, "body");
+}

@@ -1,0 +1,39 @@
+// One real suite (bridge + `wrangler dev`) for the end-to-end files, on free ports with its own state.
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { freePort } from "../../dev/lib/processes";
+import { startDevSuite } from "../../dev/lib/suite";
+import { createScratch } from "../support/scratch";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    workerUrl: string;
+    bridgeUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const scratch = await createScratch("tessera-e2e");
+  const lines: string[] = [];
+  try {
+    const suite = await startDevSuite({
+      port: await freePort(),
+      bridgePort: await freePort(),
+      inspectorPort: await freePort(),
+      pgliteDir: join(scratch.dir, "pglite"),
+      databaseUrl: scratch.databaseUrl,
+      persistDir: join(scratch.dir, "wrangler"),
+      write: (line) => lines.push(line),
+    });
+    project.provide("workerUrl", suite.workerUrl);
+    project.provide("bridgeUrl", suite.bridgeUrl);
+    return async () => {
+      await suite.stop();
+      await scratch.cleanup();
+    };
+  } catch (err) {
+    console.error(lines.slice(-40).join("\n"));
+    await scratch.cleanup();
+    throw err;
+  }
+}

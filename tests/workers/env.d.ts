@@ -1,0 +1,12 @@
+// Gives `env` and `exports` from "cloudflare:workers" the Worker's own types.
+import type { Env as TesseraEnv } from "../../src/lib/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends TesseraEnv {}
+    interface GlobalProps {
+      mainModule: typeof import("../../src/index");
+      durableNamespaces: "Hub" | "JobBoard";
+    }
+  }
+}
