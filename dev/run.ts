@@ -1,5 +1,6 @@
 // `npm run dev`: the whole suite with one command. Ctrl-C or SIGTERM stops every child it started.
 import { join } from "node:path";
+import { localSigningKeys } from "./lib/dev-secrets";
 import { assertPortFree, freePort } from "./lib/processes";
 import { ROOT, startDevSuite } from "./lib/suite";
 
@@ -11,7 +12,8 @@ async function main(): Promise<void> {
   await assertPortFree(port, "PORT");
   await assertPortFree(bridgePort, "DB_BRIDGE_PORT");
   const inspectorPort = env.INSPECTOR_PORT ? Number(env.INSPECTOR_PORT) : await freePort();
-  const vars: Record<string, string> = {};
+  const keys = await localSigningKeys(join(ROOT, ".data/dev-signing-keys.json"), join(ROOT, ".dev.vars"));
+  const vars: Record<string, string> = { ...keys };
   // Passed through from this environment to the Worker (the gateway's route table, later issues).
   for (const name of ["GATEWAY_ROUTES"]) if (env[name]) vars[name] = env[name] as string;
 

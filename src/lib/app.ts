@@ -18,6 +18,7 @@ function metaRouter(document: () => Record<string, unknown>, page: () => string)
       {
         method: "get",
         path: "/openapi.json",
+        auth: "public",
         summary: "This API as an OpenAPI 3.1 document",
         responses: { 200: { description: "The document", schema: z.record(z.string(), z.unknown()) } },
       },
@@ -27,6 +28,7 @@ function metaRouter(document: () => Record<string, unknown>, page: () => string)
       {
         method: "get",
         path: "/docs",
+        auth: "public",
         summary: "A readable API reference",
         responses: { 200: { description: "HTML page", contentType: "text/html" } },
       },

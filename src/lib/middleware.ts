@@ -59,12 +59,20 @@ export function corsFromConfig(): MiddlewareHandler<AppEnv> {
   });
 }
 
-/** An API answers JSON: nothing in it may load or frame anything. Pages set their own policy. */
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+/**
+ * An API answers JSON: nothing in it may load or frame anything. A page (/docs) sets its own
+ * Content-Security-Policy, which is kept; every other response gets the API's.
+ */
 export function apiSecureHeaders(): MiddlewareHandler<AppEnv> {
-  return secureHeaders({
-    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  const others = secureHeaders({
     strictTransportSecurity: "max-age=63072000; includeSubDomains",
     crossOriginResourcePolicy: "same-site",
     referrerPolicy: "no-referrer",
   });
+  return async (c, next) => {
+    await others(c, next);
+    if (!c.res.headers.has("content-security-policy")) c.res.headers.set("Content-Security-Policy", API_CSP);
+  };
 }

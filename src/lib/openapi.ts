@@ -83,9 +83,20 @@ function operationObject(op: Operation): JsonSchema {
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   };
   const params = parameters(op);
+  const access = op.spec.auth;
+  const accessNote =
+    access === "public"
+      ? ""
+      : typeof access === "object"
+        ? `Requires the '${access.role}' role (checked against the live session).`
+        : access === "session"
+          ? "Requires a signed-in user with a live session."
+          : "Requires a signed-in user.";
+  const description = [op.spec.description, accessNote].filter(Boolean).join("\n\n");
   return {
     summary: op.spec.summary,
-    ...(op.spec.description ? { description: op.spec.description } : {}),
+    ...(description ? { description } : {}),
+    ...(access === "public" ? { security: [] } : { security: [{ bearerAuth: [] }] }),
     tags: op.spec.tags ?? [],
     operationId: operationId(op.method, op.path),
     ...(params.length ? { parameters: params } : {}),
@@ -123,6 +134,9 @@ export function buildOpenApiDocument(info: ApiInfo, operations: Operation[]): Js
     info,
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     paths,
-    components: { schemas: { Error: { ...schemaOf(ErrorBodySchema, "output"), examples: [example] } } },
+    components: {
+      schemas: { Error: { ...schemaOf(ErrorBodySchema, "output"), examples: [example] } },
+      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+    },
   };
 }

@@ -2,6 +2,7 @@
 // validates its input and describes it in the OpenAPI document.
 import { type Context, Hono } from "hono";
 import type { z } from "zod";
+import { type Access, authorize } from "./auth";
 import type { AppEnv } from "./env";
 import { parseInput, readJsonBody } from "./validate";
 
@@ -26,6 +27,8 @@ export interface RouteSpec<
   summary: string;
   description?: string;
   tags?: string[];
+  /** Who may call it; there is no default, so no route is public by accident. */
+  auth: Access;
   params?: P;
   query?: Q;
   body?: B;
@@ -65,6 +68,8 @@ export class ApiRouter {
     const withTags = { ...spec, tags: spec.tags ?? [this.tag] };
     this.operations.push({ method: spec.method, path: spec.path, spec: withTags });
     this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
+      // Authentication before validation: an anonymous caller learns nothing about a route's input.
+      await authorize(c, spec.auth);
       const input = {
         params: spec.params ? parseInput(spec.params, c.req.param(), "path") : undefined,
         query: spec.query ? parseInput(spec.query, c.req.query(), "query") : undefined,

@@ -6,7 +6,7 @@ declare global {
     interface Env extends TesseraEnv {}
     interface GlobalProps {
       mainModule: typeof import("../../src/index");
-      durableNamespaces: "Hub" | "JobBoard";
+      durableNamespaces: "Hub" | "JobBoard" | "RateLimiter";
     }
   }
 }

@@ -1,11 +1,14 @@
 // Starts the database bridge once for the whole Workers-pool run and hands its URL to the Worker.
 import type { TestProject } from "vitest/node";
+import { generateKeyPairSecrets } from "../../src/lib/keys";
 import { startTestDatabase } from "../support/database";
 
 declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
     databaseBackend: string;
+    jwtPrivateKey: string;
+    jwtPublicKeys: string;
   }
 }
 
@@ -13,5 +16,9 @@ export default async function setup(project: TestProject) {
   const database = await startTestDatabase();
   project.provide("databaseUrl", database.url);
   project.provide("databaseBackend", database.backend);
+  // Throwaway keys for this run only.
+  const keys = await generateKeyPairSecrets("ES256");
+  project.provide("jwtPrivateKey", keys.JWT_PRIVATE_KEY);
+  project.provide("jwtPublicKeys", keys.JWT_PUBLIC_KEYS);
   return () => database.close();
 }

@@ -11,6 +11,7 @@ const echo = new ApiRouter("test")
     {
       method: "post",
       path: "/things/:id",
+      auth: "public",
       summary: "Echo a thing",
       params: z.object({ id: z.string().regex(/^\d+$/) }),
       query: z.object({ dryRun: z.enum(["true", "false"]).optional() }),
@@ -20,10 +21,10 @@ const echo = new ApiRouter("test")
     },
     (c, { params, query, body }) => c.json({ id: params.id, dryRun: query.dryRun ?? null, ...body }),
   )
-  .route({ method: "get", path: "/boom", summary: "Fails", responses: {} }, () => {
+  .route({ method: "get", path: "/boom", summary: "Fails", auth: "public", responses: {} }, () => {
     throw new Error("secret internal detail");
   })
-  .route({ method: "get", path: "/teapot", summary: "Fails on purpose", responses: {} }, () => {
+  .route({ method: "get", path: "/teapot", summary: "Fails on purpose", auth: "public", responses: {} }, () => {
     throw new ApiError("conflict", "Already there", { headers: { "Retry-After": "3" } });
   });
 

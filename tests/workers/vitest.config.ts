@@ -9,6 +9,9 @@ export default defineConfig({
       miniflare: {
         bindings: {
           DATABASE_URL: inject("databaseUrl"),
+          JWT_PRIVATE_KEY: inject("jwtPrivateKey"),
+          JWT_PUBLIC_KEYS: inject("jwtPublicKeys"),
+          ADMIN_BOOTSTRAP_TOKEN: "test-bootstrap-token-0123456789",
           ENVIRONMENT: "test",
           HEALTH_CACHE_SECONDS: "0",
           LOG_LEVEL: "warn",

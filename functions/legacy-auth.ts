@@ -1,0 +1,193 @@
+// /api/auth: the old Go/Rust auth services' routes and shapes, over the same flows as /v1/auth.
+// Their bugs are not kept: no seeded users, no self-assigned roles, errors in the one error shape.
+import { z } from "zod";
+import { Email, LoginBody, login, Metadata, RegisterBody, register, type SignedIn } from "../src/lib/account";
+import { principal } from "../src/lib/auth";
+import { db } from "../src/lib/db/client";
+import { ApiError } from "../src/lib/errors";
+import { ApiRouter } from "../src/lib/router";
+import { revokeUserSessions } from "../src/lib/sessions";
+import { countActiveUsers, deleteUser, listUsers, requireUserById, UserSchema, updateUser } from "../src/lib/users";
+
+const ADMIN = { role: "admin" } as const;
+// Set on the first request: workerd's clock does not run while the module is being loaded.
+let startedAt: number | undefined;
+let requestsSeen = 0;
+
+const LegacyTokens = z.object({ token: z.string(), user: UserSchema, expires_at: z.string() });
+const legacyTokens = (s: SignedIn) => ({ token: s.accessToken, user: s.user, expires_at: s.expiresAt.toISOString() });
+const IdParams = z.object({ id: z.uuid() });
+
+export const legacyAuthService = new ApiRouter("legacy auth");
+legacyAuthService.app.use("*", async (_c, next) => {
+  startedAt ??= Date.now();
+  requestsSeen++;
+  await next();
+});
+
+legacyAuthService
+  .route(
+    {
+      method: "post",
+      path: "/register",
+      auth: "public",
+      summary: "Legacy: create an account → {token, user, expires_at}",
+      body: RegisterBody,
+      responses: { 201: { description: "Created", schema: LegacyTokens } },
+    },
+    async (c, { body }) => c.json(legacyTokens(await register(c, body)), 201),
+  )
+  .route(
+    {
+      method: "post",
+      path: "/login",
+      auth: "public",
+      summary: "Legacy: sign in → {token, user, expires_at}",
+      body: LoginBody,
+      responses: { 200: { description: "Signed in", schema: LegacyTokens } },
+    },
+    async (c, { body }) => c.json(legacyTokens(await login(c, body))),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/verify",
+      auth: "user",
+      summary: "Legacy: check a token",
+      responses: {
+        200: {
+          description: "Valid",
+          schema: z.object({
+            valid: z.literal(true),
+            user_id: z.string(),
+            expires_at: z.string(),
+            roles: z.array(z.string()),
+          }),
+        },
+      },
+    },
+    (c) => {
+      const p = principal(c);
+      return c.json({
+        valid: true as const,
+        user_id: p.sub,
+        expires_at: new Date(p.exp * 1000).toISOString(),
+        roles: p.roles,
+      });
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/profile",
+      auth: "session",
+      summary: "Legacy: the signed-in user",
+      responses: { 200: { description: "The user", schema: UserSchema } },
+    },
+    async (c) => c.json(await requireUserById(db(c.env), principal(c).sub)),
+  )
+  .route(
+    {
+      method: "put",
+      path: "/profile",
+      auth: "session",
+      summary: "Legacy: change email or metadata (roles and active are refused)",
+      body: z.object({ email: Email.optional(), metadata: Metadata.optional() }).strict(),
+      responses: { 200: { description: "The user", schema: UserSchema } },
+    },
+    async (c, { body }) => c.json(await updateUser(db(c.env), principal(c).sub, body)),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/users",
+      auth: ADMIN,
+      summary: "Legacy: list users (admin)",
+      responses: { 200: { description: "Users", schema: z.array(UserSchema) } },
+    },
+    async (c) => c.json((await listUsers(db(c.env), { limit: 100 })).users),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/users/:id",
+      auth: ADMIN,
+      summary: "Legacy: get a user (admin)",
+      params: IdParams,
+      responses: { 200: { description: "The user", schema: UserSchema } },
+    },
+    async (c, { params }) => c.json(await requireUserById(db(c.env), params.id)),
+  )
+  .route(
+    {
+      method: "put",
+      path: "/users/:id",
+      auth: ADMIN,
+      summary: "Legacy: update a user (admin)",
+      params: IdParams,
+      body: z
+        .object({
+          email: Email.optional(),
+          metadata: Metadata.optional(),
+          active: z.boolean().optional(),
+          roles: z.array(z.string().min(1).max(32)).min(1).max(16).optional(),
+        })
+        .strict(),
+      responses: { 200: { description: "The user", schema: UserSchema } },
+    },
+    async (c, { params, body }) => {
+      if (params.id === principal(c).sub && (body.active === false || (body.roles && !body.roles.includes("admin")))) {
+        throw new ApiError("invalid_request", "You cannot deactivate yourself or remove your own admin role");
+      }
+      const database = db(c.env);
+      const user = await updateUser(database, params.id, body);
+      if (body.active === false) await revokeUserSessions(database, params.id, "deactivated");
+      return c.json(user);
+    },
+  )
+  .route(
+    {
+      method: "delete",
+      path: "/users/:id",
+      auth: ADMIN,
+      summary: "Legacy: delete a user (admin; not yourself)",
+      params: IdParams,
+      responses: { 204: { description: "Deleted" } },
+    },
+    async (c, { params }) => {
+      if (params.id === principal(c).sub) throw new ApiError("invalid_request", "You cannot delete yourself");
+      if (!(await deleteUser(db(c.env), params.id))) throw new ApiError("not_found", "User not found");
+      return c.body(null, 204);
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/health",
+      auth: "public",
+      summary: "Legacy: the auth service's health",
+      description: "`uptime_seconds` and `total_requests` are this isolate's: a Worker has no single process.",
+      responses: {
+        200: {
+          description: "Healthy",
+          schema: z.object({
+            status: z.string(),
+            service: z.string(),
+            timestamp: z.string(),
+            uptime_seconds: z.number(),
+            active_users: z.number(),
+            total_requests: z.number(),
+          }),
+        },
+      },
+    },
+    async (c) =>
+      c.json({
+        status: "healthy",
+        service: "auth",
+        timestamp: new Date().toISOString(),
+        uptime_seconds: Math.floor((Date.now() - (startedAt ?? Date.now())) / 1000),
+        active_users: await countActiveUsers(db(c.env)),
+        total_requests: requestsSeen,
+      }),
+  );

@@ -1,0 +1,142 @@
+// /v1/users: user administration (role admin, checked against the live session on every call).
+import { z } from "zod";
+import { Email, Metadata, Role, Username } from "../src/lib/account";
+import { principal } from "../src/lib/auth";
+import { db } from "../src/lib/db/client";
+import { ApiError } from "../src/lib/errors";
+import { isSupportedPasswordHash } from "../src/lib/passwords";
+import { ApiRouter } from "../src/lib/router";
+import { revokeUserSessions } from "../src/lib/sessions";
+import { deleteUser, importUsers, listUsers, requireUserById, UserSchema, updateUser } from "../src/lib/users";
+
+const ADMIN = { role: "admin" } as const;
+/** Users per import request: large enough for a migration in a few calls, small enough for one request's CPU. */
+export const IMPORT_MAX_USERS = 1000;
+
+const IdParams = z.object({ id: z.uuid() });
+
+const ImportedUser = z
+  .object({
+    username: Username,
+    email: Email,
+    passwordHash: z
+      .string()
+      .max(200)
+      .refine(isSupportedPasswordHash, "must be a bcrypt hash (cost 4 to 12) or a Tessera PBKDF2 hash"),
+    roles: z.array(Role).max(16).optional(),
+    metadata: Metadata.optional(),
+    active: z.boolean().optional(),
+  })
+  .strict();
+
+export const usersService = new ApiRouter("users")
+  .route(
+    {
+      method: "get",
+      path: "/",
+      auth: ADMIN,
+      summary: "List users, oldest first, with search and cursor pagination",
+      query: z.object({
+        q: z.string().trim().min(1).max(254).optional().describe("Substring of username or email"),
+        limit: z.coerce.number().int().min(1).max(100).default(20),
+        cursor: z.string().max(200).optional(),
+      }),
+      responses: {
+        200: {
+          description: "A page",
+          schema: z.object({ users: z.array(UserSchema), nextCursor: z.string().nullable() }),
+        },
+      },
+    },
+    async (c, { query }) => c.json(await listUsers(db(c.env), query)),
+  )
+  .route(
+    {
+      method: "post",
+      path: "/import",
+      auth: ADMIN,
+      summary: "Import users moved from the old services, with their bcrypt hashes",
+      description: `Up to ${IMPORT_MAX_USERS} users. Each bcrypt hash is replaced by PBKDF2 at that user's first login.`,
+      body: z.object({ users: z.array(ImportedUser).min(1).max(IMPORT_MAX_USERS) }).strict(),
+      bodyLimit: 4 * 1024 * 1024,
+      responses: {
+        200: {
+          description: "What was imported and what already existed",
+          schema: z.object({
+            imported: z.number(),
+            skipped: z.array(z.object({ username: z.string(), reason: z.string() })),
+          }),
+        },
+      },
+    },
+    async (c, { body }) => c.json(await importUsers(db(c.env), body.users)),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/:id",
+      auth: ADMIN,
+      summary: "Get a user",
+      params: IdParams,
+      responses: { 200: { description: "The user", schema: UserSchema } },
+    },
+    async (c, { params }) => c.json(await requireUserById(db(c.env), params.id)),
+  )
+  .route(
+    {
+      method: "patch",
+      path: "/:id",
+      auth: ADMIN,
+      summary: "Update roles, active, email or metadata; deactivating revokes every session",
+      params: IdParams,
+      body: z
+        .object({
+          roles: z.array(Role).min(1).max(16).optional(),
+          active: z.boolean().optional(),
+          email: Email.optional(),
+          metadata: Metadata.optional(),
+        })
+        .strict(),
+      responses: { 200: { description: "The updated user", schema: UserSchema } },
+    },
+    async (c, { params, body }) => {
+      const me = principal(c);
+      if (params.id === me.sub && (body.active === false || (body.roles && !body.roles.includes("admin")))) {
+        throw new ApiError("invalid_request", "You cannot deactivate yourself or remove your own admin role");
+      }
+      const database = db(c.env);
+      const user = await updateUser(database, params.id, body);
+      if (body.active === false) await revokeUserSessions(database, params.id, "deactivated");
+      return c.json(user);
+    },
+  )
+  .route(
+    {
+      method: "delete",
+      path: "/:id",
+      auth: ADMIN,
+      summary: "Delete a user (not yourself)",
+      params: IdParams,
+      responses: { 204: { description: "Deleted" } },
+    },
+    async (c, { params }) => {
+      if (params.id === principal(c).sub) throw new ApiError("invalid_request", "You cannot delete yourself");
+      if (!(await deleteUser(db(c.env), params.id))) throw new ApiError("not_found", "User not found");
+      return c.body(null, 204);
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/:id/revoke-sessions",
+      auth: ADMIN,
+      summary: "Sign a user out everywhere",
+      params: IdParams,
+      responses: { 200: { description: "Sessions ended", schema: z.object({ revokedSessions: z.number() }) } },
+    },
+    async (c, { params }) => {
+      const database = db(c.env);
+      await requireUserById(database, params.id);
+      return c.json({ revokedSessions: await revokeUserSessions(database, params.id, "revoked by admin") });
+    },
+  );

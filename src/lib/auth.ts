@@ -1,0 +1,63 @@
+// Who may call a route. Every route declares its access; this module enforces it with the public keys
+// (imported once per isolate by jwt.ts) and, where a revocation must bite at once, the session table.
+import type { Context } from "hono";
+import { db } from "./db/client";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+import { type AccessClaims, verifyAccessToken } from "./jwt";
+import { liveSessionUser } from "./sessions";
+
+/**
+ * - "public": anyone;
+ * - "user": a valid access token (stateless: a revoked session works until the token expires, ≤ its TTL);
+ * - "session": a valid token whose session is live and whose user is active, checked in the database;
+ * - { role }: like "session", and the user's current roles (from the database, not the token) include it.
+ */
+export type Access = "public" | "user" | "session" | { role: string };
+
+export type Principal = AccessClaims;
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+
+export function bearerToken(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header("authorization");
+  if (!header) return undefined;
+  const match = BEARER.exec(header);
+  if (!match?.[1]) throw new ApiError("unauthorized", "Authorization must be 'Bearer <access token>'");
+  return match[1];
+}
+
+async function verified(c: Context<AppEnv>): Promise<Principal> {
+  const cached = c.get("principal");
+  if (cached) return cached;
+  const token = bearerToken(c);
+  if (!token) {
+    throw new ApiError("unauthorized", "Authentication required", { headers: { "WWW-Authenticate": "Bearer" } });
+  }
+  const claims = await verifyAccessToken(c.env, token);
+  c.set("principal", claims);
+  return claims;
+}
+
+/** Enforces `access` and returns the caller, or undefined on a public route. */
+export async function authorize(c: Context<AppEnv>, access: Access): Promise<Principal | undefined> {
+  if (access === "public") return undefined;
+  const principal = await verified(c);
+  if (access === "user") return principal;
+  const live = await liveSessionUser(db(c.env), principal.sid, principal.sub);
+  if (!live) throw new ApiError("unauthorized", "Session revoked or user inactive");
+  if (typeof access === "object" && !live.roles.includes(access.role)) {
+    throw new ApiError("forbidden", `Requires the '${access.role}' role`);
+  }
+  // Later code sees the roles as they are now, not as they were when the token was signed.
+  const current = { ...principal, roles: live.roles, username: live.username };
+  c.set("principal", current);
+  return current;
+}
+
+/** The caller on a route that declared an access other than "public". */
+export function principal(c: Context<AppEnv>): Principal {
+  const p = c.get("principal");
+  if (!p) throw new ApiError("unauthorized", "Authentication required");
+  return p;
+}
