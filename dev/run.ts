@@ -7,12 +7,14 @@ import { ROOT, startDevSuite } from "./lib/suite";
 const env = process.env;
 const port = Number(env.PORT ?? 8787);
 const bridgePort = Number(env.DB_BRIDGE_PORT ?? 5480);
+/** Everything local lives here: PGlite's data, wrangler's state, the dev signing keys. */
+const dataDir = env.TESSERA_DATA_DIR ?? join(ROOT, ".data");
 
 async function main(): Promise<void> {
   await assertPortFree(port, "PORT");
   await assertPortFree(bridgePort, "DB_BRIDGE_PORT");
   const inspectorPort = env.INSPECTOR_PORT ? Number(env.INSPECTOR_PORT) : await freePort();
-  const keys = await localSigningKeys(join(ROOT, ".data/dev-signing-keys.json"), join(ROOT, ".dev.vars"));
+  const keys = await localSigningKeys(join(dataDir, "dev-signing-keys.json"), join(ROOT, ".dev.vars"));
   const vars: Record<string, string> = { ...keys };
   // Passed through from this environment to the Worker (the gateway's route table, later issues).
   for (const name of ["GATEWAY_ROUTES"]) if (env[name]) vars[name] = env[name] as string;
@@ -22,9 +24,9 @@ async function main(): Promise<void> {
     port,
     bridgePort,
     inspectorPort,
-    pgliteDir: env.PGLITE_DIR ?? join(ROOT, ".data/pglite"),
+    pgliteDir: env.PGLITE_DIR ?? join(dataDir, "pglite"),
     databaseUrl: env.DATABASE_URL || undefined,
-    persistDir: env.WRANGLER_PERSIST_DIR ?? join(ROOT, ".data/wrangler"),
+    persistDir: env.WRANGLER_PERSIST_DIR ?? join(dataDir, "wrangler"),
     vars,
   });
 
@@ -41,7 +43,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
   suite.firstExit.then(({ name, code }) => shutdown(`${name} exited (${code})`, 1));
 
-  const backend = env.DATABASE_URL ? "Postgres (DATABASE_URL)" : "PGlite (.data/pglite)";
+  const backend = env.DATABASE_URL
+    ? "Postgres (DATABASE_URL)"
+    : `PGlite (${env.PGLITE_DIR ?? join(dataDir, "pglite")})`;
   console.log(`
 [dev] Tessera is up in ${((Date.now() - started) / 1000).toFixed(1)} s
 [dev]   API       ${suite.workerUrl}          (health: ${suite.workerUrl}/health, docs: ${suite.workerUrl}/docs)

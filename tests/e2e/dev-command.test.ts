@@ -32,8 +32,7 @@ async function startDev(): Promise<Running> {
     PORT: String(port),
     DB_BRIDGE_PORT: String(bridgePort),
     INSPECTOR_PORT: String(inspectorPort),
-    PGLITE_DIR: join(scratch.dir, "pglite"),
-    WRANGLER_PERSIST_DIR: join(scratch.dir, "wrangler"),
+    TESSERA_DATA_DIR: scratch.dir,
     NO_COLOR: "1",
   };
   if (scratch.databaseUrl) env.DATABASE_URL = scratch.databaseUrl;

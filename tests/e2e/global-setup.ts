@@ -3,14 +3,18 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { freePort } from "../../dev/lib/processes";
 import { startDevSuite } from "../../dev/lib/suite";
+import { generateKeyPairSecrets } from "../../src/lib/keys";
 import { createScratch } from "../support/scratch";
 
 declare module "vitest" {
   export interface ProvidedContext {
     workerUrl: string;
     bridgeUrl: string;
+    bootstrapToken: string;
   }
 }
+
+const BOOTSTRAP_TOKEN = `e2e-${crypto.randomUUID()}`;
 
 export default async function setup(project: TestProject) {
   const scratch = await createScratch("tessera-e2e");
@@ -23,10 +27,12 @@ export default async function setup(project: TestProject) {
       pgliteDir: join(scratch.dir, "pglite"),
       databaseUrl: scratch.databaseUrl,
       persistDir: join(scratch.dir, "wrangler"),
+      vars: { ...(await generateKeyPairSecrets("ES256")), ADMIN_BOOTSTRAP_TOKEN: BOOTSTRAP_TOKEN },
       write: (line) => lines.push(line),
     });
     project.provide("workerUrl", suite.workerUrl);
     project.provide("bridgeUrl", suite.bridgeUrl);
+    project.provide("bootstrapToken", BOOTSTRAP_TOKEN);
     return async () => {
       await suite.stop();
       await scratch.cleanup();

@@ -35,14 +35,17 @@ function configureForUrl(url: string): void {
   localConfigured = true;
 }
 
-function databaseUrl(env: Env): string {
+/** Only what the factory reads, so Node scripts can pass `{ DATABASE_URL }` without the Worker's bindings. */
+type DatabaseEnv = Pick<Env, "DATABASE_URL">;
+
+function databaseUrl(env: DatabaseEnv): string {
   if (!env.DATABASE_URL) throw new ApiError("unavailable", "The database is not configured");
   configureForUrl(env.DATABASE_URL);
   return env.DATABASE_URL;
 }
 
 /** Drizzle over Neon's SQL-over-HTTP: safe to create per request, holds no socket. */
-export function db(env: Env): HttpDb {
+export function db(env: DatabaseEnv): HttpDb {
   return drizzleHttp(neon(databaseUrl(env)), { schema });
 }
 
@@ -52,7 +55,7 @@ export function db(env: Env): HttpDb {
  * response through waitUntil, so the client never waits for the socket to close.
  */
 export async function withPool<T>(
-  env: Env,
+  env: DatabaseEnv,
   ctx: Pick<ExecutionContext, "waitUntil">,
   fn: (db: TxDb) => Promise<T>,
 ): Promise<T> {

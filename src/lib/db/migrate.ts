@@ -3,11 +3,11 @@
 import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
-import type { ClientBase } from "pg";
+import type { Client, PoolClient } from "pg";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../../migrations", import.meta.url));
 
 /** Applies every pending migration in one transaction; safe to call on every start. */
-export async function runMigrations(client: ClientBase, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
-  await migrate(drizzle({ client }), { migrationsFolder });
+export async function runMigrations(client: Client | PoolClient, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
+  await migrate(drizzle(client), { migrationsFolder });
 }

@@ -1,0 +1,73 @@
+// Helpers for route tests: real requests through the Worker's own fetch handler.
+import { env, exports } from "cloudflare:workers";
+import { db } from "../../src/lib/db/client";
+import { hashPassword } from "../../src/lib/passwords";
+import { createUser } from "../../src/lib/users";
+
+let nextIp = 1;
+/** A fresh client address, so one test's rate-limit buckets never drain another's. */
+export function freshIp(): string {
+  const n = nextIp++;
+  return `198.51.${(n >> 8) & 255}.${n & 255}`;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  token?: string;
+  ip?: string;
+  headers?: Record<string, string>;
+}
+
+export async function api(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { "CF-Connecting-IP": opts.ip ?? freshIp(), ...opts.headers };
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(opts.body);
+  }
+  return exports.default.fetch(new Request(`https://tessera.test${path}`, { method, headers, body }));
+}
+
+export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+export interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: string;
+  user: { id: string; username: string; email: string; roles: string[]; active: boolean };
+}
+
+let userCounter = 0;
+export function uniqueName(prefix = "user"): string {
+  userCounter++;
+  return `${prefix}${Date.now().toString(36)}${userCounter}`;
+}
+
+export async function registerUser(
+  name = uniqueName(),
+  password = "correct horse battery",
+): Promise<Tokens & { password: string }> {
+  const res = await api("POST", "/v1/auth/register", {
+    body: { username: name, email: `${name}@example.com`, password },
+  });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
+  return { ...(await json<Tokens>(res)), password };
+}
+
+/** An admin made straight in the database (as `npm run admin:create` does), then signed in over HTTP. */
+export async function createAdmin(): Promise<Tokens & { password: string }> {
+  const name = uniqueName("admin");
+  const password = "admin password 1";
+  await createUser(db(env), {
+    username: name,
+    email: `${name}@example.com`,
+    passwordHash: await hashPassword(password),
+    roles: ["user", "admin"],
+  });
+  const res = await api("POST", "/v1/auth/login", { body: { username: name, password } });
+  if (res.status !== 200) throw new Error(`admin login failed: ${res.status} ${await res.text()}`);
+  return { ...(await json<Tokens>(res)), password };
+}

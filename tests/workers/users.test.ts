@@ -1,0 +1,194 @@
+// /v1/users (admin) and the legacy /api/auth adapter, with the denials.
+import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { db } from "../../src/lib/db/client";
+import { api, createAdmin, json, registerUser, type Tokens, uniqueName } from "./support";
+
+type User = Tokens["user"];
+type ErrorJson = { error: { code: string; message: string } };
+let admin: Tokens & { password: string };
+
+beforeAll(async () => {
+  admin = await createAdmin();
+});
+
+describe("admin routes", () => {
+  it("refuse a signed-in non-admin with 403 and an anonymous caller with 401", async () => {
+    const u = await registerUser();
+    const routes: [string, string, unknown?][] = [
+      ["GET", "/v1/users"],
+      ["GET", `/v1/users/${u.user.id}`],
+      ["PATCH", `/v1/users/${u.user.id}`, { roles: ["user", "admin"] }],
+      ["DELETE", `/v1/users/${admin.user.id}`],
+      ["POST", `/v1/users/${admin.user.id}/revoke-sessions`],
+      ["POST", "/v1/users/import", { users: [] }],
+      ["GET", "/api/auth/users"],
+    ];
+    for (const [method, path, body] of routes) {
+      expect((await api(method, path, { token: u.accessToken, body })).status, `${method} ${path}`).toBe(403);
+      expect((await api(method, path, { body })).status, `${method} ${path} anonymous`).toBe(401);
+    }
+  });
+
+  it("list users with search and stable cursor pagination", async () => {
+    const tag = uniqueName("pager");
+    for (let i = 0; i < 5; i++) await registerUser(`${tag}x${i}`);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const qs: string = `?q=${tag}&limit=2${cursor ? `&cursor=${cursor}` : ""}`;
+      const page: { users: User[]; nextCursor: string | null } = await json(
+        await api("GET", `/v1/users${qs}`, { token: admin.accessToken }),
+      );
+      expect(page.users.length).toBeLessThanOrEqual(2);
+      seen.push(...page.users.map((u) => u.username));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([0, 1, 2, 3, 4].map((i) => `${tag}x${i}`));
+    const bad = await api("GET", "/v1/users?cursor=garbage", { token: admin.accessToken });
+    expect(bad.status).toBe(400);
+    expect((await api("GET", "/v1/users?limit=1000", { token: admin.accessToken })).status).toBe(400);
+  });
+
+  it("gets, updates and deletes a user; a missing one is 404", async () => {
+    const u = await registerUser();
+    const got = await api("GET", `/v1/users/${u.user.id}`, { token: admin.accessToken });
+    expect(await json(got)).toMatchObject({ id: u.user.id, username: u.user.username });
+    const patched = await api("PATCH", `/v1/users/${u.user.id}`, {
+      token: admin.accessToken,
+      body: { roles: ["user", "editor"], metadata: { team: "x" } },
+    });
+    expect(await json(patched)).toMatchObject({ roles: ["user", "editor"], metadata: { team: "x" } });
+    expect((await api("DELETE", `/v1/users/${u.user.id}`, { token: admin.accessToken })).status).toBe(204);
+    expect((await api("GET", `/v1/users/${u.user.id}`, { token: admin.accessToken })).status).toBe(404);
+    expect((await api("DELETE", `/v1/users/${u.user.id}`, { token: admin.accessToken })).status).toBe(404);
+    expect((await api("GET", "/v1/users/not-a-uuid", { token: admin.accessToken })).status).toBe(400);
+  });
+
+  it("refuse an admin deleting, deactivating or demoting themselves", async () => {
+    const del = await api("DELETE", `/v1/users/${admin.user.id}`, { token: admin.accessToken });
+    expect(del.status).toBe(400);
+    for (const body of [{ active: false }, { roles: ["user"] }]) {
+      expect((await api("PATCH", `/v1/users/${admin.user.id}`, { token: admin.accessToken, body })).status).toBe(400);
+    }
+  });
+
+  it("deactivating a user revokes their sessions at once; their login then gets 403", async () => {
+    const u = await registerUser();
+    const off = await api("PATCH", `/v1/users/${u.user.id}`, { token: admin.accessToken, body: { active: false } });
+    expect(await json(off)).toMatchObject({ active: false });
+    expect((await api("GET", "/v1/auth/me", { token: u.accessToken })).status).toBe(401);
+    expect((await api("POST", "/v1/auth/refresh", { body: { refreshToken: u.refreshToken } })).status).toBe(401);
+    const login = await api("POST", "/v1/auth/login", { body: { username: u.user.username, password: u.password } });
+    expect(login.status).toBe(403);
+    // Stateless routes accept the token until it expires (at most ACCESS_TOKEN_TTL_SECONDS).
+    expect((await api("GET", "/api/auth/verify", { token: u.accessToken })).status).toBe(200);
+  });
+
+  it("a demoted admin loses admin routes at once, before their token expires", async () => {
+    const other = await createAdmin();
+    expect((await api("GET", "/v1/users", { token: other.accessToken })).status).toBe(200);
+    await api("PATCH", `/v1/users/${other.user.id}`, { token: admin.accessToken, body: { roles: ["user"] } });
+    expect((await api("GET", "/v1/users", { token: other.accessToken })).status).toBe(403);
+  });
+
+  it("revokes a user's sessions", async () => {
+    const u = await registerUser();
+    const res = await api("POST", `/v1/users/${u.user.id}/revoke-sessions`, { token: admin.accessToken });
+    expect(await json(res)).toEqual({ revokedSessions: 1 });
+    expect((await api("GET", "/v1/auth/me", { token: u.accessToken })).status).toBe(401);
+  });
+
+  it("imports users with bcrypt hashes; their first login replaces the hash with PBKDF2", async () => {
+    const name = uniqueName("legacy");
+    // bcryptjs, cost 4, of "legacy password"
+    const bcrypt = "$2b$04$FAU56R0x4QxB7mCDqDpdyezE3zxihv92983zpbsifBM7kyLWCCH1q";
+    const res = await api("POST", "/v1/users/import", {
+      token: admin.accessToken,
+      body: {
+        users: [
+          { username: name, email: `${name}@example.com`, passwordHash: bcrypt, metadata: { from: "go-auth" } },
+          { username: admin.user.username, email: "dup@example.com", passwordHash: bcrypt },
+        ],
+      },
+    });
+    expect(await json(res)).toEqual({
+      imported: 1,
+      skipped: [{ username: admin.user.username, reason: expect.any(String) }],
+    });
+    const login = await api("POST", "/v1/auth/login", { body: { username: name, password: "legacy password" } });
+    expect(login.status).toBe(200);
+    const stored = await db(env).execute<{ password_hash: string }>(
+      sql`SELECT password_hash FROM users WHERE username = ${name}`,
+    );
+    expect(stored.rows[0]?.password_hash).toMatch(/^\$pbkdf2-sha256\$i=100000\$/);
+    const again = await api("POST", "/v1/auth/login", { body: { username: name, password: "legacy password" } });
+    expect(again.status).toBe(200);
+  });
+
+  it("refuses an import whose hash is not bcrypt", async () => {
+    const res = await api("POST", "/v1/users/import", {
+      token: admin.accessToken,
+      body: { users: [{ username: uniqueName(), email: "x@example.com", passwordHash: "md5:abc" }] },
+    });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe("legacy /api/auth", () => {
+  it("registers and logs in with the old shapes", async () => {
+    const name = uniqueName("old");
+    const reg = await api("POST", "/api/auth/register", {
+      body: { username: name, email: `${name}@example.com`, password: "old client pw" },
+    });
+    expect(reg.status).toBe(201);
+    const created = await json<{ token: string; user: User; expires_at: string }>(reg);
+    expect(Object.keys(created).sort()).toEqual(["expires_at", "token", "user"]);
+    const login = await api("POST", "/api/auth/login", { body: { username: name, password: "old client pw" } });
+    const body = await json<{ token: string; expires_at: string }>(login);
+    expect(login.status).toBe(200);
+    expect(Date.parse(body.expires_at)).toBeGreaterThan(Date.now());
+    const verify = await json(await api("GET", "/api/auth/verify", { token: body.token }));
+    expect(verify).toEqual({ valid: true, user_id: created.user.id, expires_at: expect.any(String), roles: ["user"] });
+  });
+
+  it("keeps the old status codes, with errors in the one error shape", async () => {
+    const u = await registerUser();
+    const wrong = await api("POST", "/api/auth/login", { body: { username: u.user.username, password: "nope nope" } });
+    expect(wrong.status).toBe(401);
+    expect(((await json(wrong)) as ErrorJson).error.code).toBe("unauthorized");
+    const dup = await api("POST", "/api/auth/register", {
+      body: { username: u.user.username, email: "z@example.com", password: "long enough" },
+    });
+    expect(dup.status).toBe(409);
+    expect((await api("POST", "/api/auth/register", { body: { username: "", email: "", password: "" } })).status).toBe(
+      400,
+    );
+    expect((await api("GET", "/api/auth/verify")).status).toBe(401);
+  });
+
+  it("lets a user change their profile but never their roles or active flag", async () => {
+    const u = await registerUser();
+    const ok = await api("PUT", "/api/auth/profile", { token: u.accessToken, body: { metadata: { a: 1 } } });
+    expect(await json(ok)).toMatchObject({ metadata: { a: 1 } });
+    expect((await api("PUT", "/api/auth/profile", { token: u.accessToken, body: { roles: ["admin"] } })).status).toBe(
+      400,
+    );
+    expect((await api("PUT", "/api/auth/profile", { token: u.accessToken, body: { active: true } })).status).toBe(400);
+    expect(await json(await api("GET", "/api/auth/profile", { token: u.accessToken }))).toMatchObject({
+      roles: ["user"],
+    });
+  });
+
+  it("serves admin user routes and health", async () => {
+    const list = await api("GET", "/api/auth/users", { token: admin.accessToken });
+    expect(Array.isArray(await json(list))).toBe(true);
+    const u = await registerUser();
+    expect((await api("DELETE", `/api/auth/users/${admin.user.id}`, { token: admin.accessToken })).status).toBe(400);
+    expect((await api("DELETE", `/api/auth/users/${u.user.id}`, { token: admin.accessToken })).status).toBe(204);
+    expect((await api("GET", `/api/auth/users/${u.user.id}`, { token: admin.accessToken })).status).toBe(404);
+    const health = await json(await api("GET", "/api/auth/health"));
+    expect(health).toMatchObject({ status: "healthy", service: "auth", active_users: expect.any(Number) });
+  });
+});
