@@ -2,7 +2,6 @@
 // and finds the same data when started again.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertPortFree, freePort } from "../../dev/lib/processes";
 import { ROOT } from "../../dev/lib/suite";
