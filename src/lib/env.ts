@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { Hub } from "../../durable-objects/hub";
 import type { JobBoard } from "../../durable-objects/job-board";
+import type { RateLimiter } from "../../durable-objects/rate-limiter";
 import type { Logger, LogLevel } from "./log";
 import type { QueueMessage } from "./protocol";
 
@@ -11,6 +12,7 @@ export interface Env {
   FILES: R2Bucket;
   HUB: DurableObjectNamespace<Hub>;
   JOB_BOARD: DurableObjectNamespace<JobBoard>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   GPU_JOBS: Queue<QueueMessage>;
   // Vars (wrangler.toml [vars]); strings, parsed by getConfig
   ENVIRONMENT?: string;
@@ -19,8 +21,17 @@ export interface Env {
   HEALTH_CACHE_SECONDS?: string;
   HEALTH_TIMEOUT_MS?: string;
   LOG_LEVEL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  ACCESS_TOKEN_TTL_SECONDS?: string;
   // Secrets (.dev.vars locally, `wrangler secret put` in production)
   DATABASE_URL?: string;
+  /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */
+  JWT_PRIVATE_KEY?: string;
+  /** `{"keys":[…]}`: the public halves of the current key and, during a rotation, the previous one. */
+  JWT_PUBLIC_KEYS?: string;
+  /** One-time secret for POST /v1/auth/bootstrap; useless once an admin exists. */
+  ADMIN_BOOTSTRAP_TOKEN?: string;
 }
 
 /** Hono's generic: the bindings plus what middleware puts on the context. */
@@ -30,6 +41,8 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     config: Config;
+    /** The verified caller, set by authorize() (src/lib/auth.ts). */
+    principal?: import("./jwt").AccessClaims;
   };
 }
 
@@ -55,6 +68,9 @@ const ConfigSchema = z.object({
   HEALTH_CACHE_SECONDS: intFrom(5, 0, 3600),
   HEALTH_TIMEOUT_MS: intFrom(2000, 50, 30_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  JWT_ISSUER: z.string().trim().min(1).max(256).default("tessera"),
+  JWT_AUDIENCE: z.string().trim().min(1).max(256).default("tessera-api"),
+  ACCESS_TOKEN_TTL_SECONDS: intFrom(900, 60, 86_400),
 });
 
 export interface Config {
@@ -64,6 +80,9 @@ export interface Config {
   healthCacheMs: number;
   healthTimeoutMs: number;
   logLevel: LogLevel;
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTokenTtlSeconds: number;
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -88,6 +107,9 @@ export function getConfig(env: Env): Config {
     healthCacheMs: v.HEALTH_CACHE_SECONDS * 1000,
     healthTimeoutMs: v.HEALTH_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,
+    jwtIssuer: v.JWT_ISSUER,
+    jwtAudience: v.JWT_AUDIENCE,
+    accessTokenTtlSeconds: v.ACCESS_TOKEN_TTL_SECONDS,
   };
   cache.set(env, config);
   return config;
