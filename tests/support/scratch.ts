@@ -2,30 +2,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
+import { createScratchDatabase } from "../../dev/db-bridge/throwaway";
 
 export interface Scratch {
   dir: string;
   /** A fresh database on DATABASE_URL's server, or undefined to use PGlite. */
   databaseUrl: string | undefined;
   cleanup(): Promise<void>;
-}
-
-export async function createScratchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `tessera_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 export async function createScratch(prefix: string): Promise<Scratch> {

@@ -1,7 +1,7 @@
 // Starts the database bridge once for the whole Workers-pool run and hands its URL to the Worker.
 import type { TestProject } from "vitest/node";
 import { generateKeyPairSecrets } from "../../src/lib/keys";
-import { startTestDatabase } from "../support/database";
+import { startThrowawayBridge } from "../../dev/db-bridge/throwaway";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -13,12 +13,13 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const database = await startTestDatabase();
-  project.provide("databaseUrl", database.url);
+  // A fresh database for this run: a scratch database on DATABASE_URL's server when set, else PGlite in a temp dir.
+  const database = await startThrowawayBridge(process.env.DATABASE_URL ? "postgres" : "pglite");
+  project.provide("databaseUrl", database.bridge.url);
   project.provide("databaseBackend", database.backend);
   // Throwaway keys for this run only.
   const keys = await generateKeyPairSecrets("ES256");
   project.provide("jwtPrivateKey", keys.JWT_PRIVATE_KEY);
   project.provide("jwtPublicKeys", keys.JWT_PUBLIC_KEYS);
-  return () => database.close();
+  return () => database.dispose();
 }
