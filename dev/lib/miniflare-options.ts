@@ -2,7 +2,7 @@
 // `wrangler deploy` would upload, reached through a socket that goes straight to the Worker (no dev proxy,
 // no Miniflare entry worker in the path: that one gzips, injects `cf` and logs), no inspector and no
 // per-request log forwarding. Bindings come from wrangler.toml through wrangler's own translation.
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type { MiniflareOptions, WorkerOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
@@ -30,26 +30,38 @@ export interface ProductionOptions extends ServeOptions {
 
 export const DEFAULT_HOST = "127.0.0.1";
 
+/** The last lines workerd wrote, kept whatever `logs` says, so a failed start can say why. */
+export class RecentOutput {
+  private lines: string[] = [];
+  constructor(private readonly max = 40) {}
+  add(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.max) this.lines.shift();
+  }
+  text(): string {
+    return this.lines.join("\n");
+  }
+}
+
 /** Drains workerd's stdout/stderr; a pipe nobody reads would block the runtime once it fills. */
-function runtimeStdio(logs: RuntimeLogs): (stdout: Readable, stderr: Readable) => void {
+function runtimeStdio(logs: RuntimeLogs, recent: RecentOutput): (stdout: Readable, stderr: Readable) => void {
   return (stdout, stderr) => {
     for (const [stream, sink] of [
       [stdout, process.stdout],
       [stderr, process.stderr],
     ] as const) {
-      if (logs === "ignore") {
-        stream.resume();
-      } else if (logs === "inherit") {
-        stream.pipe(sink, { end: false });
-      } else {
-        let rest = "";
-        stream.setEncoding("utf8");
-        stream.on("data", (chunk: string) => {
-          const lines = (rest + chunk).split("\n");
-          rest = lines.pop() ?? "";
-          for (const line of lines) if (line) logs(line);
-        });
-      }
+      let rest = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        if (logs === "inherit") sink.write(chunk);
+        const lines = (rest + chunk).split("\n");
+        rest = lines.pop() ?? "";
+        for (const line of lines) {
+          if (!line) continue;
+          recent.add(line);
+          if (typeof logs === "function") logs(line);
+        }
+      });
     }
   };
 }
@@ -58,14 +70,15 @@ function runtimeStdio(logs: RuntimeLogs): (stdout: Readable, stderr: Readable) =
  * Options shared by every production-like instance. Miniflare's own entry socket is kept on a random
  * loopback port (Miniflare needs it for its API), while the Worker is served on a direct socket.
  */
-function sharedOptions(logs: RuntimeLogs): Partial<MiniflareOptions> {
+function sharedOptions(logs: RuntimeLogs, recent: RecentOutput): Partial<MiniflareOptions> {
   return {
     host: DEFAULT_HOST,
     port: 0,
-    // No "GET / 200 OK" lines forwarded to Node for every request, no pretty error pages, no live reload.
+    // No "GET / 200 OK" line sent to Node for every request (that, pretty error pages and gzip live in the
+    // entry worker, which the direct socket bypasses anyway), no live reload.
     logRequests: false,
     liveReload: false,
-    handleRuntimeStdio: runtimeStdio(logs),
+    handleRuntimeStdio: runtimeStdio(logs, recent),
   };
 }
 
@@ -81,6 +94,7 @@ function directSocket(opts: ServeOptions): NonNullable<WorkerOptions["unsafeDire
 export function productionMiniflareOptions(opts: ProductionOptions): {
   options: MiniflareOptions;
   workerName: string;
+  recent: RecentOutput;
 } {
   const config = unstable_readConfig({ config: opts.configPath ?? "wrangler.toml" });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
@@ -91,11 +105,14 @@ export function productionMiniflareOptions(opts: ProductionOptions): {
     name: workerName,
     modules: true,
     scriptPath: resolve(opts.scriptPath),
+    // Module names are paths relative to this root; a bundle outside the cwd would otherwise start with "..".
+    modulesRoot: dirname(resolve(opts.scriptPath)),
     bindings: { ...workerOptions.bindings, ...opts.vars },
     unsafeDirectSockets: directSocket(opts),
   } as WorkerOptions;
+  const recent = new RecentOutput();
   const options = {
-    ...sharedOptions(opts.logs ?? "inherit"),
+    ...sharedOptions(opts.logs ?? "inherit", recent),
     defaultPersistRoot: root,
     kvPersist: join(root, "kv"),
     r2Persist: join(root, "r2"),
@@ -103,7 +120,7 @@ export function productionMiniflareOptions(opts: ProductionOptions): {
     cachePersist: join(root, "cache"),
     workers: [worker],
   } as MiniflareOptions;
-  return { options, workerName };
+  return { options, workerName, recent };
 }
 
 /**
@@ -113,7 +130,7 @@ export function productionMiniflareOptions(opts: ProductionOptions): {
 export function bareMiniflareOptions(
   script: string,
   opts: ServeOptions & { configPath?: string; workerName?: string } = {},
-): { options: MiniflareOptions; workerName: string } {
+): { options: MiniflareOptions; workerName: string; recent: RecentOutput } {
   const config = unstable_readConfig({ config: opts.configPath ?? "wrangler.toml" });
   const workerName = opts.workerName ?? "floor";
   const worker = {
@@ -124,5 +141,7 @@ export function bareMiniflareOptions(
     compatibilityFlags: config.compatibility_flags,
     unsafeDirectSockets: directSocket(opts),
   } as WorkerOptions;
-  return { options: { ...sharedOptions(opts.logs ?? "ignore"), workers: [worker] } as MiniflareOptions, workerName };
+  const recent = new RecentOutput();
+  const options = { ...sharedOptions(opts.logs ?? "ignore", recent), workers: [worker] } as MiniflareOptions;
+  return { options, workerName, recent };
 }
