@@ -5,10 +5,11 @@
 // Interleaved rounds, medians of 3. Knobs: BENCH_ROUNDS, BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_CONNECTIONS.
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
-import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridge } from "../dev/db-bridge/server";
 import { type BridgeLatency, measureBridgeLatency } from "./lib/bridge-latency";
+import { beginBench, expectStatus, log, settings } from "./lib/common";
 import {
   benchJson,
   formatTable,
@@ -20,23 +21,11 @@ import {
   type Target,
 } from "./lib/harness";
 
-const int = (name: string, fallback: number, min: number, max: number) => {
-  const raw = process.env[name];
-  const n = raw ? Number(raw) : fallback;
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in ${min}..${max}`);
-  return n;
-};
-
-const ROUNDS = int("BENCH_ROUNDS", 3, 1, 9);
-const DURATION_MS = int("BENCH_DURATION_MS", 5000, 500, 30_000);
-const WARMUP_MS = int("BENCH_WARMUP_MS", 1000, 0, 10_000);
-const CONNECTIONS = int("BENCH_CONNECTIONS", 64, 1, 512);
+const { rounds: ROUNDS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, connections: CONNECTIONS } = settings;
 /** /health uncached runs the five checks on every request: fewer connections, a shorter window. */
 const UNCACHED = { connections: 8, durationMs: Math.min(DURATION_MS, 3000), warmupMs: Math.min(WARMUP_MS, 500) };
 /** The whole bench must finish; a hung server must not hold a CI job. */
 const HARD_LIMIT_MS = 240_000;
-
-const log = (line = "") => process.stdout.write(`${line}\n`);
 
 function answers(url: string, timeoutMs = 1000): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -50,12 +39,6 @@ function answers(url: string, timeoutMs = 1000): Promise<boolean> {
     socket.once("connect", () => done(true));
     socket.once("error", () => done(false));
   });
-}
-
-async function expectOk(target: Target, path: string): Promise<void> {
-  const res = await fetch(new URL(path, target.url));
-  const body = await res.text();
-  if (res.status !== 200) throw new Error(`${target.name} ${path} answered ${res.status} before the bench: ${body}`);
 }
 
 async function bridgeLatencies(): Promise<{ results: BridgeLatency[]; notes: string[] }> {
@@ -81,19 +64,7 @@ async function bridgeLatencies(): Promise<{ results: BridgeLatency[]; notes: str
 
 async function main(): Promise<void> {
   const benchStarted = performance.now();
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:http: still running after ${HARD_LIMIT_MS / 1000} s, giving up\n`);
-    process.exit(2);
-  }, HARD_LIMIT_MS);
-  watchdog.unref();
-
-  const cpu = cpus()[0]?.model ?? "unknown CPU";
-  log(
-    `bench:http on ${availableParallelism()} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-  );
-  log(
-    `closed loop: ${CONNECTIONS} connections, ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured, ${ROUNDS} interleaved rounds, medians`,
-  );
+  const done = beginBench("bench:http", HARD_LIMIT_MS);
 
   const tmp = await mkdtemp(join(tmpdir(), "tessera-bench-"));
   const targets: Target[] = [];
@@ -127,10 +98,10 @@ async function main(): Promise<void> {
         `Tessera build + start ${Math.round(startup.tesseraBuildAndStartMs)} ms; workerd pids ${targets.map((x) => x.pids.join("+")).join(", ")}`,
     );
 
-    await expectOk(floor, "/");
-    await expectOk(tessera, "/");
-    await expectOk(tessera, "/health");
-    await expectOk(uncached, "/health");
+    await expectStatus(floor, "/", 200);
+    await expectStatus(tessera, "/", 200);
+    await expectStatus(tessera, "/health", 200);
+    await expectStatus(uncached, "/health", 200);
 
     const base = { connections: CONNECTIONS, durationMs: DURATION_MS, warmupMs: WARMUP_MS };
     const scenarios: Scenario[] = [
@@ -187,7 +158,7 @@ async function main(): Promise<void> {
       totalMs,
     }),
   );
-  clearTimeout(watchdog);
+  done();
 }
 
 main().catch((err) => {

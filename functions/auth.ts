@@ -11,7 +11,7 @@ import {
   type SignedIn,
   Username,
 } from "../src/lib/account";
-import { principal } from "../src/lib/auth";
+import { principal, sessionUser } from "../src/lib/auth";
 import { bootstrapAdmin } from "../src/lib/bootstrap";
 import { db } from "../src/lib/db/client";
 import { ApiError } from "../src/lib/errors";
@@ -121,7 +121,7 @@ export const authService = new ApiRouter("auth")
       summary: "The signed-in user",
       responses: { 200: { description: "The user", schema: UserSchema } },
     },
-    async (c) => c.json(await requireUserById(db(c.env), principal(c).sub)),
+    (c) => c.json(sessionUser(c)),
   )
   .route(
     {

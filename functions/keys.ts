@@ -8,6 +8,7 @@ export const keysService = new ApiRouter("auth").route(
     method: "get",
     path: "/.well-known/jwks.json",
     auth: "public",
+    rateLimit: false,
     summary: "The public keys that verify access tokens (JWKS); during a rotation, two",
     responses: {
       200: {

@@ -2,7 +2,7 @@
 // Their bugs are not kept: no seeded users, no self-assigned roles, errors in the one error shape.
 import { z } from "zod";
 import { Email, LoginBody, login, Metadata, RegisterBody, register, type SignedIn } from "../src/lib/account";
-import { principal } from "../src/lib/auth";
+import { principal, sessionUser } from "../src/lib/auth";
 import { db } from "../src/lib/db/client";
 import { ApiError } from "../src/lib/errors";
 import { ApiRouter } from "../src/lib/router";
@@ -84,7 +84,7 @@ legacyAuthService
       summary: "Legacy: the signed-in user",
       responses: { 200: { description: "The user", schema: UserSchema } },
     },
-    async (c) => c.json(await requireUserById(db(c.env), principal(c).sub)),
+    (c) => c.json(sessionUser(c)),
   )
   .route(
     {

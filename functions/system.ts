@@ -25,6 +25,7 @@ export function systemService(info: { service: string; version: string }): ApiRo
         method: "get",
         path: "/",
         auth: "public",
+        rateLimit: false,
         summary: "Service name, version and status (the legacy gateway's shape)",
         responses: {
           200: {
@@ -40,6 +41,7 @@ export function systemService(info: { service: string; version: string }): ApiRo
         method: "get",
         path: "/health",
         auth: "public",
+        rateLimit: false,
         summary: "Health of every dependency (database, KV, R2, Durable Objects, queue)",
         description:
           "Each check has a status and its latency. 503 when a required check fails. Results are reused for HEALTH_CACHE_SECONDS within one isolate.",

@@ -3,11 +3,16 @@
 import { authService } from "../functions/auth";
 import { keysService } from "../functions/keys";
 import { legacyAuthService } from "../functions/legacy-auth";
+import { legacyMemoryService } from "../functions/legacy-memory";
+import { memoriesService } from "../functions/memories";
+import { memoryService } from "../functions/memory";
+import { servicesService } from "../functions/services";
 import { systemService } from "../functions/system";
 import { usersService } from "../functions/users";
 import pkg from "../package.json";
 import { createGateway } from "./lib/app";
 import type { Env } from "./lib/env";
+import { checkAllUpstreams } from "./lib/gateway/services";
 import { consumeQueue } from "./lib/queue";
 
 export { Hub } from "../durable-objects/hub";
@@ -19,10 +24,16 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "", router: keysService },
   { prefix: "/v1/auth", router: authService },
   { prefix: "/v1/users", router: usersService },
+  { prefix: "/v1/services", router: servicesService },
+  { prefix: "/v1/memory", router: memoryService },
+  { prefix: "/v1/memories", router: memoriesService },
   { prefix: "/api/auth", router: legacyAuthService },
+  { prefix: "/api/memory", router: legacyMemoryService },
 ]);
 
 export default {
   fetch: app.fetch,
   queue: (batch, env) => consumeQueue(batch, env),
+  // Every minute: the upstreams' health, so requests never wait on a health call.
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(checkAllUpstreams(env)),
 } satisfies ExportedHandler<Env, unknown>;

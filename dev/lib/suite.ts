@@ -75,6 +75,8 @@ export async function startDevSuite(opts: DevSuiteOptions): Promise<DevSuite> {
         "--inspector-port",
         String(opts.inspectorPort),
         "--show-interactive-dev-session=false",
+        // Lets the runner fire the cron once at start (/cdn-cgi/handler/scheduled).
+        "--test-scheduled",
         "--persist-to",
         opts.persistDir,
         ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
@@ -93,6 +95,8 @@ export async function startDevSuite(opts: DevSuiteOptions): Promise<DevSuite> {
     processes.push(worker);
     const workerUrl = `http://127.0.0.1:${opts.port}`;
     await waitForHttp(`${workerUrl}/`, worker, timeout);
+    // Run the cron once now, so the gateway knows its upstreams' health before the first request.
+    await fetch(`${workerUrl}/cdn-cgi/handler/scheduled`).then((res) => res.body?.cancel());
     const firstExit = Promise.race(processes.map((p) => p.exited.then((code) => ({ name: p.name, code }))));
     return { workerUrl, bridgeUrl, processes, firstExit, stop };
   } catch (err) {

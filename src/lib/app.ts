@@ -1,10 +1,12 @@
 // The gateway: middleware every request passes, the services mounted at their prefixes,
 // the OpenAPI document and docs page built from those services, and the error handlers.
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { renderDocsPage } from "./docs-page";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse, onError } from "./errors";
+import { matchRoute } from "./gateway/route-table";
+import { gatewayRouting, routeTable } from "./gateway/routing";
 import { methodIndex } from "./methods";
 import { apiSecureHeaders, corsFromConfig, requestContext } from "./middleware";
 import { type ApiInfo, allOperations, buildOpenApiDocument } from "./openapi";
@@ -19,6 +21,7 @@ function metaRouter(document: () => Record<string, unknown>, page: () => string)
         method: "get",
         path: "/openapi.json",
         auth: "public",
+        rateLimit: false,
         summary: "This API as an OpenAPI 3.1 document",
         responses: { 200: { description: "The document", schema: z.record(z.string(), z.unknown()) } },
       },
@@ -29,6 +32,7 @@ function metaRouter(document: () => Record<string, unknown>, page: () => string)
         method: "get",
         path: "/docs",
         auth: "public",
+        rateLimit: false,
         summary: "A readable API reference",
         responses: { 200: { description: "HTML page", contentType: "text/html" } },
       },
@@ -37,6 +41,11 @@ function metaRouter(document: () => Record<string, unknown>, page: () => string)
         return c.html(page());
       },
     );
+}
+
+/** A path under one of the old gateway's prefixes (the route table), which keeps the old CORS policy. */
+function isLegacyPath(c: Context<AppEnv>): boolean {
+  return !c.req.path.startsWith("/v1/") && matchRoute(routeTable(c.env), c.req.path) !== undefined;
 }
 
 export function createGateway(info: ApiInfo, services: Mount[]): Hono<AppEnv> {
@@ -55,7 +64,7 @@ export function createGateway(info: ApiInfo, services: Mount[]): Hono<AppEnv> {
   mounts.push(...services, { prefix: "", router: metaRouter(getDocument, getPage) });
 
   const app = new Hono<AppEnv>();
-  app.use("*", requestContext(), corsFromConfig(), apiSecureHeaders());
+  app.use("*", requestContext(), corsFromConfig(isLegacyPath), apiSecureHeaders(), gatewayRouting());
   for (const { prefix, router } of mounts) app.route(prefix || "/", router.app);
 
   let allowedMethods: ((path: string) => string[]) | undefined;

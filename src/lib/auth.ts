@@ -6,6 +6,7 @@ import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { type AccessClaims, verifyAccessToken } from "./jwt";
 import { liveSessionUser } from "./sessions";
+import type { PublicUser } from "./users";
 
 /**
  * - "public": anyone;
@@ -52,7 +53,15 @@ export async function authorize(c: Context<AppEnv>, access: Access): Promise<Pri
   // Later code sees the roles as they are now, not as they were when the token was signed.
   const current = { ...principal, roles: live.roles, username: live.username };
   c.set("principal", current);
+  c.set("sessionUser", live);
   return current;
+}
+
+/** The caller's user row, read by authorize() on a "session" or role route (so no second query is needed). */
+export function sessionUser(c: Context<AppEnv>): PublicUser {
+  const user = c.get("sessionUser");
+  if (!user) throw new Error("sessionUser() on a route that does not check the session");
+  return user;
 }
 
 /** The caller on a route that declared an access other than "public". */

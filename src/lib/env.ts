@@ -4,6 +4,7 @@ import type { Hub } from "../../durable-objects/hub";
 import type { JobBoard } from "../../durable-objects/job-board";
 import type { RateLimiter } from "../../durable-objects/rate-limiter";
 import type { Logger, LogLevel } from "./log";
+import { SharedNamespacesSchema } from "./memory-namespace";
 import type { QueueMessage } from "./protocol";
 
 export interface Env {
@@ -24,6 +25,17 @@ export interface Env {
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
   ACCESS_TOKEN_TTL_SECONDS?: string;
+  GATEWAY_ROUTES?: string;
+  GATEWAY_MAX_BODY_BYTES?: string;
+  ROUTE_TIMEOUT_MS?: string;
+  RATE_LIMIT_USER_PER_MINUTE?: string;
+  RATE_LIMIT_IP_PER_MINUTE?: string;
+  GATEWAY_BREAKER_FAILURES?: string;
+  GATEWAY_BREAKER_OPEN_MS?: string;
+  AUTH_RATE_LIMIT_SCALE?: string;
+  MEMORY_MAX_VALUE_BYTES?: string;
+  MEMORY_SHARED_NAMESPACES?: string;
+  MEMORY_CACHE_TTL_SECONDS?: string;
   // Secrets (.dev.vars locally, `wrangler secret put` in production)
   DATABASE_URL?: string;
   /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */
@@ -43,6 +55,8 @@ export interface AppEnv {
     config: Config;
     /** The verified caller, set by authorize() (src/lib/auth.ts). */
     principal?: import("./jwt").AccessClaims;
+    /** The caller's user as the database has it now, set by authorize() on session-checked routes. */
+    sessionUser?: import("./users").PublicUser;
   };
 }
 
@@ -71,6 +85,30 @@ const ConfigSchema = z.object({
   JWT_ISSUER: z.string().trim().min(1).max(256).default("tessera"),
   JWT_AUDIENCE: z.string().trim().min(1).max(256).default("tessera-api"),
   ACCESS_TOKEN_TTL_SECONDS: intFrom(900, 60, 86_400),
+  GATEWAY_MAX_BODY_BYTES: intFrom(100 * 1024 * 1024, 1024, 500 * 1024 * 1024),
+  ROUTE_TIMEOUT_MS: intFrom(30_000, 100, 300_000),
+  RATE_LIMIT_USER_PER_MINUTE: intFrom(600, 1, 1_000_000),
+  RATE_LIMIT_IP_PER_MINUTE: intFrom(120, 1, 1_000_000),
+  GATEWAY_BREAKER_FAILURES: intFrom(5, 1, 1000),
+  GATEWAY_BREAKER_OPEN_MS: intFrom(10_000, 100, 600_000),
+  AUTH_RATE_LIMIT_SCALE: intFrom(1, 1, 1_000_000_000),
+  // 25 MiB is Workers KV's own ceiling for one value.
+  MEMORY_MAX_VALUE_BYTES: intFrom(1024 * 1024, 1, 25 * 1024 * 1024),
+  MEMORY_SHARED_NAMESPACES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return {};
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: 'must be JSON like {"team-research":["researcher","admin"]}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(SharedNamespacesSchema),
+  // KV cannot expire anything sooner than 60 s; a day bounds how stale a cached memory's access count gets.
+  MEMORY_CACHE_TTL_SECONDS: intFrom(300, 60, 86_400),
 });
 
 export interface Config {
@@ -83,6 +121,23 @@ export interface Config {
   jwtIssuer: string;
   jwtAudience: string;
   accessTokenTtlSeconds: number;
+  /** Largest request body the proxy forwards. */
+  gatewayMaxBodyBytes: number;
+  /** Time a local route may take before the client gets 504. */
+  routeTimeoutMs: number;
+  /** Requests per minute for a signed-in user, and for an address without a token, on rate-limited routes. */
+  rateLimitUserPerMinute: number;
+  rateLimitIpPerMinute: number;
+  /** Consecutive failures that open an upstream's circuit breaker, and how long it stays open. */
+  breaker: { failureThreshold: number; openMs: number };
+  /** Multiplies every limit in RATE_LIMITS (login, register, …). 1 in production; load tests raise it. */
+  authRateLimitScale: number;
+  /** Largest value the key-value API stores (MEMORY_MAX_VALUE_BYTES). */
+  memoryMaxValueBytes: number;
+  /** Team namespace → the roles that may use it (MEMORY_SHARED_NAMESPACES); a Map, so "constructor" is no team. */
+  memorySharedNamespaces: ReadonlyMap<string, readonly string[]>;
+  /** How long a memory stays in the KV cache (MEMORY_CACHE_TTL_SECONDS). */
+  memoryCacheTtlSeconds: number;
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -110,6 +165,15 @@ export function getConfig(env: Env): Config {
     jwtIssuer: v.JWT_ISSUER,
     jwtAudience: v.JWT_AUDIENCE,
     accessTokenTtlSeconds: v.ACCESS_TOKEN_TTL_SECONDS,
+    gatewayMaxBodyBytes: v.GATEWAY_MAX_BODY_BYTES,
+    routeTimeoutMs: v.ROUTE_TIMEOUT_MS,
+    rateLimitUserPerMinute: v.RATE_LIMIT_USER_PER_MINUTE,
+    rateLimitIpPerMinute: v.RATE_LIMIT_IP_PER_MINUTE,
+    breaker: { failureThreshold: v.GATEWAY_BREAKER_FAILURES, openMs: v.GATEWAY_BREAKER_OPEN_MS },
+    authRateLimitScale: v.AUTH_RATE_LIMIT_SCALE,
+    memoryMaxValueBytes: v.MEMORY_MAX_VALUE_BYTES,
+    memorySharedNamespaces: new Map(Object.entries(v.MEMORY_SHARED_NAMESPACES)),
+    memoryCacheTtlSeconds: v.MEMORY_CACHE_TTL_SECONDS,
   };
   cache.set(env, config);
   return config;

@@ -70,9 +70,9 @@ function fromHttpException(err: HTTPException): ApiError {
 
 export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
   const body = errorBody(err.code, err.message, c.get("requestId") ?? "", err.issues);
-  const response = c.json(body, err.status);
-  if (err.headers) for (const [name, value] of Object.entries(err.headers)) response.headers.set(name, value);
-  return response;
+  // Through the context, so they replace any the request set on its way (e.g. an earlier RateLimit-Remaining).
+  if (err.headers) for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+  return c.json(body, err.status);
 }
 
 export function onError(err: Error, c: Context<AppEnv>): Response {

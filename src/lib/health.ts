@@ -2,6 +2,8 @@
 import { db } from "./db/client";
 import { instance } from "./db/schema";
 import type { Config, Env } from "./env";
+import { upstreamHealthSummary } from "./gateway/services";
+import { withTimeout } from "./timeout";
 
 export type CheckStatus = "ok" | "fail";
 
@@ -16,8 +18,8 @@ export interface CheckResult {
 export interface HealthReport {
   status: "ok" | "degraded" | "down";
   timestamp: string;
-  /** Legacy gateway shape: each dependency as a boolean. */
-  services: Record<string, boolean>;
+  /** Legacy gateway shape: each dependency and upstream as a boolean (null: an upstream not checked yet). */
+  services: Record<string, boolean | null>;
   checks: Record<string, CheckResult>;
 }
 
@@ -73,14 +75,6 @@ export const CHECKS: Check[] = [
   },
 ];
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: number | null = null;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** The innermost message: drivers wrap the useful part ("connection refused") in their own. */
 function rootCause(err: unknown): string {
   let current = err;
@@ -91,7 +85,7 @@ function rootCause(err: unknown): string {
 async function runCheck(check: Check, env: Env, timeoutMs: number): Promise<CheckResult> {
   const started = performance.now();
   try {
-    const detail = await withTimeout(check.run(env), timeoutMs);
+    const detail = await withTimeout(check.run(env), timeoutMs, () => new Error(`timed out after ${timeoutMs} ms`));
     return {
       status: "ok",
       required: check.required,
@@ -117,8 +111,11 @@ export async function runHealthChecks(env: Env, config: Config, checks: Check[] 
     checksByName[check.name] = result;
     services[check.name] = result.status === "ok";
   });
+  // Upstreams come from the health cron's stored report; /health never calls them itself.
+  const upstreams = await upstreamHealthSummary(env);
+  Object.assign(services, upstreams);
   const requiredFailed = results.some((r) => r.required && r.status === "fail");
-  const anyFailed = results.some((r) => r.status === "fail");
+  const anyFailed = results.some((r) => r.status === "fail") || Object.values(upstreams).includes(false);
   return {
     status: requiredFailed ? "down" : anyFailed ? "degraded" : "ok",
     timestamp: new Date().toISOString(),

@@ -1,5 +1,5 @@
 // Cross-cutting middleware that every route passes through, in order: context, CORS, secure headers.
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { type AppEnv, getConfig } from "./env";
@@ -32,12 +32,27 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       route: c.req.routePath,
       status: c.res.status,
       durationMs,
+      userId: c.get("principal")?.sub,
     });
   };
 }
 
-/** CORS from CORS_ORIGINS: a list of exact origins, or "*" for any. */
-export function corsFromConfig(): MiddlewareHandler<AppEnv> {
+/**
+ * CORS: /v1 and Tessera's own routes allow the origins in CORS_ORIGINS (a list, or "*"); the legacy
+ * prefixes keep the old gateway's policy (any origin, X-User-ID allowed) so old browser clients still work.
+ */
+export function corsFromConfig(isLegacyPath: (c: Context<AppEnv>) => boolean): MiddlewareHandler<AppEnv> {
+  const configured = configuredCors();
+  const legacy = cors({
+    origin: "*",
+    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+    allowHeaders: ["Content-Type", "Authorization", "X-User-ID", "X-Request-Id"],
+    exposeHeaders: ["X-Request-Id", "Retry-After"],
+  });
+  return (c, next) => (isLegacyPath(c) ? legacy(c, next) : configured(c, next));
+}
+
+function configuredCors(): MiddlewareHandler<AppEnv> {
   return cors({
     origin: (origin, c) => {
       const allowed = (c.get("config") ?? getConfig(c.env)).corsOrigins;
@@ -45,7 +60,14 @@ export function corsFromConfig(): MiddlewareHandler<AppEnv> {
       return allowed.includes(origin) ? origin : null;
     },
     allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    allowHeaders: ["Content-Type", "Authorization", "X-Request-Id", "Idempotency-Key"],
+    allowHeaders: [
+      "Content-Type",
+      "Authorization",
+      "X-Request-Id",
+      "Idempotency-Key",
+      "If-None-Match",
+      "X-Memory-Metadata",
+    ],
     exposeHeaders: [
       "X-Request-Id",
       "Retry-After",
@@ -53,6 +75,9 @@ export function corsFromConfig(): MiddlewareHandler<AppEnv> {
       "RateLimit-Remaining",
       "RateLimit-Reset",
       "Server-Timing",
+      "ETag",
+      "X-Memory-Metadata",
+      "X-Memory-Expiration",
     ],
     maxAge: 600,
     credentials: false,

@@ -4,6 +4,9 @@ import { type Context, Hono } from "hono";
 import type { z } from "zod";
 import { type Access, authorize } from "./auth";
 import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+import { enforceRequestLimit } from "./rate-limit";
+import { withTimeout } from "./timeout";
 import { parseInput, readJsonBody } from "./validate";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -34,6 +37,10 @@ export interface RouteSpec<
   body?: B;
   /** Largest accepted body in bytes; defaults to MAX_BODY_BYTES. */
   bodyLimit?: number;
+  /** Time the handler may take before the client gets 504; defaults to ROUTE_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** false exempts the route from the per-user/per-IP request limit (health probes, docs). */
+  rateLimit?: false;
   responses: Record<number, ResponseSpec>;
 }
 
@@ -69,13 +76,20 @@ export class ApiRouter {
     this.operations.push({ method: spec.method, path: spec.path, spec: withTags });
     this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
       // Authentication before validation: an anonymous caller learns nothing about a route's input.
-      await authorize(c, spec.auth);
+      const caller = await authorize(c, spec.auth);
+      if (spec.rateLimit !== false) await enforceRequestLimit(c, caller?.sub);
       const input = {
         params: spec.params ? parseInput(spec.params, c.req.param(), "path") : undefined,
         query: spec.query ? parseInput(spec.query, c.req.query(), "query") : undefined,
         body: spec.body ? await readJsonBody(c, spec.body, spec.bodyLimit ?? c.get("config").maxBodyBytes) : undefined,
       } as RouteInput<P, Q, B>;
-      return handler(c, input);
+      // The client gets 504 when the handler has not answered in time; its late answer is dropped.
+      const ms = spec.timeoutMs ?? c.get("config").routeTimeoutMs;
+      return withTimeout(
+        handler(c, input),
+        ms,
+        () => new ApiError("timeout", `The request did not complete within ${ms} ms`),
+      );
     });
     return this;
   }

@@ -4,6 +4,7 @@ import type { HttpDb } from "./db/client";
 import { refreshTokens, sessions, users } from "./db/schema";
 import { ApiError } from "./errors";
 import { hmacBase64url, randomToken, sha256Hex } from "./tokens";
+import { type PublicUser, publicColumns, toPublicUser } from "./users";
 
 /** A refresh token lives 30 days unless used; a session at most 90 days, however often it is refreshed. */
 export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
@@ -145,14 +146,13 @@ export async function revokeUserSessions(db: HttpDb, userId: string, reason: str
   return revoked.length;
 }
 
-/** The user behind a live session: for routes that must notice a revocation or deactivation at once. */
-export async function liveSessionUser(
-  db: HttpDb,
-  sessionId: string,
-  userId: string,
-): Promise<{ roles: string[]; username: string } | undefined> {
+/**
+ * The user behind a live session, in one query: for routes that must notice a revocation or deactivation
+ * at once. The whole public user comes back, so a route like /me needs no second query.
+ */
+export async function liveSessionUser(db: HttpDb, sessionId: string, userId: string): Promise<PublicUser | undefined> {
   const [row] = await db
-    .select({ roles: users.roles, username: users.username })
+    .select(publicColumns)
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(
@@ -164,5 +164,5 @@ export async function liveSessionUser(
         eq(users.active, true),
       ),
     );
-  return row;
+  return row ? toPublicUser(row) : undefined;
 }

@@ -19,7 +19,7 @@ export const UserSchema = z.object({
 });
 export type PublicUser = z.infer<typeof UserSchema>;
 
-const publicColumns = {
+export const publicColumns = {
   id: users.id,
   username: users.username,
   email: users.email,
@@ -30,7 +30,7 @@ const publicColumns = {
   updatedAt: users.updatedAt,
 };
 
-type PublicRow = { [K in keyof typeof publicColumns]: (typeof publicColumns)[K]["_"]["data"] };
+export type PublicRow = { [K in keyof typeof publicColumns]: (typeof publicColumns)[K]["_"]["data"] };
 
 export function toPublicUser(row: PublicRow): PublicUser {
   return {

@@ -5,12 +5,14 @@ import { freePort } from "../../dev/lib/processes";
 import { startDevSuite } from "../../dev/lib/suite";
 import { generateKeyPairSecrets } from "../../src/lib/keys";
 import { createScratch } from "../support/scratch";
+import { startTestUpstream, testGatewayRoutes } from "../support/upstream";
 
 declare module "vitest" {
   export interface ProvidedContext {
     workerUrl: string;
     bridgeUrl: string;
     bootstrapToken: string;
+    upstreamUrl: string;
   }
 }
 
@@ -18,6 +20,7 @@ const BOOTSTRAP_TOKEN = `e2e-${crypto.randomUUID()}`;
 
 export default async function setup(project: TestProject) {
   const scratch = await createScratch("tessera-e2e");
+  const upstream = await startTestUpstream();
   const lines: string[] = [];
   try {
     const suite = await startDevSuite({
@@ -27,18 +30,30 @@ export default async function setup(project: TestProject) {
       pgliteDir: join(scratch.dir, "pglite"),
       databaseUrl: scratch.databaseUrl,
       persistDir: join(scratch.dir, "wrangler"),
-      vars: { ...(await generateKeyPairSecrets("ES256")), ADMIN_BOOTSTRAP_TOKEN: BOOTSTRAP_TOKEN },
+      vars: {
+        ...(await generateKeyPairSecrets("ES256")),
+        ADMIN_BOOTSTRAP_TOKEN: BOOTSTRAP_TOKEN,
+        GATEWAY_ROUTES: testGatewayRoutes(upstream),
+        GATEWAY_MAX_BODY_BYTES: String(1024 * 1024),
+        GATEWAY_BREAKER_OPEN_MS: "1000",
+        // Every e2e request comes from 127.0.0.1: the per-address limit would throttle the whole suite.
+        RATE_LIMIT_IP_PER_MINUTE: "100000",
+        RATE_LIMIT_USER_PER_MINUTE: "300",
+      },
       write: (line) => lines.push(line),
     });
     project.provide("workerUrl", suite.workerUrl);
     project.provide("bridgeUrl", suite.bridgeUrl);
     project.provide("bootstrapToken", BOOTSTRAP_TOKEN);
+    project.provide("upstreamUrl", upstream.url);
     return async () => {
       await suite.stop();
+      await upstream.close();
       await scratch.cleanup();
     };
   } catch (err) {
     console.error(lines.slice(-40).join("\n"));
+    await upstream.close();
     await scratch.cleanup();
     throw err;
   }

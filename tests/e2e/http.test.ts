@@ -11,7 +11,9 @@ describe("the suite over real HTTP", () => {
       checks: Record<string, { status: string; detail?: { instanceId?: string } }>;
     };
     expect(res.status, JSON.stringify(body)).toBe(200);
-    expect(body.status).toBe("ok");
+    // The e2e route table points /api/vectors at a port where nothing listens: an upstream down makes the
+    // gateway degraded, never down, while Tessera's own dependencies are all ok.
+    expect(body.status).toBe("degraded");
     for (const name of ["database", "kv", "r2", "durableObject", "queue"])
       expect(body.checks[name]?.status, name).toBe("ok");
     expect(body.checks.database?.detail?.instanceId).toMatch(/^[0-9a-f-]{36}$/);

@@ -19,14 +19,13 @@ export interface CallOptions {
 }
 
 export async function api(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { "CF-Connecting-IP": opts.ip ?? freshIp(), ...opts.headers };
-  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  const headers: Record<string, string> = { ...opts.headers };
   let body: string | undefined;
   if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(opts.body);
   }
-  return exports.default.fetch(new Request(`https://tessera.test${path}`, { method, headers, body }));
+  return send(method, path, { token: opts.token, ip: opts.ip, headers, body });
 }
 
 export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
@@ -58,16 +57,32 @@ export async function registerUser(
 }
 
 /** An admin made straight in the database (as `npm run admin:create` does), then signed in over HTTP. */
-export async function createAdmin(): Promise<Tokens & { password: string }> {
-  const name = uniqueName("admin");
+export function createAdmin(): Promise<Tokens & { password: string }> {
+  return createUserWithRoles(["user", "admin"], "admin");
+}
+
+/** A user with the given roles, made straight in the database (roles cannot be self-assigned), signed in. */
+export async function createUserWithRoles(roles: string[], prefix = "role"): Promise<Tokens & { password: string }> {
+  const name = uniqueName(prefix);
   const password = "admin password 1";
   await createUser(db(env), {
     username: name,
     email: `${name}@example.com`,
     passwordHash: await hashPassword(password),
-    roles: ["user", "admin"],
+    roles,
   });
   const res = await api("POST", "/v1/auth/login", { body: { username: name, password } });
-  if (res.status !== 200) throw new Error(`admin login failed: ${res.status} ${await res.text()}`);
+  if (res.status !== 200) throw new Error(`login as ${roles.join("+")} failed: ${res.status} ${await res.text()}`);
   return { ...(await json<Tokens>(res)), password };
+}
+
+/** A request with a body that is not JSON (bytes, text) or none, and whatever headers it needs. */
+export function send(
+  method: string,
+  path: string,
+  opts: { token?: string; ip?: string; body?: BodyInit; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { "CF-Connecting-IP": opts.ip ?? freshIp(), ...opts.headers };
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  return exports.default.fetch(new Request(`https://tessera.test${path}`, { method, headers, body: opts.body }));
 }

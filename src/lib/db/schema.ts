@@ -1,6 +1,17 @@
 // The one drizzle schema: the Worker, the dev bridge, the GPU worker and scripts all import it.
 import { sql } from "drizzle-orm";
-import { boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 /**
  * One row per database, written by the first migration. Its id names this installation
@@ -76,4 +87,41 @@ export const refreshTokens = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
   },
   (t) => [index("refresh_tokens_session_idx").on(t.sessionId)],
+);
+
+/** Postgres full-text vectors; drizzle has no built-in column type for them. */
+const tsvector = customType<{ data: string; driverData: string }>({ dataType: () => "tsvector" });
+
+/**
+ * Agent memories (src/lib/memories.ts). `search` is generated: the tags at weight A, the content at B, so a
+ * tag match outranks a content match in ts_rank. 'english' stems ("cats" finds "cat") and drops stop words.
+ * memory_tags_text is an IMMUTABLE wrapper over array_to_string (migration 0003), which a generated column
+ * may call. A row past `expires_at` is never returned; nothing deletes it yet.
+ */
+export const memories = pgTable(
+  "memories",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    content: text("content").notNull(),
+    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    // Millisecond precision: search cursors carry JavaScript Dates.
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }),
+    accessCount: integer("access_count").notNull().default(0),
+    lastAccessedAt: timestamp("last_accessed_at", { withTimezone: true, precision: 3 }),
+    search: tsvector("search")
+      .notNull()
+      .generatedAlwaysAs(
+        sql`setweight(to_tsvector('english'::regconfig, memory_tags_text("tags")), 'A') || setweight(to_tsvector('english'::regconfig, "content"), 'B')`,
+      ),
+  },
+  (t) => [
+    index("memories_search_idx").using("gin", t.search),
+    index("memories_user_created_idx").on(t.userId, t.createdAt, t.id),
+  ],
 );

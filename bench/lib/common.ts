@@ -1,0 +1,63 @@
+// What every bench script shares: its knobs, a watchdog, a readiness check, and the printed results.
+import { availableParallelism, cpus, totalmem } from "node:os";
+import { benchJson, formatTable, type ScenarioResult, type Target } from "./harness";
+
+/** An integer knob from the environment, checked against its range. */
+export const envInt = (name: string, fallback: number, min: number, max: number) => {
+  const raw = process.env[name];
+  const n = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in ${min}..${max}`);
+  return n;
+};
+
+/** BENCH_ROUNDS, BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_CONNECTIONS. */
+export const settings = {
+  rounds: envInt("BENCH_ROUNDS", 3, 1, 9),
+  durationMs: envInt("BENCH_DURATION_MS", 5000, 500, 30_000),
+  warmupMs: envInt("BENCH_WARMUP_MS", 1000, 0, 10_000),
+  connections: envInt("BENCH_CONNECTIONS", 64, 1, 512),
+};
+
+export const log = (line = "") => process.stdout.write(`${line}\n`);
+
+/** Prints the machine and the load settings, and ends the process if the bench overruns `limitMs`. */
+export function beginBench(name: string, limitMs: number): () => void {
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`${name}: still running after ${limitMs / 1000} s, giving up\n`);
+    process.exit(2);
+  }, limitMs);
+  watchdog.unref();
+  log(
+    `${name} on ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown CPU"}), ` +
+      `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  );
+  log(
+    `closed loop: ${settings.connections} connections, ${settings.warmupMs} ms warm-up + ${settings.durationMs} ms measured, ` +
+      `${settings.rounds} interleaved rounds, medians`,
+  );
+  return () => clearTimeout(watchdog);
+}
+
+export async function expectStatus(target: Target, path: string, status: number, init?: RequestInit): Promise<void> {
+  const res = await fetch(new URL(path, target.url), init);
+  const body = await res.text();
+  if (res.status !== status) {
+    throw new Error(`${target.name} ${path} answered ${res.status} (expected ${status}) before the bench: ${body}`);
+  }
+}
+
+export function printResults(name: string, results: ScenarioResult[], extra: Record<string, unknown> = {}): void {
+  log();
+  log(formatTable(results));
+  log();
+  log("server µs/req: workerd CPU (user+system, /proc) per measured request; client µs/req: this Node process.");
+  log("vs floor: req/s as a fraction of the baseline's, and server CPU per request as a multiple of it.");
+  log(benchJson(name, results, extra));
+}
+
+export function failBench(name: string): (err: unknown) => never {
+  return (err) => {
+    process.stderr.write(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  };
+}
