@@ -4,10 +4,9 @@ import { z } from "zod";
 import { Email, LoginBody, login, Metadata, RegisterBody, register, type SignedIn } from "../src/lib/account";
 import { principal, sessionUser } from "../src/lib/auth";
 import { db } from "../src/lib/db/client";
-import { ApiError } from "../src/lib/errors";
 import { ApiRouter } from "../src/lib/router";
-import { revokeUserSessions } from "../src/lib/sessions";
-import { countActiveUsers, deleteUser, listUsers, requireUserById, UserSchema, updateUser } from "../src/lib/users";
+import { adminDeleteUser, adminUpdateUser } from "../src/lib/user-admin";
+import { countActiveUsers, listUsers, requireUserById, UserSchema, updateUser } from "../src/lib/users";
 
 const ADMIN = { role: "admin" } as const;
 // Set on the first request: workerd's clock does not run while the module is being loaded.
@@ -135,15 +134,7 @@ legacyAuthService
         .strict(),
       responses: { 200: { description: "The user", schema: UserSchema } },
     },
-    async (c, { params, body }) => {
-      if (params.id === principal(c).sub && (body.active === false || (body.roles && !body.roles.includes("admin")))) {
-        throw new ApiError("invalid_request", "You cannot deactivate yourself or remove your own admin role");
-      }
-      const database = db(c.env);
-      const user = await updateUser(database, params.id, body);
-      if (body.active === false) await revokeUserSessions(database, params.id, "deactivated");
-      return c.json(user);
-    },
+    async (c, { params, body }) => c.json(await adminUpdateUser(c, params.id, body)),
   )
   .route(
     {
@@ -155,8 +146,7 @@ legacyAuthService
       responses: { 204: { description: "Deleted" } },
     },
     async (c, { params }) => {
-      if (params.id === principal(c).sub) throw new ApiError("invalid_request", "You cannot delete yourself");
-      if (!(await deleteUser(db(c.env), params.id))) throw new ApiError("not_found", "User not found");
+      await adminDeleteUser(c, params.id);
       return c.body(null, 204);
     },
   )

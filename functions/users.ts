@@ -1,13 +1,12 @@
 // /v1/users: user administration (role admin, checked against the live session on every call).
 import { z } from "zod";
 import { Email, Metadata, Role, Username } from "../src/lib/account";
-import { principal } from "../src/lib/auth";
 import { db } from "../src/lib/db/client";
-import { ApiError } from "../src/lib/errors";
 import { isSupportedPasswordHash } from "../src/lib/passwords";
 import { ApiRouter } from "../src/lib/router";
 import { revokeUserSessions } from "../src/lib/sessions";
-import { deleteUser, importUsers, listUsers, requireUserById, UserSchema, updateUser } from "../src/lib/users";
+import { adminDeleteUser, adminUpdateUser } from "../src/lib/user-admin";
+import { importUsers, listUsers, requireUserById, UserSchema } from "../src/lib/users";
 
 const ADMIN = { role: "admin" } as const;
 /** Users per import request: large enough for a migration in a few calls, small enough for one request's CPU. */
@@ -99,16 +98,7 @@ export const usersService = new ApiRouter("users")
         .strict(),
       responses: { 200: { description: "The updated user", schema: UserSchema } },
     },
-    async (c, { params, body }) => {
-      const me = principal(c);
-      if (params.id === me.sub && (body.active === false || (body.roles && !body.roles.includes("admin")))) {
-        throw new ApiError("invalid_request", "You cannot deactivate yourself or remove your own admin role");
-      }
-      const database = db(c.env);
-      const user = await updateUser(database, params.id, body);
-      if (body.active === false) await revokeUserSessions(database, params.id, "deactivated");
-      return c.json(user);
-    },
+    async (c, { params, body }) => c.json(await adminUpdateUser(c, params.id, body)),
   )
   .route(
     {
@@ -120,8 +110,7 @@ export const usersService = new ApiRouter("users")
       responses: { 204: { description: "Deleted" } },
     },
     async (c, { params }) => {
-      if (params.id === principal(c).sub) throw new ApiError("invalid_request", "You cannot delete yourself");
-      if (!(await deleteUser(db(c.env), params.id))) throw new ApiError("not_found", "User not found");
+      await adminDeleteUser(c, params.id);
       return c.body(null, 204);
     },
   )

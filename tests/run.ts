@@ -125,7 +125,7 @@ results.push(
     "tsconfig.node.json",
   ]),
 );
-results.push(await check("lint and format (biome)", "node_modules/.bin/biome", ["check", "."]));
+results.push(await check("lint and format (biome)", "node_modules/.bin/biome", ["check", "--error-on-warnings", "."]));
 results.push(await vitest("workers (vitest-pool-workers)", "tests/workers/vitest.config.ts"));
 results.push(await vitest("node", "tests/node/vitest.config.ts"));
 results.push(await vitest("e2e (wrangler dev)", "tests/e2e/vitest.config.ts"));

@@ -148,6 +148,19 @@ describe("the proxy", () => {
     expect(messages[1]).toBe("echo:ping");
   });
 
+  it("retries an idempotent request once when the connection drops, and never a request with a body", async () => {
+    const auth = { authorization: `Bearer ${user.token}` };
+    const get = await fetch(`${base}/api/chat/drop-first/get-1`, { headers: auth });
+    expect(get.status).toBe(200);
+    expect(await get.json()).toMatchObject({ afterDrop: true });
+    const post = await fetch(`${base}/api/chat/drop-first/post-1`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/plain" },
+      body: "not safe to send twice",
+    });
+    expect(post.status).toBe(503);
+  });
+
   it("refuses a body over the gateway's limit with 413", async () => {
     const res = await fetch(`${base}/api/chat/upload`, {
       method: "POST",

@@ -36,6 +36,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
   const sockets = new Set<Socket>();
   const held: ServerResponse[] = [];
   let releaseStream: (() => void) | undefined;
+  const dropped = new Set<string>();
 
   // The breaker test's upstream: answers /health and /ok while on.
   const flappy = createServer((req, res) => json(res, 200, { ok: true, path: req.url }));
@@ -47,6 +48,15 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     const path = url.pathname;
     if (path === "/health") return json(res, 200, { status: "ok" });
     if (path === "/fail500") return json(res, 500, { error: "upstream exploded" });
+    if (path.startsWith("/drop-first/")) {
+      // The first request for each key loses its connection before any answer; the next one succeeds.
+      if (!dropped.has(path)) {
+        dropped.add(path);
+        req.socket.destroy();
+        return;
+      }
+      return json(res, 200, { path, method: req.method, afterDrop: true });
+    }
     if (path === "/hang") {
       held.push(res); // never answered; closed when the server closes
       return;
