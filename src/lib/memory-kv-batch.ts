@@ -1,7 +1,9 @@
 // Many keys of one namespace in one request. Values travel inside JSON (as JSON, text or base64), so this is
 // for many small values; a large one goes through PUT. Nothing is atomic: a batch put that fails part way
 // leaves the keys written before the failure written.
+
 import { z } from "zod";
+import { fromBase64, toBase64 } from "./base64";
 import { ApiError } from "./errors";
 import { type KeyScope, kvKey } from "./memory-keys";
 import {
@@ -74,22 +76,14 @@ const DEFAULT_TYPE: Record<Encoding, string> = {
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-function fromBase64(value: string, path: (string | number)[]): Uint8Array {
+function decodeBase64(value: string, path: (string | number)[]): Uint8Array {
   try {
-    const binary = atob(value);
-    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+    return fromBase64(value);
   } catch {
     throw new ApiError("invalid_request", "Invalid base64 value", {
       issues: [{ path, code: "invalid_base64", message: "Standard base64 expected" }],
     });
   }
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
-  return btoa(binary);
 }
 
 /** A stored value as JSON can carry it: parsed JSON, text, or base64 when it is neither. */
@@ -133,7 +127,7 @@ export async function batchGet(kv: KVNamespace, scope: KeyScope, keys: string[])
 }
 
 function valueBytes(item: z.infer<typeof PutItem>, path: (string | number)[]): Uint8Array {
-  if (item.encoding === "base64") return fromBase64(item.value as string, path);
+  if (item.encoding === "base64") return decodeBase64(item.value as string, path);
   return utf8.encode(item.encoding === "text" ? (item.value as string) : JSON.stringify(item.value));
 }
 

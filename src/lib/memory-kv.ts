@@ -1,7 +1,9 @@
 // The key-value store on Workers KV: a value is kept as bytes, and KV's per-key metadata carries its content
 // type, a hash of it (the ETag), its size, its expiry and the caller's own small metadata. Nothing here
 // reads-then-writes: KV has no compare-and-set, and a write can take up to a minute to reach other locations.
+
 import { z } from "zod";
+import { toBase64url } from "./base64";
 import { ApiError, type Issue } from "./errors";
 import { byteLength, type KeyScope, kvPrefix, userKey } from "./memory-keys";
 
@@ -75,15 +77,9 @@ export interface PutOptions {
   metadata?: UserMetadata;
 }
 
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 /** A strong ETag: SHA-256 of the value, so equal bytes give equal tags wherever and whenever they were written. */
 export async function etagOf(bytes: Uint8Array): Promise<string> {
-  return `"${base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))}"`;
+  return `"${toBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))}"`;
 }
 
 function infoFrom(key: string, envelope: Envelope, expiration?: number): EntryInfo {

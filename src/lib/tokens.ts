@@ -1,14 +1,10 @@
 // Opaque secrets (refresh tokens, tickets): random bytes out, only their hashes stored.
+import { toBase64url } from "./base64";
+
 const encoder = new TextEncoder();
 
-export function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 export function randomToken(prefix: string, bytes = 32): string {
-  return `${prefix}${base64url(crypto.getRandomValues(new Uint8Array(bytes)))}`;
+  return `${prefix}${toBase64url(crypto.getRandomValues(new Uint8Array(bytes)))}`;
 }
 
 /** Hex SHA-256: how opaque tokens are stored and looked up (they carry 256 bits, so no salt or KDF is needed). */
@@ -26,7 +22,7 @@ export async function hmacBase64url(key: string, message: string): Promise<strin
     false,
     ["sign"],
   );
-  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message))));
+  return toBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message))));
 }
 
 /**

@@ -1,6 +1,7 @@
 // The users table's only door: the password hash is read here and never returned.
 import { and, asc, eq, gt, ilike, or, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
+import { decodeCursor, encodeCursor } from "./cursor";
 import type { HttpDb } from "./db/client";
 import { isUniqueViolation } from "./db/errors";
 import { users } from "./db/schema";
@@ -156,6 +157,8 @@ export interface UserPage {
   nextCursor: string | null;
 }
 
+const UserCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+
 /** Oldest first, keyset-paginated on (created_at, id) so pages stay stable while users are added. */
 export async function listUsers(db: HttpDb, opts: { q?: string; limit: number; cursor?: string }): Promise<UserPage> {
   const conditions: SQL[] = [];
@@ -165,7 +168,8 @@ export async function listUsers(db: HttpDb, opts: { q?: string; limit: number; c
     if (match) conditions.push(match);
   }
   if (opts.cursor) {
-    const after = decodeCursor(opts.cursor);
+    const [createdAt, id] = decodeCursor(opts.cursor, UserCursor);
+    const after = { createdAt: new Date(createdAt), id };
     conditions.push(
       or(
         gt(users.createdAt, after.createdAt),
@@ -183,25 +187,8 @@ export async function listUsers(db: HttpDb, opts: { q?: string; limit: number; c
   const last = page.at(-1);
   return {
     users: page.map(toPublicUser),
-    nextCursor: rows.length > opts.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    nextCursor: rows.length > opts.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
   };
-}
-
-function encodeCursor(createdAt: Date, id: string): string {
-  return btoa(JSON.stringify([createdAt.toISOString(), id])).replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(atob(cursor)) as [string, string];
-    const date = new Date(createdAt);
-    if (Number.isNaN(date.getTime()) || typeof id !== "string" || !/^[0-9a-f-]{36}$/.test(id)) throw new Error();
-    return { createdAt: date, id };
-  } catch {
-    throw new ApiError("invalid_request", "Invalid cursor", {
-      issues: [{ path: ["query", "cursor"], code: "invalid_cursor", message: "Use the nextCursor of a previous page" }],
-    });
-  }
 }
 
 export interface ImportResult {
