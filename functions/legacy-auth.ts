@@ -1,7 +1,16 @@
 // /api/auth: the old Go/Rust auth services' routes and shapes, over the same flows as /v1/auth.
 // Their bugs are not kept: no seeded users, no self-assigned roles, errors in the one error shape.
 import { z } from "zod";
-import { Email, LoginBody, login, Metadata, RegisterBody, register, type SignedIn } from "../src/lib/account";
+import {
+  AdminUserPatch,
+  Email,
+  LoginBody,
+  login,
+  Metadata,
+  RegisterBody,
+  register,
+  type SignedIn,
+} from "../src/lib/account";
 import { principal, sessionUser } from "../src/lib/auth";
 import { db } from "../src/lib/db/client";
 import { ApiRouter } from "../src/lib/router";
@@ -124,14 +133,7 @@ legacyAuthService
       auth: ADMIN,
       summary: "Legacy: update a user (admin)",
       params: IdParams,
-      body: z
-        .object({
-          email: Email.optional(),
-          metadata: Metadata.optional(),
-          active: z.boolean().optional(),
-          roles: z.array(z.string().min(1).max(32)).min(1).max(16).optional(),
-        })
-        .strict(),
+      body: AdminUserPatch,
       responses: { 200: { description: "The user", schema: UserSchema } },
     },
     async (c, { params, body }) => c.json(await adminUpdateUser(c, params.id, body)),

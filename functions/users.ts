@@ -1,6 +1,6 @@
 // /v1/users: user administration (role admin, checked against the live session on every call).
 import { z } from "zod";
-import { Email, Metadata, Role, Username } from "../src/lib/account";
+import { AdminUserPatch, Email, Metadata, Role, Username } from "../src/lib/account";
 import { db } from "../src/lib/db/client";
 import { isSupportedPasswordHash } from "../src/lib/passwords";
 import { ApiRouter } from "../src/lib/router";
@@ -88,14 +88,7 @@ export const usersService = new ApiRouter("users")
       auth: ADMIN,
       summary: "Update roles, active, email or metadata; deactivating revokes every session",
       params: IdParams,
-      body: z
-        .object({
-          roles: z.array(Role).min(1).max(16).optional(),
-          active: z.boolean().optional(),
-          email: Email.optional(),
-          metadata: Metadata.optional(),
-        })
-        .strict(),
+      body: AdminUserPatch,
       responses: { 200: { description: "The updated user", schema: UserSchema } },
     },
     async (c, { params, body }) => c.json(await adminUpdateUser(c, params.id, body)),

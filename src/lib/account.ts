@@ -38,6 +38,16 @@ export const Role = z
   .max(32)
   .regex(/^[a-z][a-z0-9_-]*$/);
 
+/** What an admin may change on a user (both admin APIs). */
+export const AdminUserPatch = z
+  .object({
+    roles: z.array(Role).min(1).max(16).optional(),
+    active: z.boolean().optional(),
+    email: Email.optional(),
+    metadata: Metadata.optional(),
+  })
+  .strict();
+
 export const RegisterBody = z
   .object({ username: Username, email: Email, password: Password, metadata: Metadata.optional() })
   .strict();
