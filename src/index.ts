@@ -1,8 +1,10 @@
 // The Worker entry and the only wiring file: the gateway, the services at their prefixes,
 // the Durable Object classes and the queue consumer.
 import { authService } from "../functions/auth";
+import { hubService } from "../functions/hub";
 import { keysService } from "../functions/keys";
 import { legacyAuthService } from "../functions/legacy-auth";
+import { legacyHubService } from "../functions/legacy-hub";
 import { legacyMemoryService } from "../functions/legacy-memory";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
@@ -16,7 +18,9 @@ import { checkAllUpstreams } from "./lib/gateway/services";
 import { consumeQueue } from "./lib/queue";
 
 export { Hub } from "../durable-objects/hub";
+export { HubTickets } from "../durable-objects/hub-tickets";
 export { JobBoard } from "../durable-objects/job-board";
+export { LegacyHub } from "../durable-objects/legacy-hub";
 export { RateLimiter } from "../durable-objects/rate-limiter";
 
 const app = createGateway({ title: "Tessera", version: pkg.version, description: pkg.description }, [
@@ -27,8 +31,10 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/services", router: servicesService },
   { prefix: "/v1/memory", router: memoryService },
   { prefix: "/v1/memories", router: memoriesService },
+  { prefix: "/v1/hub", router: hubService },
   { prefix: "/api/auth", router: legacyAuthService },
   { prefix: "/api/memory", router: legacyMemoryService },
+  { prefix: "/ws", router: legacyHubService },
 ]);
 
 export default {

@@ -1,7 +1,9 @@
 // The one Env: every binding, var and secret the Worker sees, and the typed config parsed from it once per isolate.
 import { z } from "zod";
 import type { Hub } from "../../durable-objects/hub";
+import type { HubTickets } from "../../durable-objects/hub-tickets";
 import type { JobBoard } from "../../durable-objects/job-board";
+import type { LegacyHub } from "../../durable-objects/legacy-hub";
 import type { RateLimiter } from "../../durable-objects/rate-limiter";
 import type { Logger, LogLevel } from "./log";
 import { SharedNamespacesSchema } from "./memory-namespace";
@@ -14,6 +16,8 @@ export interface Env {
   HUB: DurableObjectNamespace<Hub>;
   JOB_BOARD: DurableObjectNamespace<JobBoard>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  HUB_TICKETS: DurableObjectNamespace<HubTickets>;
+  LEGACY_HUB: DurableObjectNamespace<LegacyHub>;
   GPU_JOBS: Queue<QueueMessage>;
   // Vars (wrangler.toml [vars]); strings, parsed by getConfig
   ENVIRONMENT?: string;
@@ -36,6 +40,10 @@ export interface Env {
   MEMORY_MAX_VALUE_BYTES?: string;
   MEMORY_SHARED_NAMESPACES?: string;
   MEMORY_CACHE_TTL_SECONDS?: string;
+  HUB_MAX_FRAME_BYTES?: string;
+  HUB_MESSAGES_PER_SECOND?: string;
+  HUB_MAX_CONNECTIONS_PER_USER?: string;
+  HUB_MAX_MEMBERS_PER_ROOM?: string;
   // Secrets (.dev.vars locally, `wrangler secret put` in production)
   DATABASE_URL?: string;
   /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */
@@ -109,6 +117,12 @@ const ConfigSchema = z.object({
     .pipe(SharedNamespacesSchema),
   // KV cannot expire anything sooner than 60 s; a day bounds how stale a cached memory's access count gets.
   MEMORY_CACHE_TTL_SECONDS: intFrom(300, 60, 86_400),
+  // 1 MiB is workerd's own ceiling for one WebSocket message.
+  HUB_MAX_FRAME_BYTES: intFrom(64 * 1024, 256, 1024 * 1024),
+  HUB_MESSAGES_PER_SECOND: intFrom(20, 1, 10_000),
+  HUB_MAX_CONNECTIONS_PER_USER: intFrom(5, 1, 1000),
+  // Each socket of a hibernating object costs memory while awake; 32,768 is the platform's per-object socket cap.
+  HUB_MAX_MEMBERS_PER_ROOM: intFrom(1000, 1, 32_768),
 });
 
 export interface Config {
@@ -138,6 +152,14 @@ export interface Config {
   memorySharedNamespaces: ReadonlyMap<string, readonly string[]>;
   /** How long a memory stays in the KV cache (MEMORY_CACHE_TTL_SECONDS). */
   memoryCacheTtlSeconds: number;
+  /** The hub's limits (docs/hub.md): frame bytes, client frames per second per socket, sockets per user in one
+   *  room, distinct users online in one room. */
+  hub: {
+    maxFrameBytes: number;
+    messagesPerSecond: number;
+    maxConnectionsPerUser: number;
+    maxMembersPerRoom: number;
+  };
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -174,6 +196,12 @@ export function getConfig(env: Env): Config {
     memoryMaxValueBytes: v.MEMORY_MAX_VALUE_BYTES,
     memorySharedNamespaces: new Map(Object.entries(v.MEMORY_SHARED_NAMESPACES)),
     memoryCacheTtlSeconds: v.MEMORY_CACHE_TTL_SECONDS,
+    hub: {
+      maxFrameBytes: v.HUB_MAX_FRAME_BYTES,
+      messagesPerSecond: v.HUB_MESSAGES_PER_SECOND,
+      maxConnectionsPerUser: v.HUB_MAX_CONNECTIONS_PER_USER,
+      maxMembersPerRoom: v.HUB_MAX_MEMBERS_PER_ROOM,
+    },
   };
   cache.set(env, config);
   return config;

@@ -12,9 +12,10 @@ import { buildRouteTable, matchRoute, RouteTableError, upstreamsOf } from "../..
 import { ApiRouter } from "../../src/lib/router";
 
 describe("route table", () => {
-  it("defaults the old gateway's prefixes: auth and memory local, the rest unconfigured", () => {
+  it("defaults the old gateway's prefixes: auth, memory and ws local, the rest unconfigured", () => {
     const table = buildRouteTable(undefined);
     expect(matchRoute(table, "/api/auth/login")?.route.target).toEqual({ kind: "local" });
+    expect(matchRoute(table, "/ws")?.route.target).toEqual({ kind: "local" });
     expect(matchRoute(table, "/api/chat/x")?.route.target).toEqual({ kind: "unconfigured", name: "chat" });
     expect(matchRoute(table, "/v1/users")).toBeUndefined();
   });

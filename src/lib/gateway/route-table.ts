@@ -40,7 +40,7 @@ export const DEFAULT_ROUTES: Record<string, "local" | { unconfigured: string }> 
   "/api/chat": { unconfigured: "chat" },
   "/api/memory": "local",
   "/api/context": { unconfigured: "memory" },
-  "/ws": { unconfigured: "websocket" },
+  "/ws": "local",
   "/api/llm": { unconfigured: "main" },
   "/api/vision": { unconfigured: "main" },
   "/api/speech": { unconfigured: "main" },

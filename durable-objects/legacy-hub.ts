@@ -1,0 +1,206 @@
+// The old hub's protocol on /ws (LEGACY_API.md), for clients that cannot move to /v1/hub yet: one object
+// for everyone, rooms per socket (everyone starts in `general`), no history. It differs from the old
+// service where that was a bug: every socket is authenticated, and an oversized frame is answered, not dropped.
+import { DurableObject } from "cloudflare:workers";
+import { type Config, type Env, getConfig } from "../src/lib/env";
+import { type ErrorCode, errorBody } from "../src/lib/errors";
+import { readConnect, withinBytes } from "../src/lib/hub";
+import { FloodGuards } from "../src/lib/hub-flood";
+import { LegacyHubClientFrame, type LegacyHubFrame, RoomName } from "../src/lib/protocol";
+
+export const LEGACY_DEFAULT_ROOM = "general";
+
+/** What each socket carries through hibernation: who it is and the rooms it joined. */
+interface Attachment {
+  userId: string;
+  connId: string;
+  requestId: string;
+  rooms: string[];
+}
+
+export interface LegacyClient {
+  id: string;
+  user_id: string;
+  rooms: string[];
+}
+
+function frame(type: LegacyHubFrame["type"], userId: string, rest: Partial<LegacyHubFrame> = {}): string {
+  const out: LegacyHubFrame = {
+    id: crypto.randomUUID(),
+    type,
+    user_id: userId,
+    timestamp: new Date().toISOString(),
+    ...rest,
+  };
+  return JSON.stringify(out);
+}
+
+export class LegacyHub extends DurableObject<Env> {
+  private readonly config: Config["hub"];
+  /** In memory only: a socket quiet long enough for the object to be evicted has a full bucket anyway. */
+  private readonly floods: FloodGuards;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = getConfig(env).hub;
+    this.floods = new FloodGuards(this.config.messagesPerSecond);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  override fetch(request: Request): Response {
+    const parsed = readConnect(request);
+    if (!parsed.success)
+      return Response.json(errorBody("invalid_request", "Not a hub connect request", ""), { status: 400 });
+    const { user, requestId, protocol } = parsed.data;
+    if (this.ctx.getWebSockets(user.id).length >= this.config.maxConnectionsPerUser) {
+      return Response.json(
+        errorBody("rate_limited", `At most ${this.config.maxConnectionsPerUser} connections per user`, requestId),
+        { status: 429, headers: { "Retry-After": "5" } },
+      );
+    }
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server, [user.id]);
+    const att: Attachment = { userId: user.id, connId: crypto.randomUUID(), requestId, rooms: [LEGACY_DEFAULT_ROOM] };
+    server.serializeAttachment(att);
+    server.send(
+      frame("connected", user.id, {
+        content: `Connected as ${user.username}`,
+        room: LEGACY_DEFAULT_ROOM,
+        data: { client_id: att.connId },
+      }),
+    );
+    this.send(frame("presence", user.id, { content: "online", data: { status: "online" } }), () => true, att.connId);
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {},
+    });
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const att = ws.deserializeAttachment() as Attachment;
+    if (!withinBytes(message, this.config.maxFrameBytes)) {
+      this.error(ws, att, "payload_too_large", `Frames may be at most ${this.config.maxFrameBytes} bytes`);
+      return;
+    }
+    const verdict = this.floods.take(att.connId);
+    if (verdict !== "allow") {
+      if (verdict === "close") ws.close(1008, "message rate exceeded");
+      else this.error(ws, att, "rate_limited", `At most ${this.config.messagesPerSecond} frames per second`);
+      return;
+    }
+    let parsed: ReturnType<typeof LegacyHubClientFrame.safeParse>;
+    try {
+      parsed = LegacyHubClientFrame.safeParse(
+        JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message)),
+      );
+    } catch {
+      this.error(ws, att, "invalid_request", "Frames must be JSON");
+      return;
+    }
+    if (!parsed.success) {
+      this.error(ws, att, "invalid_request", "Invalid frame");
+      return;
+    }
+    const msg = parsed.data;
+    const roomIn = RoomName.safeParse(msg.data?.room ?? msg.room ?? LEGACY_DEFAULT_ROOM);
+    if (!roomIn.success) {
+      this.error(ws, att, "invalid_request", "Invalid room name");
+      return;
+    }
+    const room = roomIn.data;
+    const inRoom = (other: Attachment) => other.rooms.includes(room);
+    switch (msg.type) {
+      case "join":
+      case "leave": {
+        const rooms = new Set(att.rooms);
+        if (msg.type === "join") rooms.add(room);
+        else rooms.delete(room);
+        ws.serializeAttachment({ ...att, rooms: [...rooms] } satisfies Attachment);
+        ws.send(
+          frame("status", att.userId, { room, content: msg.type === "join" ? "joined" : "left", data: { room } }),
+        );
+        return;
+      }
+      case "chat":
+        if (!att.rooms.includes(room)) {
+          this.error(ws, att, "forbidden", `Join ${room} first`);
+          return;
+        }
+        this.send(frame("chat", att.userId, { room, content: msg.content, data: msg.data }), inRoom);
+        return;
+      case "typing":
+        this.send(frame("typing", att.userId, { room, data: msg.data }), inRoom, att.connId);
+        return;
+      case "broadcast":
+        this.send(frame("broadcast", att.userId, { content: msg.content, data: msg.data }), () => true);
+        return;
+    }
+  }
+
+  override webSocketClose(ws: WebSocket): void {
+    this.left(ws);
+  }
+
+  override webSocketError(ws: WebSocket): void {
+    this.left(ws);
+  }
+
+  // ---- RPC for the admin routes ----
+
+  /** POST /broadcast: to everyone, or to one user's sockets. Returns how many sockets it was sent to. */
+  broadcast(type: LegacyHubFrame["type"], content: string, userId?: string): number {
+    const text = frame(type, "system", { content });
+    return this.send(text, (att) => userId === undefined || att.userId === userId);
+  }
+
+  clients(): LegacyClient[] {
+    return this.attachments().map((a) => ({ id: a.connId, user_id: a.userId, rooms: a.rooms }));
+  }
+
+  // ---- Internals ----
+
+  private attachments(exceptConnId?: string): Attachment[] {
+    const out: Attachment[] = [];
+    for (const ws of this.ctx.getWebSockets()) {
+      const att = ws.deserializeAttachment() as Attachment | null;
+      if (att && att.connId !== exceptConnId) out.push(att);
+    }
+    return out;
+  }
+
+  private send(text: string, to: (att: Attachment) => boolean, exceptConnId?: string): number {
+    let sent = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const att = ws.deserializeAttachment() as Attachment | null;
+      if (!att || att.connId === exceptConnId || !to(att)) continue;
+      try {
+        ws.send(text);
+        sent++;
+      } catch {
+        // A socket that is closing; its close handler sends the presence.
+      }
+    }
+    return sent;
+  }
+
+  private error(ws: WebSocket, att: Attachment, code: ErrorCode, message: string): void {
+    ws.send(frame("error", att.userId, { content: message, data: errorBody(code, message, att.requestId) }));
+  }
+
+  private left(ws: WebSocket): void {
+    const att = ws.deserializeAttachment() as Attachment | null;
+    if (!att) return;
+    this.floods.forget(att.connId);
+    try {
+      ws.close(1000, "bye");
+    } catch {
+      // already closed
+    }
+    this.send(
+      frame("presence", att.userId, { content: "offline", data: { status: "offline" } }),
+      () => true,
+      att.connId,
+    );
+  }
+}

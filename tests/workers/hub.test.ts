@@ -1,0 +1,334 @@
+// The hub's room objects through their RPC and real sockets inside workerd, plus the /v1/hub routes.
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import { HUB_HISTORY_LIMIT, type Hub } from "../../durable-objects/hub";
+import { publishToRoom, publishToUser, roomStub, withinBytes } from "../../src/lib/hub";
+import { FLOOD_WINDOW_MS, FloodGuard } from "../../src/lib/hub-flood";
+import type { HubFrame } from "../../src/lib/protocol";
+import { api, createAdmin, json, registerUser, send } from "./support";
+
+/** Every socket a test opened, closed after it so none outlives its test. */
+const opened: WebSocket[] = [];
+afterEach(() => {
+  for (const ws of opened.splice(0)) {
+    try {
+      ws.close(1000);
+    } catch {
+      // already closed by the test or the server
+    }
+  }
+});
+
+let roomCounter = 0;
+const freshRoom = (prefix = "public:t") => `${prefix}${Date.now().toString(36)}${roomCounter++}`;
+
+/** A socket opened through the Worker's own fetch, with every frame it receives kept in order. */
+async function connect(room: string, opts: { token?: string; query?: string; protocols?: string[] } = {}) {
+  const protocols = opts.protocols ?? (opts.token ? [`bearer.${opts.token}`] : []);
+  const headers: Record<string, string> = { Upgrade: "websocket" };
+  if (protocols.length) headers["Sec-WebSocket-Protocol"] = protocols.join(", ");
+  const res = await send("GET", `/v1/hub/rooms/${room}${opts.query ?? ""}`, { headers });
+  const ws = res.webSocket;
+  const frames: HubFrame[] = [];
+  const waiters: (() => void)[] = [];
+  let closed: { code: number } | undefined;
+  if (ws) {
+    opened.push(ws);
+    ws.accept();
+    ws.addEventListener("message", (e) => {
+      frames.push(JSON.parse(e.data as string) as HubFrame);
+      for (const w of waiters.splice(0)) w();
+    });
+    ws.addEventListener("close", (e) => {
+      closed = { code: e.code };
+      for (const w of waiters.splice(0)) w();
+    });
+  }
+  /** Waits until a received frame matches, and returns it. */
+  async function until(match: (f: HubFrame) => boolean, ms = 3000): Promise<HubFrame> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const hit = frames.find(match);
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error(`no matching frame in ${JSON.stringify(frames)}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+  return { res, ws, frames, until, closed: () => closed };
+}
+
+/** The room's kept frames, parsed. */
+async function historyOf(room: string, since?: number): Promise<HubFrame[]> {
+  return (await roomStub(env, room).history(since)).map((text) => JSON.parse(text) as HubFrame);
+}
+
+const joined = (userId: string) => (f: HubFrame) =>
+  f.type === "presence" && (f.data as { event: string; user: { id: string } }).user.id === userId;
+
+describe("room history (RPC)", () => {
+  it("numbers published events 1, 2, 3 and keeps them in order", async () => {
+    const room = freshRoom();
+    const seqs = [];
+    for (const n of [1, 2, 3]) seqs.push((await publishToRoom(env, room, { data: { n } })).seq);
+    expect(seqs).toEqual([1, 2, 3]);
+    const history = await historyOf(room);
+    expect(history.map((f) => [f.type, f.seq, f.room, f.data])).toEqual([
+      ["event", 1, room, { n: 1 }],
+      ["event", 2, room, { n: 2 }],
+      ["event", 3, room, { n: 3 }],
+    ]);
+  });
+
+  it(`keeps only the last ${HUB_HISTORY_LIMIT} messages, and since replays the tail in order`, async () => {
+    const room = freshRoom();
+    const stub = roomStub(env, room);
+    await runInDurableObject(stub, (hub: Hub) => {
+      for (let i = 1; i <= HUB_HISTORY_LIMIT + 10; i++) hub.publish(room, { data: i });
+    });
+    const all = await historyOf(room);
+    expect(all).toHaveLength(HUB_HISTORY_LIMIT);
+    expect(all[0]?.seq).toBe(11);
+    expect(all.at(-1)?.seq).toBe(HUB_HISTORY_LIMIT + 10);
+    expect((await historyOf(room, 505)).map((f) => f.seq)).toEqual([506, 507, 508, 509, 510]);
+    expect(await stub.stats(room)).toEqual({ room, online: 0, lastSeq: HUB_HISTORY_LIMIT + 10 });
+  });
+
+  it("publishToUser lands in user:<id>", async () => {
+    const { seq } = await publishToUser(env, "u-123", { data: { job: "done" } });
+    const [frame] = await historyOf("user:u-123", seq - 1);
+    expect(frame).toMatchObject({ type: "event", room: "user:u-123", seq, data: { job: "done" } });
+  });
+
+  it("keeps history and sequence numbers when the object is evicted and woken again", async () => {
+    const room = freshRoom();
+    await publishToRoom(env, room, { data: "before" });
+    await publishToRoom(env, room, { data: "before too" });
+    await abortAllDurableObjects();
+    expect((await publishToRoom(env, room, { data: "after" })).seq).toBe(3);
+    expect((await historyOf(room)).map((f) => f.data)).toEqual(["before", "before too", "after"]);
+  });
+});
+
+describe("connecting", () => {
+  it("refuses an upgrade without identity with 401 and a bad token with 401", async () => {
+    const none = await connect(freshRoom());
+    expect(none.res.status).toBe(401);
+    expect(none.ws).toBeNull();
+    expect((await json<{ error: { code: string } }>(none.res)).error.code).toBe("unauthorized");
+    expect((await connect(freshRoom(), { token: "not.a.jwt" })).res.status).toBe(401);
+  });
+
+  it("accepts the token as a subprotocol and echoes the client's own protocol beside it", async () => {
+    const user = await registerUser();
+    const room = freshRoom();
+    const plain = await connect(room, { token: user.accessToken });
+    expect(plain.res.status).toBe(101);
+    expect(plain.res.headers.get("sec-websocket-protocol")).toBe(`bearer.${user.accessToken}`);
+    const named = await connect(room, { protocols: ["tessera.hub.v1", `bearer.${user.accessToken}`] });
+    expect(named.res.headers.get("sec-websocket-protocol")).toBe("tessera.hub.v1");
+    const presence = await plain.until(joined(user.user.id));
+    expect(presence.data).toMatchObject({
+      event: "join",
+      members: [{ id: user.user.id, username: user.user.username }],
+    });
+    plain.ws?.close();
+    named.ws?.close();
+  });
+
+  it("lets a user into their own user: channel only (403 for another's)", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    expect((await connect(`user:${a.user.id}`, { token: a.accessToken })).res.status).toBe(101);
+    const other = await connect(`user:${b.user.id}`, { token: a.accessToken });
+    expect(other.res.status).toBe(403);
+    expect((await json<{ error: { code: string } }>(other.res)).error.code).toBe("forbidden");
+  });
+
+  it("lets a members-only room in only its members, managed by an admin", async () => {
+    const admin = await createAdmin();
+    const user = await registerUser();
+    const room = freshRoom("team:t");
+    expect((await connect(room, { token: user.accessToken })).res.status).toBe(403);
+    expect(
+      (await api("PUT", `/v1/hub/rooms/${room}/members/${user.user.id}`, { token: user.accessToken })).status,
+    ).toBe(403);
+    expect(
+      (await api("PUT", `/v1/hub/rooms/${room}/members/${user.user.id}`, { token: admin.accessToken })).status,
+    ).toBe(204);
+    expect(await json(await api("GET", `/v1/hub/rooms/${room}/members`, { token: admin.accessToken }))).toEqual({
+      members: [user.user.id],
+    });
+    const inside = await connect(room, { token: user.accessToken });
+    expect(inside.res.status).toBe(101);
+    await inside.until(joined(user.user.id));
+    expect(
+      (await api("DELETE", `/v1/hub/rooms/${room}/members/${user.user.id}`, { token: admin.accessToken })).status,
+    ).toBe(204);
+    await inside.until(() => inside.closed() !== undefined);
+    expect(inside.closed()?.code).toBe(1008);
+    expect((await connect(room, { token: user.accessToken })).res.status).toBe(403);
+    expect(
+      (await api("PUT", `/v1/hub/rooms/public:x/members/${user.user.id}`, { token: admin.accessToken })).status,
+    ).toBe(400);
+  });
+
+  it("takes a single-use ticket instead of a token", async () => {
+    const user = await registerUser();
+    const res = await api("POST", "/v1/hub/tickets", { token: user.accessToken });
+    expect(res.status).toBe(201);
+    const { ticket, expiresIn } = await json<{ ticket: string; expiresIn: number }>(res);
+    expect(expiresIn).toBe(60);
+    const room = freshRoom();
+    const first = await connect(room, { query: `?ticket=${ticket}` });
+    expect(first.res.status).toBe(101);
+    await first.until(joined(user.user.id));
+    expect((await connect(room, { query: `?ticket=${ticket}` })).res.status).toBe(401);
+    expect((await connect(room, { query: "?ticket=hubt_made_up" })).res.status).toBe(401);
+  });
+
+  it(`refuses more than ${5} sockets per user in one room with 429`, async () => {
+    const user = await registerUser();
+    const room = freshRoom();
+    for (let i = 0; i < 5; i++) expect((await connect(room, { token: user.accessToken })).res.status).toBe(101);
+    const sixth = await connect(room, { token: user.accessToken });
+    expect(sixth.res.status).toBe(429);
+    expect(sixth.res.headers.get("retry-after")).toBe("5");
+  });
+});
+
+describe("frames", () => {
+  it("numbers chat, replays since, sends typing to others only, and says who left", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const room = freshRoom();
+    const sa = await connect(room, { token: a.accessToken });
+    await sa.until(joined(a.user.id));
+    const sb = await connect(room, { token: b.accessToken });
+    await sa.until(joined(b.user.id));
+    sa.ws?.send(JSON.stringify({ type: "chat", data: { text: "one" }, id: "c1" }));
+    sa.ws?.send(JSON.stringify({ type: "typing" }));
+    sa.ws?.send(JSON.stringify({ type: "chat", data: { text: "two" } }));
+    const two = await sb.until((f) => f.type === "chat" && f.seq === 2);
+    expect(two).toMatchObject({ room, data: { text: "two" }, from: { id: a.user.id } });
+    expect(sb.frames.some((f) => f.type === "typing" && f.from?.id === a.user.id)).toBe(true);
+    await sa.until((f) => f.seq === 2);
+    expect(sa.frames.some((f) => f.type === "typing")).toBe(false);
+    expect(sa.frames.find((f) => f.seq === 1)).toMatchObject({ id: "c1", data: { text: "one" } });
+
+    const late = await connect(room, { token: b.accessToken, query: "?since=1" });
+    await late.until(joined(b.user.id));
+    const replayed = late.frames.filter((f) => f.seq !== undefined).map((f) => f.seq);
+    expect(replayed).toEqual([2]);
+    expect(late.frames.findIndex((f) => f.seq === 2)).toBeLessThan(late.frames.findIndex(joined(b.user.id)));
+
+    sa.ws?.close(1000);
+    const leave = await sb.until((f) => f.type === "presence" && (f.data as { event: string }).event === "leave");
+    expect(leave.data).toMatchObject({ user: { id: a.user.id }, members: [{ id: b.user.id }] });
+  });
+
+  it("answers an oversized or invalid frame with an error frame and keeps the socket open", async () => {
+    const a = await registerUser();
+    const room = freshRoom();
+    const s = await connect(room, { token: a.accessToken });
+    await s.until(joined(a.user.id));
+    s.ws?.send(JSON.stringify({ type: "chat", data: "x".repeat(64 * 1024 + 1) }));
+    const tooBig = await s.until((f) => f.type === "error");
+    expect(tooBig.data).toMatchObject({ error: { code: "payload_too_large" } });
+    expect((tooBig.data as { error: { requestId: string } }).error.requestId).not.toBe("");
+    s.ws?.send(JSON.stringify({ type: "shout" }));
+    const bad = await s.until((f) => f.type === "error" && f !== tooBig);
+    expect(bad.data).toMatchObject({ error: { code: "invalid_request" } });
+    s.ws?.send(JSON.stringify({ type: "chat", data: "still here" }));
+    expect(await s.until((f) => f.type === "chat")).toMatchObject({ data: "still here", seq: 1 });
+    expect(s.closed()).toBeUndefined();
+  });
+
+  it("rate-limits a flood with error frames, then closes it with 1008", async () => {
+    const a = await registerUser();
+    const s = await connect(freshRoom(), { token: a.accessToken });
+    await s.until(joined(a.user.id));
+    for (let i = 0; i < 100; i++) s.ws?.send(JSON.stringify({ type: "typing" }));
+    await s.until(() => s.closed() !== undefined);
+    expect(s.closed()?.code).toBe(1008);
+    expect(s.frames.filter((f) => f.type === "error").length).toBeGreaterThan(0);
+    expect(s.frames.find((f) => f.type === "error")?.data).toMatchObject({ error: { code: "rate_limited" } });
+  });
+});
+
+describe("HTTP routes", () => {
+  it("reads stats for a signed-in user who may enter, 401 without a token, 403 for another's channel", async () => {
+    const user = await registerUser();
+    const room = freshRoom();
+    await publishToRoom(env, room, { data: 1 });
+    const res = await api("GET", `/v1/hub/rooms/${room}`, { token: user.accessToken });
+    expect(await json(res)).toEqual({ room, online: 0, lastSeq: 1 });
+    expect((await api("GET", `/v1/hub/rooms/${room}`)).status).toBe(401);
+    expect((await api("GET", "/v1/hub/rooms/user:someone-else", { token: user.accessToken })).status).toBe(403);
+  });
+
+  it("publishes an admin's event to a user's channel, and refuses a non-admin with 403", async () => {
+    const admin = await createAdmin();
+    const user = await registerUser();
+    const channel = `user:${user.user.id}`;
+    const s = await connect(channel, { token: user.accessToken });
+    await s.until(joined(user.user.id));
+    const res = await api("POST", `/v1/hub/rooms/${channel}/messages`, {
+      token: admin.accessToken,
+      body: { data: { kind: "notice" } },
+    });
+    expect(res.status).toBe(202);
+    expect(await json(res)).toEqual({ room: channel, seq: 1 });
+    expect(await s.until((f) => f.type === "event")).toMatchObject({ room: channel, seq: 1, data: { kind: "notice" } });
+    const denied = await api("POST", `/v1/hub/rooms/${channel}/messages`, {
+      token: user.accessToken,
+      body: { data: {} },
+    });
+    expect(denied.status).toBe(403);
+  });
+});
+
+describe("FloodGuard", () => {
+  it("allows a burst of the rate, rejects beyond it, and closes after a second's worth of rejects", () => {
+    const guard = new FloodGuard(3, 0);
+    expect([guard.take(0), guard.take(0), guard.take(0)]).toEqual(["allow", "allow", "allow"]);
+    expect([guard.take(0), guard.take(0), guard.take(0), guard.take(0)]).toEqual([
+      "reject",
+      "reject",
+      "reject",
+      "close",
+    ]);
+  });
+
+  it("refills at the rate, and counts rejects afresh in each window", () => {
+    const guard = new FloodGuard(3, 0);
+    for (let i = 0; i < 6; i++) guard.take(0); // three allowed, three rejected: one short of closing
+    expect(guard.take(1000 / 3)).toBe("allow"); // a third of a second refills one token
+    const later = FLOOD_WINDOW_MS + 1000;
+    for (let i = 0; i < 3; i++) expect(guard.take(later)).toBe("allow");
+    // The earlier window's three rejects no longer count: three more are rejected before a close.
+    expect([guard.take(later), guard.take(later), guard.take(later), guard.take(later)]).toEqual([
+      "reject",
+      "reject",
+      "reject",
+      "close",
+    ]);
+  });
+});
+
+describe("withinBytes", () => {
+  it("counts UTF-8 bytes, not characters, at the boundary", () => {
+    expect(withinBytes("a".repeat(256), 256)).toBe(true);
+    expect(withinBytes("a".repeat(257), 256)).toBe(false);
+    expect(withinBytes("a".repeat(100), 256)).toBe(true);
+    // "é" is 2 bytes and "€" 3: 128 of the one fit in 256 bytes, 86 of the other do not.
+    expect(withinBytes("é".repeat(128), 256)).toBe(true);
+    expect(withinBytes("é".repeat(129), 256)).toBe(false);
+    expect(withinBytes("€".repeat(86), 256)).toBe(false);
+    expect(withinBytes(new ArrayBuffer(256), 256)).toBe(true);
+    expect(withinBytes(new ArrayBuffer(257), 256)).toBe(false);
+  });
+});

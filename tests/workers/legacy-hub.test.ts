@@ -1,0 +1,109 @@
+// /ws: the old hub's frames over real sockets inside workerd, authenticated, and its admin routes.
+import { describe, expect, it } from "vitest";
+import type { LegacyHubFrame } from "../../src/lib/protocol";
+import { api, createAdmin, json, registerUser, send } from "./support";
+
+async function connect(token?: string) {
+  const headers: Record<string, string> = { Upgrade: "websocket" };
+  if (token) headers["Sec-WebSocket-Protocol"] = `bearer.${token}`;
+  const res = await send("GET", "/ws?user_id=someone-else", { headers });
+  const frames: LegacyHubFrame[] = [];
+  const ws = res.webSocket;
+  ws?.accept();
+  ws?.addEventListener("message", (e) => {
+    frames.push(JSON.parse(e.data as string) as LegacyHubFrame);
+  });
+  async function until(match: (f: LegacyHubFrame) => boolean): Promise<LegacyHubFrame> {
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      const hit = frames.find(match);
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error(`no matching frame in ${JSON.stringify(frames)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  const sendFrame = (frame: unknown) => ws?.send(JSON.stringify(frame));
+  return { res, ws, frames, until, send: sendFrame };
+}
+
+describe("/ws", () => {
+  it("refuses a socket without a token with 401, whatever user_id says", async () => {
+    const res = (await connect()).res;
+    expect(res.status).toBe(401);
+  });
+
+  it("says connected, puts everyone in general, and sends chat there, typing to the others, broadcast to all", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const sa = await connect(a.accessToken);
+    expect(sa.res.status).toBe(101);
+    const hello = await sa.until((f) => f.type === "connected");
+    expect(hello).toMatchObject({ user_id: a.user.id, room: "general" });
+    const sb = await connect(b.accessToken);
+    await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "online");
+
+    sa.send({ type: "chat", content: "hello general" });
+    expect(await sb.until((f) => f.type === "chat")).toMatchObject({
+      user_id: a.user.id,
+      room: "general",
+      content: "hello general",
+    });
+    sa.send({ type: "typing" });
+    await sb.until((f) => f.type === "typing");
+    sa.send({ type: "broadcast", content: "all" });
+    await sb.until((f) => f.type === "broadcast");
+    await sa.until((f) => f.type === "broadcast");
+    expect(sa.frames.some((f) => f.type === "typing")).toBe(false);
+
+    sa.send({ type: "join", data: { room: "side" } });
+    await sa.until((f) => f.type === "status" && f.room === "side" && f.content === "joined");
+    sa.send({ type: "chat", room: "side", content: "only a" });
+    await sa.until((f) => f.type === "chat" && f.content === "only a");
+    sb.send({ type: "chat", room: "side", content: "not joined" });
+    expect((await sb.until((f) => f.type === "error")).data).toMatchObject({ error: { code: "forbidden" } });
+    expect(sb.frames.some((f) => f.content === "only a")).toBe(false);
+
+    sb.ws?.close(1000);
+    await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "offline");
+    sa.ws?.close(1000);
+  });
+
+  it("answers an oversized frame with an error frame instead of dropping it", async () => {
+    const a = await registerUser();
+    const s = await connect(a.accessToken);
+    s.send({ type: "chat", content: "x".repeat(64 * 1024 + 1) });
+    expect((await s.until((f) => f.type === "error")).data).toMatchObject({ error: { code: "payload_too_large" } });
+    s.ws?.close(1000);
+  });
+
+  it("gives admins broadcast, stats, rooms and clients, and refuses others with 403", async () => {
+    const admin = await createAdmin();
+    const user = await registerUser();
+    const s = await connect(user.accessToken);
+    await s.until((f) => f.type === "connected");
+    const res = await api("POST", "/ws/broadcast", {
+      token: admin.accessToken,
+      body: { type: "notification", content: "maintenance", user_id: user.user.id },
+    });
+    expect(await json(res)).toEqual({ status: "broadcast", sent_to: 1 });
+    expect(await s.until((f) => f.type === "notification")).toMatchObject({ content: "maintenance" });
+    const stats = await json<{ connections: number; clients: { user_id: string }[] }>(
+      await api("GET", "/ws/stats", { token: admin.accessToken }),
+    );
+    expect(stats.clients.filter((c) => c.user_id === user.user.id)).toHaveLength(1);
+    expect(stats.connections).toBe(stats.clients.length);
+    const rooms = await json<{ rooms: Record<string, number> }>(
+      await api("GET", "/ws/rooms", { token: admin.accessToken }),
+    );
+    expect(rooms.rooms.general).toBeGreaterThanOrEqual(1);
+    const clients = await json<{ clients: { user_id: string; rooms: string[] }[] }>(
+      await api("GET", "/ws/clients", { token: admin.accessToken }),
+    );
+    expect(clients.clients.find((c) => c.user_id === user.user.id)?.rooms).toEqual(["general"]);
+    for (const path of ["/ws/stats", "/ws/rooms", "/ws/clients"]) {
+      expect((await api("GET", path, { token: user.accessToken })).status).toBe(403);
+    }
+    expect((await api("GET", "/ws/health")).status).toBe(200);
+    s.ws?.close(1000);
+  });
+});
