@@ -1,11 +1,497 @@
-// The GPU job board (leases, scheduling) arrives with the GPU-jobs issue; today it answers pings
-// from /health with a round trip through its SQLite storage, proving the binding and storage work.
+// The GPU job board: every job's state, leases and worker credentials in this object's SQLite storage, so
+// an eviction or restart loses nothing; one alarm, set to the earliest lease deadline, expires leases.
+// One board for the deployment (jobBoard() in src/lib/jobs.ts): fairness needs every queued job in one place.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/lib/env";
+import { publishToUser } from "../src/lib/hub";
+import { type JobType, jobTypeSpec } from "../src/lib/job-types";
+import {
+  GpuWorkerState,
+  JOB_LIMITS,
+  type JobEventName,
+  type JobInputRef,
+  type JobLease,
+  type JobRecord,
+  JobSpec,
+  type JobStatus,
+  type JsonValue,
+} from "../src/lib/protocol";
+
+/** What a board call that can be refused answers: DO RPC loses error classes, so refusals are values. */
+export type BoardResult<T> = { ok: true; value: T } | { ok: false; error: "not_found" | "conflict"; message: string };
+
+export interface OwnedJob extends JobRecord {
+  owner: string;
+}
+
+export interface JobPage {
+  jobs: OwnedJob[];
+  /** The `seq` to pass as `after` for the next page; null on the last. */
+  next: number | null;
+}
+
+export interface GpuWorkerInfo {
+  id: string;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+  lastSeenAt: string | null;
+  freeVramMiB: number | null;
+  loadedModels: string[];
+  /** Jobs it holds a live lease on. */
+  jobsInHand: number;
+}
+
+interface JobRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  id: string;
+  owner: string;
+  type: string;
+  lane: string;
+  model: string;
+  vram_mib: number;
+  status: string;
+  progress: number;
+  input: string;
+  options: string;
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  max_attempts: number;
+  available_at: number;
+  lease_id: string | null;
+  lease_worker: string | null;
+  lease_deadline: number | null;
+  cancel_requested: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL,
+  type TEXT NOT NULL,
+  lane TEXT NOT NULL,
+  model TEXT NOT NULL,
+  vram_mib INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  progress REAL NOT NULL DEFAULT 0,
+  input TEXT NOT NULL,
+  options TEXT NOT NULL,
+  result TEXT,
+  error TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  available_at INTEGER NOT NULL,
+  lease_id TEXT,
+  lease_worker TEXT,
+  lease_deadline INTEGER,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (status, lane, available_at);
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, seq);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
+CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, last_served INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS workers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  secret_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  last_seen_at INTEGER,
+  free_vram_mib INTEGER,
+  loaded_models TEXT NOT NULL DEFAULT '[]'
+);
+`;
+
+/** Backoff before attempt n+1 after attempt n failed. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(JOB_LIMITS.retryMaxMs, JOB_LIMITS.retryBaseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function toRecord(row: JobRow): OwnedJob {
+  const job: OwnedJob = {
+    id: row.id,
+    owner: row.owner,
+    type: row.type as JobType,
+    status: row.status as JobStatus,
+    progress: row.progress,
+    attempts: row.attempts,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+  if (row.result !== null) job.result = JSON.parse(row.result);
+  if (row.error !== null) job.error = row.error;
+  return job;
+}
+
+const EVENT_FOR: Partial<Record<JobStatus, JobEventName>> = {
+  queued: "job.queued",
+  running: "job.started",
+  completed: "job.completed",
+  failed: "job.failed",
+  dead: "job.failed",
+  cancelled: "job.cancelled",
+};
 
 export class JobBoard extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(SCHEMA);
+  }
+
   async ping(): Promise<{ sqlite: boolean }> {
-    const row = this.ctx.storage.sql.exec<{ one: number }>("SELECT 1 AS one").one();
+    const row = this.sql.exec<{ one: number }>("SELECT 1 AS one").one();
     return { sqlite: row.one === 1 };
   }
+
+  // ---- jobs ----
+
+  /** Adds a job; a second enqueue of the same id returns the first job unchanged (queue redelivery, client retry). */
+  enqueue(spec: JobSpec): OwnedJob {
+    const job = JobSpec.parse(spec);
+    const existing = this.row(job.id);
+    if (existing) return toRecord(existing);
+    const type = jobTypeSpec(job.type);
+    const now = Date.now();
+    this.sql.exec(
+      `INSERT INTO jobs (id, owner, type, lane, model, vram_mib, status, input, options, max_attempts, available_at,
+         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`,
+      job.id,
+      job.owner,
+      job.type,
+      job.lane ?? type.lane,
+      type.model,
+      type.vramMiB,
+      JSON.stringify(job.input),
+      JSON.stringify(job.options),
+      JOB_LIMITS.maxAttempts,
+      now,
+      now,
+      now,
+    );
+    return this.changed(job.id);
+  }
+
+  get(id: string, owner?: string): OwnedJob | null {
+    const row = this.row(id);
+    if (!row || (owner !== undefined && row.owner !== owner)) return null;
+    return toRecord(row);
+  }
+
+  /** A page of jobs, oldest first; `owner` undefined lists everyone's (admin). */
+  list(filter: { owner?: string; status?: JobStatus; after?: number; limit?: number }): JobPage {
+    const limit = Math.min(filter.limit ?? JOB_LIMITS.pageSize, JOB_LIMITS.pageSize);
+    const rows = this.sql
+      .exec<JobRow>(
+        `SELECT * FROM jobs WHERE seq > ?1 AND (?2 IS NULL OR owner = ?2) AND (?3 IS NULL OR status = ?3)
+         ORDER BY seq LIMIT ?4`,
+        filter.after ?? 0,
+        filter.owner ?? null,
+        filter.status ?? null,
+        limit + 1,
+      )
+      .toArray();
+    const page = rows.slice(0, limit);
+    return { jobs: page.map(toRecord), next: rows.length > limit ? (page.at(-1)?.seq ?? null) : null };
+  }
+
+  /**
+   * Hands a worker up to `max` jobs: the interactive lane before batch; among owners with a ready job, the one
+   * served least recently (round-robin, so one user's backlog never starves another); within that owner, a job
+   * whose model the worker has loaded first, then the oldest. A job is only a candidate if its model is loaded or
+   * fits in the free VRAM left after the jobs already handed out in this call.
+   */
+  lease(workerId: string, state: GpuWorkerState): JobLease[] {
+    const worker = GpuWorkerState.parse(state);
+    const now = Date.now();
+    let free = worker.freeVramMiB;
+    const loaded = new Set(worker.loadedModels);
+    const leases: JobLease[] = [];
+    this.sql.exec(
+      "UPDATE workers SET last_seen_at = ?, free_vram_mib = ?, loaded_models = ? WHERE id = ?",
+      now,
+      worker.freeVramMiB,
+      JSON.stringify(worker.loadedModels),
+      workerId,
+    );
+    while (leases.length < worker.max) {
+      const row = this.sql
+        .exec<JobRow>(
+          `SELECT j.* FROM jobs j LEFT JOIN owners o ON o.owner = j.owner
+           WHERE j.status = 'queued' AND j.available_at <= ?1
+             AND (j.vram_mib <= ?2 OR j.model IN (SELECT value FROM json_each(?3)))
+           ORDER BY CASE j.lane WHEN 'interactive' THEN 0 ELSE 1 END, COALESCE(o.last_served, 0),
+             CASE WHEN j.model IN (SELECT value FROM json_each(?3)) THEN 0 ELSE 1 END, j.seq
+           LIMIT 1`,
+          now,
+          free,
+          JSON.stringify([...loaded]),
+        )
+        .toArray()[0];
+      if (!row) break;
+      const leaseId = crypto.randomUUID();
+      const deadline = now + JOB_LIMITS.leaseMs;
+      const attempt = row.attempts + 1;
+      this.sql.exec(
+        `UPDATE jobs SET status = 'running', attempts = ?, lease_id = ?, lease_worker = ?, lease_deadline = ?,
+           progress = 0, error = NULL, updated_at = ? WHERE id = ?`,
+        attempt,
+        leaseId,
+        workerId,
+        deadline,
+        now,
+        row.id,
+      );
+      this.sql.exec(
+        `INSERT INTO owners (owner, last_served) VALUES (?1, (SELECT COALESCE(MAX(last_served), 0) + 1 FROM owners))
+         ON CONFLICT (owner) DO UPDATE SET last_served = (SELECT MAX(last_served) + 1 FROM owners)`,
+        row.owner,
+      );
+      if (!loaded.has(row.model)) {
+        free -= row.vram_mib;
+        loaded.add(row.model);
+      }
+      leases.push({
+        jobId: row.id,
+        leaseId,
+        leaseDeadline: deadline,
+        attempt,
+        type: row.type as JobType,
+        model: row.model,
+        input: JSON.parse(row.input) as JobInputRef,
+        options: JSON.parse(row.options) as Record<string, JsonValue>,
+      });
+      this.changed(row.id);
+    }
+    if (leases.length > 0) this.scheduleAlarm();
+    return leases;
+  }
+
+  /** Extends a live lease and records progress; `cancel` tells the worker to stop (its owner cancelled). */
+  heartbeat(id: string, leaseId: string, progress?: number): BoardResult<{ leaseDeadline: number; cancel: boolean }> {
+    const row = this.leased(id, leaseId);
+    if (!row.ok) return row;
+    const now = Date.now();
+    const deadline = now + JOB_LIMITS.leaseMs;
+    this.sql.exec(
+      "UPDATE jobs SET lease_deadline = ?, progress = COALESCE(?, progress), updated_at = ? WHERE id = ?",
+      deadline,
+      progress ?? null,
+      now,
+      id,
+    );
+    if (progress !== undefined) this.publish(row.value.owner, "job.progress", id, { progress });
+    this.scheduleAlarm();
+    return { ok: true, value: { leaseDeadline: deadline, cancel: row.value.cancel_requested === 1 } };
+  }
+
+  complete(id: string, leaseId: string, result: unknown): BoardResult<OwnedJob> {
+    const row = this.leased(id, leaseId);
+    if (!row.ok) return row;
+    const text = JSON.stringify(result ?? null);
+    this.sql.exec(
+      `UPDATE jobs SET status = 'completed', progress = 1, result = ?, lease_id = NULL, lease_deadline = NULL,
+         updated_at = ? WHERE id = ?`,
+      text,
+      Date.now(),
+      id,
+    );
+    return { ok: true, value: this.changed(id) };
+  }
+
+  /** The input of a job under a live lease (for its worker's download); a stale lease → conflict. */
+  leasedInput(id: string, leaseId: string): BoardResult<JobInputRef> {
+    const row = this.leased(id, leaseId);
+    if (!row.ok) return row;
+    return { ok: true, value: JSON.parse(row.value.input) as JobInputRef };
+  }
+
+  /** A failed attempt: retried with backoff while attempts remain and the error is retryable, else failed or dead. */
+  fail(id: string, leaseId: string, error: string, retryable: boolean): BoardResult<OwnedJob> {
+    const row = this.leased(id, leaseId);
+    if (!row.ok) return row;
+    this.endAttempt(row.value, error.slice(0, JOB_LIMITS.maxErrorChars), retryable);
+    return { ok: true, value: this.changed(id) };
+  }
+
+  /** A queued job is cancelled at once; a running one is flagged, and its worker learns at the next heartbeat. */
+  cancel(id: string, owner?: string): BoardResult<OwnedJob> {
+    const row = this.row(id);
+    if (!row || (owner !== undefined && row.owner !== owner)) return notFound();
+    if (row.status === "queued") {
+      this.sql.exec("UPDATE jobs SET status = 'cancelled', updated_at = ? WHERE id = ?", Date.now(), id);
+      return { ok: true, value: this.changed(id) };
+    }
+    if (row.status === "running") {
+      this.sql.exec("UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?", Date.now(), id);
+      return { ok: true, value: toRecord(this.mustRow(id)) };
+    }
+    return { ok: false, error: "conflict", message: `A ${row.status} job cannot be cancelled` };
+  }
+
+  /** Admin: a dead, failed or cancelled job goes back to the queue with a fresh set of attempts. */
+  retry(id: string): BoardResult<OwnedJob> {
+    const row = this.row(id);
+    if (!row) return notFound();
+    if (!["dead", "failed", "cancelled"].includes(row.status)) {
+      return { ok: false, error: "conflict", message: `A ${row.status} job cannot be retried` };
+    }
+    const now = Date.now();
+    this.sql.exec(
+      `UPDATE jobs SET status = 'queued', attempts = 0, available_at = ?, cancel_requested = 0, progress = 0,
+         updated_at = ? WHERE id = ?`,
+      now,
+      now,
+      id,
+    );
+    return { ok: true, value: this.changed(id) };
+  }
+
+  /** Expires every lease past its deadline, then sets the alarm for the next one. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const expired = this.sql
+      .exec<JobRow>("SELECT * FROM jobs WHERE status = 'running' AND lease_deadline <= ?", now)
+      .toArray();
+    for (const row of expired) {
+      this.endAttempt(row, "lease expired", true);
+      this.changed(row.id);
+    }
+    this.scheduleAlarm();
+  }
+
+  // ---- worker credentials ----
+
+  addWorker(id: string, name: string, secretHash: string): GpuWorkerInfo {
+    this.sql.exec(
+      "INSERT INTO workers (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+      id,
+      name,
+      secretHash,
+      Date.now(),
+    );
+    return this.workers().find((w) => w.id === id) as GpuWorkerInfo;
+  }
+
+  /** The live (unrevoked) worker whose secret hashes to this, if any. */
+  workerByHash(secretHash: string): { id: string } | null {
+    const row = this.sql
+      .exec<{ id: string }>("SELECT id FROM workers WHERE secret_hash = ? AND revoked_at IS NULL", secretHash)
+      .toArray()[0];
+    return row ?? null;
+  }
+
+  revokeWorker(id: string): boolean {
+    return (
+      this.sql.exec("UPDATE workers SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), id)
+        .rowsWritten > 0
+    );
+  }
+
+  workers(): GpuWorkerInfo[] {
+    return this.sql
+      .exec<{
+        id: string;
+        name: string;
+        created_at: number;
+        revoked_at: number | null;
+        last_seen_at: number | null;
+        free_vram_mib: number | null;
+        loaded_models: string;
+        jobs_in_hand: number;
+      }>(
+        `SELECT w.*, (SELECT COUNT(*) FROM jobs j WHERE j.status = 'running' AND j.lease_worker = w.id) AS jobs_in_hand
+         FROM workers w ORDER BY w.created_at`,
+      )
+      .toArray()
+      .map((w) => ({
+        id: w.id,
+        name: w.name,
+        createdAt: iso(w.created_at),
+        revokedAt: w.revoked_at === null ? null : iso(w.revoked_at),
+        lastSeenAt: w.last_seen_at === null ? null : iso(w.last_seen_at),
+        freeVramMiB: w.free_vram_mib,
+        loadedModels: JSON.parse(w.loaded_models) as string[],
+        jobsInHand: w.jobs_in_hand,
+      }));
+  }
+
+  // ---- internals ----
+
+  private endAttempt(row: JobRow, error: string, retryable: boolean): void {
+    const now = Date.now();
+    let status: JobStatus = "queued";
+    if (row.cancel_requested === 1) status = "cancelled";
+    else if (!retryable) status = "failed";
+    else if (row.attempts >= row.max_attempts) status = "dead";
+    this.sql.exec(
+      `UPDATE jobs SET status = ?, error = ?, available_at = ?, lease_id = NULL, lease_worker = NULL,
+         lease_deadline = NULL, updated_at = ? WHERE id = ?`,
+      status,
+      error,
+      now + (status === "queued" ? retryDelayMs(row.attempts) : 0),
+      now,
+      row.id,
+    );
+  }
+
+  /** The running job under this lease, or why not: another lease (or none) is a stale caller → conflict. */
+  private leased(id: string, leaseId: string): BoardResult<JobRow> {
+    const row = this.row(id);
+    if (!row) return notFound();
+    if (row.status !== "running" || row.lease_id !== leaseId) {
+      return { ok: false, error: "conflict", message: "This lease is no longer current" };
+    }
+    return { ok: true, value: row };
+  }
+
+  private row(id: string): JobRow | undefined {
+    return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE id = ?", id).toArray()[0];
+  }
+
+  private mustRow(id: string): JobRow {
+    const row = this.row(id);
+    if (!row) throw new Error(`job ${id} vanished`);
+    return row;
+  }
+
+  /** The job after a status change, with its event published to the owner (best effort). */
+  private changed(id: string): OwnedJob {
+    const job = toRecord(this.mustRow(id));
+    const event = EVENT_FOR[job.status];
+    if (event) this.publish(job.owner, event, id, { job });
+    return job;
+  }
+
+  private publish(owner: string, name: JobEventName, jobId: string, data: Record<string, unknown>): void {
+    // Best effort: a hub outage must never fail or roll back a job transition.
+    this.ctx.waitUntil(
+      publishToUser(this.env, owner, { data: { event: name, jobId, ...data } }).then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+  }
+
+  private scheduleAlarm(): void {
+    const next = this.sql
+      .exec<{ at: number | null }>("SELECT MIN(lease_deadline) AS at FROM jobs WHERE status = 'running'")
+      .one().at;
+    if (next === null) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(next);
+  }
+}
+
+function notFound(): { ok: false; error: "not_found"; message: string } {
+  return { ok: false, error: "not_found", message: "Job not found" };
 }

@@ -1,7 +1,11 @@
 // The Worker entry and the only wiring file: the gateway, the services at their prefixes,
 // the Durable Object classes and the queue consumer.
+import { audioService } from "../functions/audio";
 import { authService } from "../functions/auth";
+import { gpuService } from "../functions/gpu";
 import { hubService } from "../functions/hub";
+import { jobsService } from "../functions/jobs";
+import { jobsAdminService } from "../functions/jobs-admin";
 import { keysService } from "../functions/keys";
 import { legacyAuthService } from "../functions/legacy-auth";
 import { legacyHubService } from "../functions/legacy-hub";
@@ -32,6 +36,10 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/memory", router: memoryService },
   { prefix: "/v1/memories", router: memoriesService },
   { prefix: "/v1/hub", router: hubService },
+  { prefix: "/v1/jobs", router: jobsService },
+  { prefix: "/v1/gpu", router: gpuService },
+  { prefix: "/v1/admin", router: jobsAdminService },
+  { prefix: "/v1/audio", router: audioService },
   { prefix: "/api/auth", router: legacyAuthService },
   { prefix: "/api/memory", router: legacyMemoryService },
   { prefix: "/ws", router: legacyHubService },

@@ -44,6 +44,7 @@ export interface Env {
   HUB_MESSAGES_PER_SECOND?: string;
   HUB_MAX_CONNECTIONS_PER_USER?: string;
   HUB_MAX_MEMBERS_PER_ROOM?: string;
+  JOBS_AUDIO_WAIT_MS?: string;
   // Secrets (.dev.vars locally, `wrangler secret put` in production)
   DATABASE_URL?: string;
   /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */
@@ -123,6 +124,8 @@ const ConfigSchema = z.object({
   HUB_MAX_CONNECTIONS_PER_USER: intFrom(5, 1, 1000),
   // Each socket of a hibernating object costs memory while awake; 32,768 is the platform's per-object socket cap.
   HUB_MAX_MEMBERS_PER_ROOM: intFrom(1000, 1, 32_768),
+  // Below ROUTE_TIMEOUT_MS's default, so a waiting /v1/audio/* request answers 202 before the route times out.
+  JOBS_AUDIO_WAIT_MS: intFrom(20_000, 0, 25_000),
 });
 
 export interface Config {
@@ -160,6 +163,8 @@ export interface Config {
     maxConnectionsPerUser: number;
     maxMembersPerRoom: number;
   };
+  /** How long /v1/audio/* waits for its job before answering 202 with the job's link (JOBS_AUDIO_WAIT_MS). */
+  jobsAudioWaitMs: number;
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -202,6 +207,7 @@ export function getConfig(env: Env): Config {
       maxConnectionsPerUser: v.HUB_MAX_CONNECTIONS_PER_USER,
       maxMembersPerRoom: v.HUB_MAX_MEMBERS_PER_ROOM,
     },
+    jobsAudioWaitMs: v.JOBS_AUDIO_WAIT_MS,
   };
   cache.set(env, config);
   return config;

@@ -1,12 +1,7 @@
 // Everything that crosses a process boundary is described here as zod schemas (DESIGN.md).
 // The GPU worker imports this file too, so it must stay free of Worker-only APIs.
 import { z } from "zod";
-
-/** A message on the GPU_JOBS queue. Later issues add the job kinds to this union. */
-export const QueueMessage = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("health.ping"), sentAt: z.number().int() }),
-]);
-export type QueueMessage = z.infer<typeof QueueMessage>;
+import { JOB_TYPE_NAMES } from "./job-types";
 
 // ---- The WebSocket hub (DESIGN.md "Hub", docs/hub.md) ----
 
@@ -84,3 +79,120 @@ export const LegacyHubClientFrame = z.object({
   data: z.record(z.string(), z.unknown()).optional(),
 });
 export type LegacyHubClientFrame = z.infer<typeof LegacyHubClientFrame>;
+
+// ---- GPU jobs (DESIGN.md "GPU jobs", docs/jobs.md) ----
+
+export const JOB_LIMITS = {
+  /** Attempts (leases) a job gets before it is dead-lettered. */
+  maxAttempts: 3,
+  /** How long a lease lasts without a heartbeat. */
+  leaseMs: 60_000,
+  /** Backoff after a failed attempt n: base × 2^(n-1), capped. */
+  retryBaseMs: 2_000,
+  retryMaxMs: 60_000,
+  /** Jobs one lease call may take. */
+  maxLeaseBatch: 8,
+  /** Jobs per page of a list. */
+  pageSize: 50,
+  /** A result's JSON, stored in the board's SQLite row. */
+  maxResultBytes: 256 * 1024,
+  /** An error message, truncated to this. */
+  maxErrorChars: 2_000,
+  /** Decoded input bytes (base64 JSON submissions). */
+  maxInputBytes: 8 * 1024 * 1024,
+  /** One artifact a worker uploads. */
+  maxArtifactBytes: 32 * 1024 * 1024,
+} as const;
+
+export const JobTypeName = z.enum(JOB_TYPE_NAMES);
+export const JobStatus = z.enum(["queued", "running", "completed", "failed", "cancelled", "dead"]);
+export type JobStatus = z.infer<typeof JobStatus>;
+export const JobLaneName = z.enum(["interactive", "batch"]);
+
+/** Where a job's input is: inline text, or bytes stored in R2 under `jobs/`. */
+export const JobInputRef = z.union([
+  z.object({ text: z.string() }),
+  z.object({ r2Key: z.string().min(1).max(512), mediaType: z.string().min(1).max(128), bytes: z.number().int() }),
+]);
+export type JobInputRef = z.infer<typeof JobInputRef>;
+
+// JSON, not unknown: these cross Durable Object RPC, whose types only carry serialisable values.
+const JobOptions = z.record(z.string(), z.json());
+
+/** What the board is told to enqueue (also the body of a `gpu.job` queue message). */
+export const JobSpec = z.object({
+  id: z.string().min(1).max(128),
+  owner: z.string().min(1).max(128),
+  type: JobTypeName,
+  lane: JobLaneName.optional(),
+  input: JobInputRef,
+  options: JobOptions.default({}),
+});
+export type JobSpec = z.input<typeof JobSpec>;
+
+/** A message on the GPU_JOBS queue: a health ping, or a job for the board. */
+export const QueueMessage = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("health.ping"), sentAt: z.number().int() }),
+  z.object({ kind: z.literal("gpu.job"), job: JobSpec }),
+]);
+export type QueueMessage = z.infer<typeof QueueMessage>;
+
+/** A job as its owner sees it. */
+export const JobRecord = z.object({
+  id: z.string(),
+  type: JobTypeName,
+  status: JobStatus,
+  progress: z.number().min(0).max(1),
+  result: z.json().optional(),
+  error: z.string().optional(),
+  attempts: z.number().int(),
+  createdAt: z.string().describe("RFC 3339"),
+  updatedAt: z.string().describe("RFC 3339"),
+});
+export type JobRecord = z.infer<typeof JobRecord>;
+
+/** What a GPU worker reports when it asks for work. */
+export const GpuWorkerState = z.object({
+  freeVramMiB: z.number().int().nonnegative(),
+  loadedModels: z.array(z.string().max(128)).max(32).default([]),
+  max: z.number().int().min(1).max(JOB_LIMITS.maxLeaseBatch).default(1),
+});
+export type GpuWorkerState = z.input<typeof GpuWorkerState>;
+
+/** One job handed to a worker. */
+export const JobLease = z.object({
+  jobId: z.string(),
+  leaseId: z.string(),
+  leaseDeadline: z.number().int().describe("Epoch ms; heartbeat before it"),
+  attempt: z.number().int(),
+  type: JobTypeName,
+  model: z.string(),
+  input: JobInputRef,
+  options: JobOptions,
+});
+export type JobLease = z.infer<typeof JobLease>;
+
+export const JobHeartbeat = z.object({
+  leaseId: z.string().min(1).max(128),
+  progress: z.number().min(0).max(1).optional(),
+});
+export const JobComplete = z.object({ leaseId: z.string().min(1).max(128), result: z.json() });
+export const JobFail = z.object({
+  leaseId: z.string().min(1).max(128),
+  error: z.string().min(1).max(JOB_LIMITS.maxErrorChars),
+  retryable: z.boolean(),
+});
+
+/** Job events on the owner's `user:<id>` hub room. */
+export const JobEventName = z.enum([
+  "job.queued",
+  "job.started",
+  "job.progress",
+  "job.completed",
+  "job.failed",
+  "job.cancelled",
+]);
+export type JobEventName = z.infer<typeof JobEventName>;
+
+/** A JSON value (a job's options and result). */
+export type JsonValue = z.infer<ReturnType<typeof z.json>>;

@@ -1,5 +1,6 @@
 // The GPU_JOBS consumer: every message is validated against the protocol, then dispatched by kind.
 import type { Env } from "./env";
+import { jobBoard } from "./jobs";
 import { createLogger } from "./log";
 import { QueueMessage } from "./protocol";
 
@@ -9,6 +10,10 @@ type Handler = (message: QueueMessage, env: Env) => Promise<void>;
 const HANDLERS: Record<QueueMessage["kind"], Handler> = {
   // Sent by /health to prove the producer binding; there is nothing to do on arrival.
   "health.ping": async () => {},
+  // The board is idempotent by job id, so a redelivered message changes nothing.
+  "gpu.job": async (message, env) => {
+    if (message.kind === "gpu.job") await jobBoard(env).enqueue(message.job);
+  },
 };
 
 export async function consumeQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {

@@ -7,7 +7,7 @@ import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { enforceRequestLimit } from "./rate-limit";
 import { withTimeout } from "./timeout";
-import { parseInput, readJsonBody } from "./validate";
+import { isMultipart, parseInput, readFormBody, readJsonBody } from "./validate";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 
@@ -35,6 +35,11 @@ export interface RouteSpec<
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * Also accept multipart/form-data: the form is mapped by this function to the value `body` validates, so both
+   * forms meet the same schema (the OpenAPI document describes the JSON form).
+   */
+  multipart?: (form: FormData) => Promise<unknown>;
   /** Largest accepted body in bytes; defaults to MAX_BODY_BYTES. */
   bodyLimit?: number;
   /** Time the handler may take before the client gets 504; defaults to ROUTE_TIMEOUT_MS. */
@@ -81,7 +86,7 @@ export class ApiRouter {
       const input = {
         params: spec.params ? parseInput(spec.params, c.req.param(), "path") : undefined,
         query: spec.query ? parseInput(spec.query, c.req.query(), "query") : undefined,
-        body: spec.body ? await readJsonBody(c, spec.body, spec.bodyLimit ?? c.get("config").maxBodyBytes) : undefined,
+        body: spec.body ? await readBody(c, spec.body, spec) : undefined,
       } as RouteInput<P, Q, B>;
       // The client gets 504 when the handler has not answered in time; its late answer is dropped.
       const ms = spec.timeoutMs ?? c.get("config").routeTimeoutMs;
@@ -93,6 +98,19 @@ export class ApiRouter {
     });
     return this;
   }
+}
+
+/** The body as JSON, or as a form mapped to the same shape where the route accepts multipart. */
+async function readBody(
+  c: Context<AppEnv>,
+  schema: z.ZodType,
+  spec: Pick<RouteSpec, "multipart" | "bodyLimit">,
+): Promise<unknown> {
+  const limit = spec.bodyLimit ?? c.get("config").maxBodyBytes;
+  if (spec.multipart && isMultipart(c)) {
+    return parseInput(schema, await spec.multipart(await readFormBody(c, limit)), "body");
+  }
+  return readJsonBody(c, schema, limit);
 }
 
 /** A router mounted at a prefix of the gateway. */

@@ -100,3 +100,21 @@ export async function readJsonBody<S extends z.ZodType>(
   }
   return parseInput(schema, value, "body");
 }
+
+/** Whether the request carries a multipart/form-data body. */
+export function isMultipart(c: Context<AppEnv>): boolean {
+  return mediaType(c) === "multipart/form-data";
+}
+
+/** Reads a multipart/form-data body within `limit` bytes; a body that does not parse → 400. */
+export async function readFormBody(c: Context<AppEnv>, limit: number): Promise<FormData> {
+  const bytes = await readBodyBytes(c, limit);
+  try {
+    return await new Response(bytes, { headers: { "content-type": c.req.header("content-type") ?? "" } }).formData();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ApiError("invalid_request", "Malformed multipart body", {
+      issues: [{ path: ["body"], code: "invalid_multipart", message }],
+    });
+  }
+}

@@ -2,59 +2,11 @@
 // (Eviction and wake-up are proved in tests/workers/hub.test.ts, where the objects can be aborted.)
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
-import { bridgeDatabaseUrl } from "../../dev/lib/suite";
-import { db } from "../../src/lib/db/client";
-import { hashPassword } from "../../src/lib/passwords";
 import type { HubFrame } from "../../src/lib/protocol";
-import { createUser, deleteUser } from "../../src/lib/users";
+import { deleteAdmin, signUp, signUpAdmin, type User, unique } from "./users";
 
 const base = inject("workerUrl");
 const wsBase = base.replace(/^http/, "ws");
-
-interface User {
-  token: string;
-  id: string;
-}
-
-let counter = 0;
-const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${counter++}`;
-
-async function signUp(): Promise<User> {
-  const name = unique("hub");
-  const res = await fetch(`${base}/v1/auth/register`, {
-    method: "POST",
-    // One address per sign-up keeps these tests clear of the registration limit (tested elsewhere).
-    headers: { "content-type": "application/json", "cf-connecting-ip": `192.0.2.${100 + counter}` },
-    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "hub password 1" }),
-  });
-  expect(res.status).toBe(201);
-  const body = (await res.json()) as { accessToken: string; user: { id: string } };
-  return { token: body.accessToken, id: body.user.id };
-}
-
-const database = () => db({ DATABASE_URL: bridgeDatabaseUrl(Number(new URL(inject("bridgeUrl")).port)) });
-
-/**
- * An admin made straight in the database through the suite's bridge (roles cannot be self-assigned), then signed
- * in. The caller must delete it: the suite shares one database, and auth.test.ts needs bootstrap (no admin) open.
- */
-async function signUpAdmin(): Promise<User> {
-  const name = unique("hubadmin");
-  const password = "hub admin password";
-  const user = await createUser(database(), {
-    username: name,
-    email: `${name}@example.com`,
-    passwordHash: await hashPassword(password),
-    roles: ["user", "admin"],
-  });
-  const res = await fetch(`${base}/v1/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: name, password }),
-  });
-  expect(res.status).toBe(200);
-  return { token: ((await res.json()) as { accessToken: string }).accessToken, id: user.id };
-}
 
 /** An open socket that keeps every frame it receives, in order. */
 class Client {
@@ -285,7 +237,7 @@ describe("service publishing", () => {
     try {
       await publishAsAdmin(admin);
     } finally {
-      await deleteUser(database(), admin.id);
+      await deleteAdmin(admin);
     }
   });
 });

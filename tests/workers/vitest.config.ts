@@ -16,6 +16,8 @@ export default defineConfig({
           HEALTH_CACHE_SECONDS: "0",
           LOG_LEVEL: "warn",
           CORS_ORIGINS: "https://app.example.com",
+          // Short, so the test of a speech request that outlives its wait does not take 20 s.
+          JOBS_AUDIO_WAIT_MS: "1500",
         },
       },
     })),
@@ -25,5 +27,8 @@ export default defineConfig({
     include: ["tests/workers/**/*.test.ts"],
     globalSetup: ["./tests/workers/global-setup.ts"],
     testTimeout: 20_000,
+    // One file at a time: the eviction tests (abortAllDurableObjects) reset every object in the runtime,
+    // which would cut the sockets of a hub test running beside them in another file.
+    fileParallelism: false,
   },
 });

@@ -1,0 +1,151 @@
+// /v1/audio: OpenAI-compatible speech synthesis and transcription over the GPU job board. A request waits for its
+// job up to JOBS_AUDIO_WAIT_MS and answers with the result; a slower job answers 202 with its link (docs/jobs.md).
+import { z } from "zod";
+import { principal } from "../src/lib/auth";
+import { toBase64 } from "../src/lib/base64";
+import { ApiError } from "../src/lib/errors";
+import { SUBMISSION_BODY_LIMIT, storeSubmissionInput, submissionJobId, toJobSpec } from "../src/lib/job-submission";
+import { jobTypeSpec } from "../src/lib/job-types";
+import { artifactResponse, jobBoard, publicJob } from "../src/lib/jobs";
+import {
+  OPENAI_SPEECH_FORMATS,
+  OPENAI_SPEECH_MODELS,
+  OPENAI_TRANSCRIPTION_MODELS,
+  OPENAI_VOICES,
+  type OpenAiVoice,
+  waitForJob,
+} from "../src/lib/openai-audio";
+import { JobRecord } from "../src/lib/protocol";
+import { ApiRouter } from "../src/lib/router";
+import { formatTranscript, TRANSCRIPT_FORMATS, TranscriptResult } from "../src/lib/transcript-formats";
+
+const SpeechRequest = z.object({
+  model: z.enum(OPENAI_SPEECH_MODELS),
+  input: z
+    .string()
+    .min(1)
+    .max(jobTypeSpec("speech").maxTextChars ?? 4096),
+  voice: z.enum(Object.keys(OPENAI_VOICES) as [OpenAiVoice, ...OpenAiVoice[]]),
+  response_format: z.enum(OPENAI_SPEECH_FORMATS).default("mp3"),
+  speed: z.number().min(0.25).max(4).default(1),
+});
+
+const TranscriptionRequest = z.object({
+  // whisper-1 and OpenAI's newer transcription models all run the `transcribe` job type.
+  model: z.enum(OPENAI_TRANSCRIPTION_MODELS),
+  file: z.object({ base64: z.string().min(1), mediaType: z.string().min(1).max(128) }),
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}$/, "an ISO-639-1 code such as 'en'")
+    .optional(),
+  response_format: z.enum(TRANSCRIPT_FORMATS).default("json"),
+});
+
+/** OpenAI's multipart form as the schema's shape (the file travels as base64, like a JSON submission). */
+async function transcriptionFromForm(form: FormData): Promise<unknown> {
+  const file = form.get("file");
+  const field = (name: string) => form.get(name) ?? undefined;
+  return {
+    model: field("model"),
+    file:
+      file instanceof File
+        ? {
+            base64: toBase64(new Uint8Array(await file.arrayBuffer())),
+            mediaType: file.type || "application/octet-stream",
+          }
+        : undefined,
+    language: field("language"),
+    response_format: field("response_format"),
+  };
+}
+
+export const audioService = new ApiRouter("audio")
+  .route(
+    {
+      method: "post",
+      path: "/speech",
+      auth: "user",
+      summary: "Text to speech, OpenAI-compatible (`{model, input, voice, response_format, speed}`)",
+      description:
+        "Answers the audio when the job finishes within JOBS_AUDIO_WAIT_MS, else 202 with the job and its link " +
+        "(`Location: /v1/jobs/:id`; the audio is then at `/v1/jobs/:id/result`).",
+      body: SpeechRequest,
+      // The wait plus room to read the artifact: never the route's own 504.
+      timeoutMs: 30_000,
+      responses: {
+        200: { description: "The audio", contentType: "audio/mpeg" },
+        202: { description: "Still running: the job", schema: JobRecord },
+        502: { description: "The job failed" },
+      },
+    },
+    async (c, { body }) => {
+      const owner = principal(c).sub;
+      const id = await submissionJobId(c, owner);
+      const board = jobBoard(c.env);
+      await board.enqueue({
+        id,
+        owner,
+        type: "speech",
+        input: { text: body.input },
+        options: { voice: OPENAI_VOICES[body.voice], format: body.response_format, speed: body.speed },
+      });
+      const job = await waitForJob(c.env, id, owner, c.get("config").jobsAudioWaitMs);
+      if (!job) throw new ApiError("not_found", "Job not found");
+      if (job.status === "completed") return artifactResponse(c.env, job);
+      if (job.status === "queued" || job.status === "running") {
+        c.header("Location", `/v1/jobs/${job.id}`);
+        return c.json(publicJob(job), 202);
+      }
+      throw new ApiError("upstream_error", `The speech job is ${job.status}: ${job.error ?? "no reason given"}`);
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/transcriptions",
+      auth: "user",
+      summary: "Speech to text, OpenAI-compatible (multipart `file`, `model`, `language`, `response_format`)",
+      description:
+        "Answers the transcript in `response_format` (json, text, srt, vtt, verbose_json) when the job finishes within " +
+        "JOBS_AUDIO_WAIT_MS, else 202 with the job and its link.",
+      body: TranscriptionRequest,
+      multipart: transcriptionFromForm,
+      bodyLimit: SUBMISSION_BODY_LIMIT,
+      timeoutMs: 30_000,
+      responses: {
+        200: { description: "The transcript in the requested format" },
+        202: { description: "Still running: the job", schema: JobRecord },
+        502: { description: "The job failed" },
+      },
+    },
+    async (c, { body }) => {
+      const owner = principal(c).sub;
+      const id = await submissionJobId(c, owner);
+      const board = jobBoard(c.env);
+      if (!(await board.get(id, owner))) {
+        const submission = {
+          type: "transcribe" as const,
+          input: body.file,
+          options: { language: body.language ?? null },
+        };
+        const input = await storeSubmissionInput(c, id, submission);
+        await board.enqueue(toJobSpec(id, owner, submission, input));
+      }
+      const job = await waitForJob(c.env, id, owner, c.get("config").jobsAudioWaitMs);
+      if (!job) throw new ApiError("not_found", "Job not found");
+      if (job.status === "queued" || job.status === "running") {
+        c.header("Location", `/v1/jobs/${job.id}`);
+        return c.json(publicJob(job), 202);
+      }
+      if (job.status !== "completed") {
+        throw new ApiError(
+          "upstream_error",
+          `The transcription job is ${job.status}: ${job.error ?? "no reason given"}`,
+        );
+      }
+      const transcript = TranscriptResult.safeParse(job.result);
+      if (!transcript.success) throw new ApiError("upstream_error", "The worker's transcript is malformed");
+      const { body: text, contentType } = formatTranscript(transcript.data, body.response_format);
+      return c.body(text, 200, { "Content-Type": contentType });
+    },
+  );

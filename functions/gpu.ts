@@ -1,0 +1,153 @@
+// /v1/gpu: the GPU worker protocol (docs/jobs.md). Every route authenticates the worker's own credential
+// (never a user's token) before it reads the body, so an unauthenticated caller learns nothing about the input.
+import { z } from "zod";
+import { ApiError } from "../src/lib/errors";
+import { authenticateWorker, jobArtifactKey, jobBoard, publicJob, unwrap } from "../src/lib/jobs";
+import {
+  GpuWorkerState,
+  JOB_LIMITS,
+  JobComplete,
+  JobFail,
+  JobHeartbeat,
+  JobLease,
+  JobRecord,
+} from "../src/lib/protocol";
+import { ApiRouter } from "../src/lib/router";
+import { parseInput, readBodyBytes, readJsonBody } from "../src/lib/validate";
+
+const JobParams = z.object({ id: z.string().min(1).max(128) });
+const ArtifactParams = JobParams.extend({
+  name: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-'"),
+});
+/** `?leaseId=`, parsed in the handler after the credential check. */
+const LeaseQuery = z.object({ leaseId: z.string().min(1).max(128) });
+/** Worker bodies are small JSON; a result larger than this belongs in an artifact. */
+const WORKER_BODY_LIMIT = JOB_LIMITS.maxResultBytes + 4096;
+const WORKER_AUTH = "public" as const;
+const WORKER_NOTE = "Authenticate with `Authorization: Bearer <worker credential>` (POST /v1/admin/gpu-workers).";
+
+export const gpuService = new ApiRouter("gpu-workers")
+  .route(
+    {
+      method: "post",
+      path: "/lease",
+      // Checked in the handler: a worker credential, not a user's token.
+      auth: WORKER_AUTH,
+      summary: "Take up to `max` jobs that fit this worker (short poll: an empty list means ask again later)",
+      description: `Body: \`{freeVramMiB, loadedModels, max}\`. ${WORKER_NOTE}`,
+      responses: { 200: { description: "Leased jobs", schema: z.object({ jobs: z.array(JobLease) }) } },
+    },
+    async (c) => {
+      const worker = await authenticateWorker(c);
+      const state = await readJsonBody(c, GpuWorkerState, WORKER_BODY_LIMIT);
+      return c.json({ jobs: await jobBoard(c.env).lease(worker.id, state) });
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/jobs/:id/input",
+      auth: WORKER_AUTH,
+      summary: "The input bytes of a job under a live lease",
+      description: WORKER_NOTE,
+      params: JobParams,
+      responses: { 200: { description: "The bytes, with their media type" }, 409: { description: "Stale lease" } },
+    },
+    async (c, { params }) => {
+      await authenticateWorker(c);
+      const query = parseInput(LeaseQuery, c.req.query(), "query");
+      const input = unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId));
+      if (!("r2Key" in input)) throw new ApiError("not_found", "This job's input is inline text");
+      const object = await c.env.FILES.get(input.r2Key);
+      if (!object) throw new ApiError("not_found", "Input not found");
+      return new Response(object.body, { headers: { "Content-Type": input.mediaType } });
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/jobs/:id/heartbeat",
+      auth: WORKER_AUTH,
+      summary: "Extend the lease and report progress; `cancel: true` means stop and call /fail",
+      description: WORKER_NOTE,
+      params: JobParams,
+      responses: {
+        200: {
+          description: "The new deadline",
+          schema: z.object({ leaseDeadline: z.number(), cancel: z.boolean() }),
+        },
+        409: { description: "The lease is no longer current: stop working on the job" },
+      },
+    },
+    async (c, { params }) => {
+      await authenticateWorker(c);
+      const body = await readJsonBody(c, JobHeartbeat, WORKER_BODY_LIMIT);
+      return c.json(unwrap(await jobBoard(c.env).heartbeat(params.id, body.leaseId, body.progress)));
+    },
+  )
+  .route(
+    {
+      method: "put",
+      path: "/jobs/:id/artifacts/:name",
+      auth: WORKER_AUTH,
+      summary: "Upload an output file (e.g. the WAV) to R2 under the job",
+      description: `Raw bytes, with their Content-Type; \`?leaseId=\` names the live lease. ${WORKER_NOTE}`,
+      params: ArtifactParams,
+      responses: {
+        201: { description: "Stored", schema: z.object({ key: z.string(), bytes: z.number() }) },
+        409: { description: "Stale lease" },
+      },
+    },
+    async (c, { params }) => {
+      await authenticateWorker(c);
+      const query = parseInput(LeaseQuery, c.req.query(), "query");
+      unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId));
+      const bytes = await readBodyBytes(c, JOB_LIMITS.maxArtifactBytes);
+      const key = jobArtifactKey(params.id, params.name);
+      const contentType = c.req.header("content-type") ?? "application/octet-stream";
+      await c.env.FILES.put(key, bytes, { httpMetadata: { contentType } });
+      return c.json({ key, bytes: bytes.byteLength }, 201);
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/jobs/:id/complete",
+      auth: WORKER_AUTH,
+      summary: "Finish a job with its result",
+      description: WORKER_NOTE,
+      params: JobParams,
+      responses: {
+        200: { description: "The completed job", schema: JobRecord },
+        409: { description: "Stale lease: the result is not recorded" },
+      },
+    },
+    async (c, { params }) => {
+      await authenticateWorker(c);
+      const body = await readJsonBody(c, JobComplete, WORKER_BODY_LIMIT);
+      return c.json(publicJob(unwrap(await jobBoard(c.env).complete(params.id, body.leaseId, body.result))));
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/jobs/:id/fail",
+      auth: WORKER_AUTH,
+      summary: "Report a failed attempt: retried with backoff if `retryable` and attempts remain",
+      description: WORKER_NOTE,
+      params: JobParams,
+      responses: {
+        200: { description: "The job after the failure", schema: JobRecord },
+        409: { description: "Stale lease" },
+      },
+    },
+    async (c, { params }) => {
+      await authenticateWorker(c);
+      const body = await readJsonBody(c, JobFail, WORKER_BODY_LIMIT);
+      return c.json(publicJob(unwrap(await jobBoard(c.env).fail(params.id, body.leaseId, body.error, body.retryable))));
+    },
+  );

@@ -1,0 +1,43 @@
+// The GPU job types: one entry each (adding a type is adding an entry). The board schedules by an entry's
+// model and VRAM estimate; the routes validate a submission's input against its accepted kinds.
+export type JobLane = "interactive" | "batch";
+export type InputKind = "text" | "bytes";
+
+export interface JobTypeSpec {
+  /** The model a GPU worker loads for it (DESIGN.md "GPU jobs"). */
+  model: string;
+  /** What the model needs in GPU memory, in MiB; a worker with less free (and the model not loaded) never gets it. */
+  vramMiB: number;
+  /** `text` for `{text}` input, `bytes` for `{base64, mediaType}`. */
+  input: InputKind;
+  /** Media types accepted for `bytes` input; empty for `text`. */
+  mediaTypes: readonly string[];
+  /** Largest `text` input in characters (text types only). */
+  maxTextChars?: number;
+  lane: JobLane;
+}
+
+const AUDIO = ["audio/wav", "audio/x-wav", "audio/mpeg", "audio/mp4", "audio/ogg", "audio/webm", "audio/flac"];
+const IMAGE = ["image/png", "image/jpeg", "image/webp"];
+
+export const JOB_TYPES = {
+  transcribe: { model: "whisper-large-v3", vramMiB: 6144, input: "bytes", mediaTypes: AUDIO, lane: "interactive" },
+  speech: {
+    model: "kokoro-82m",
+    vramMiB: 1024,
+    input: "text",
+    mediaTypes: [],
+    maxTextChars: 4096,
+    lane: "interactive",
+  },
+  "vision.ocr": { model: "florence-2-large", vramMiB: 3072, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
+  "vision.detect": { model: "yolov8x", vramMiB: 2048, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
+  "vision.classify": { model: "siglip-so400m", vramMiB: 2048, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
+} as const satisfies Record<string, JobTypeSpec>;
+
+export type JobType = keyof typeof JOB_TYPES;
+export const JOB_TYPE_NAMES = Object.keys(JOB_TYPES) as [JobType, ...JobType[]];
+
+export function jobTypeSpec(type: JobType): JobTypeSpec {
+  return JOB_TYPES[type];
+}

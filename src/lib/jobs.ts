@@ -1,0 +1,73 @@
+// GPU jobs as the routes see them: the one board, turning its refusals into API errors, worker authentication,
+// and storing a submission's input in R2.
+import type { Context } from "hono";
+import type { BoardResult, JobBoard, OwnedJob } from "../../durable-objects/job-board";
+import { bearerToken } from "./auth";
+import type { AppEnv, Env } from "./env";
+import { ApiError } from "./errors";
+import type { JobRecord, JsonValue } from "./protocol";
+import { sha256Hex } from "./tokens";
+
+/** The board's public methods as callers see them over RPC: the same signatures, answering promises. */
+export type BoardClient = {
+  [K in keyof JobBoard]: JobBoard[K] extends (...args: infer A) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never;
+};
+
+/** Every job lives on one board: fair scheduling needs to see every queued job at once (docs/jobs.md). */
+export function jobBoard(env: Env, name = "global"): BoardClient {
+  const stub = env.JOB_BOARD.get(env.JOB_BOARD.idFromName(name));
+  // The runtime's RPC stub type recurses through the JSON result type until the compiler gives up
+  // ("excessively deep"); every value the board returns is plain serialisable data, so this view is exact.
+  return stub as unknown as BoardClient;
+}
+
+/** A board refusal as the API's error. */
+export function unwrap<T>(result: BoardResult<T>): T {
+  if (result.ok) return result.value;
+  throw new ApiError(result.error, result.message);
+}
+
+/** A job as its owner sees it (without the owner). */
+export function publicJob(job: OwnedJob): JobRecord {
+  const { owner: _owner, ...rest } = job;
+  return rest;
+}
+
+export const WORKER_SECRET_PREFIX = "tgw_";
+
+/** The GPU worker behind `Authorization: Bearer <worker credential>`; a user token or a revoked credential → 401. */
+export async function authenticateWorker(c: Context<AppEnv>): Promise<{ id: string }> {
+  const token = bearerToken(c);
+  const refuse = () =>
+    new ApiError("unauthorized", "A valid GPU worker credential is required", {
+      headers: { "WWW-Authenticate": "Bearer" },
+    });
+  if (!token?.startsWith(WORKER_SECRET_PREFIX)) throw refuse();
+  const worker = await jobBoard(c.env).workerByHash(await sha256Hex(token));
+  if (!worker) throw refuse();
+  return worker;
+}
+
+/** Where a job's input and artifacts live in R2. */
+export const jobInputKey = (jobId: string) => `jobs/${jobId}/input`;
+export const jobArtifactKey = (jobId: string, name: string) => `jobs/${jobId}/artifacts/${name}`;
+
+/** The artifact a worker named in its result (`{artifact: "<name>", …}`), if any. */
+function resultArtifact(result: JsonValue | undefined): string | undefined {
+  if (typeof result !== "object" || result === null || Array.isArray(result)) return undefined;
+  const name = result.artifact;
+  return typeof name === "string" ? name : undefined;
+}
+
+/** A completed job's output file as a response, with the media type the worker stored it with. */
+export async function artifactResponse(env: Env, job: OwnedJob): Promise<Response> {
+  if (job.status !== "completed") throw new ApiError("conflict", `The job is ${job.status}, not completed`);
+  const name = resultArtifact(job.result);
+  const object = name ? await env.FILES.get(jobArtifactKey(job.id, name)) : null;
+  if (!object) throw new ApiError("not_found", "This job's result has no artifact; read `result` on the job");
+  return new Response(object.body, {
+    headers: { "Content-Type": object.httpMetadata?.contentType ?? "application/octet-stream" },
+  });
+}

@@ -1,0 +1,62 @@
+// A transcription job's result in OpenAI's response formats. The worker completes a `transcribe` job with
+// `{text, language?, duration?, segments: [{start, end, text}]}` (seconds); each format is built from that.
+import { z } from "zod";
+
+export const TranscriptResult = z.object({
+  text: z.string(),
+  language: z.string().optional(),
+  duration: z.number().optional(),
+  segments: z
+    .array(z.object({ start: z.number().nonnegative(), end: z.number().nonnegative(), text: z.string() }))
+    .default([]),
+});
+export type TranscriptResult = z.output<typeof TranscriptResult>;
+
+export const TRANSCRIPT_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"] as const;
+export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
+
+/** `hh:mm:ss<sep>mmm`: SRT separates milliseconds with a comma, WebVTT with a dot. */
+function timestamp(seconds: number, separator: "," | "."): string {
+  const ms = Math.round(seconds * 1000);
+  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor(ms / 60_000) % 60;
+  const s = Math.floor(ms / 1000) % 60;
+  return `${pad(h)}:${pad(m)}:${pad(s)}${separator}${pad(ms % 1000, 3)}`;
+}
+
+function cues(t: TranscriptResult, separator: "," | "."): string[] {
+  return t.segments.map(
+    (seg) => `${timestamp(seg.start, separator)} --> ${timestamp(seg.end, separator)}\n${seg.text.trim()}`,
+  );
+}
+
+/** The body and media type of a transcript in one of OpenAI's formats. */
+export function formatTranscript(t: TranscriptResult, format: TranscriptFormat): { body: string; contentType: string } {
+  switch (format) {
+    case "json":
+      return { body: JSON.stringify({ text: t.text }), contentType: "application/json" };
+    case "verbose_json":
+      return {
+        body: JSON.stringify({
+          task: "transcribe",
+          language: t.language ?? null,
+          duration: t.duration ?? null,
+          text: t.text,
+          segments: t.segments.map((seg, id) => ({ id, ...seg })),
+        }),
+        contentType: "application/json",
+      };
+    case "text":
+      return { body: t.text, contentType: "text/plain; charset=utf-8" };
+    case "srt":
+      return {
+        body: `${cues(t, ",")
+          .map((cue, i) => `${i + 1}\n${cue}`)
+          .join("\n\n")}\n`,
+        contentType: "application/x-subrip",
+      };
+    case "vtt":
+      return { body: `WEBVTT\n\n${cues(t, ".").join("\n\n")}\n`, contentType: "text/vtt" };
+  }
+}

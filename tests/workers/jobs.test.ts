@@ -1,0 +1,380 @@
+// /v1/jobs, /v1/gpu, /v1/admin job routes and /v1/audio through the Worker's own fetch, with a scripted GPU worker
+// client. One file on purpose: they share the one board, and the scripted worker fails jobs that are not its test's,
+// so these tests must not run beside each other.
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { toBase64 } from "../../src/lib/base64";
+import { roomStub, userRoom } from "../../src/lib/hub";
+import { jobBoard } from "../../src/lib/jobs";
+import type { JobRecord } from "../../src/lib/protocol";
+import { formatTranscript, TranscriptResult } from "../../src/lib/transcript-formats";
+import { newWorker } from "./gpu-worker";
+import { api, createAdmin, json, registerUser, send, type Tokens } from "./support";
+
+type ErrorJson = { error: { code: string } };
+
+let alice: Tokens;
+let bob: Tokens;
+let admin: Tokens;
+
+beforeAll(async () => {
+  [alice, bob, admin] = await Promise.all([registerUser(), registerUser(), createAdmin()]);
+});
+
+async function submit(body: unknown, token = alice.accessToken, headers: Record<string, string> = {}) {
+  return api("POST", "/v1/jobs", { token, body, headers });
+}
+
+const speech = (text = "hello there") => ({ type: "speech", input: { text }, options: { voice: "alloy" } });
+
+describe("job submission", () => {
+  it("answers 202 with a queued job, readable by its owner and 404 to anyone else", async () => {
+    const res = await submit(speech());
+    expect(res.status).toBe(202);
+    const job = await json<JobRecord>(res);
+    expect(job).toMatchObject({ type: "speech", status: "queued", progress: 0, attempts: 0 });
+    expect(job).not.toHaveProperty("owner");
+    expect((await api("GET", `/v1/jobs/${job.id}`, { token: alice.accessToken })).status).toBe(200);
+    const other = await api("GET", `/v1/jobs/${job.id}`, { token: bob.accessToken });
+    expect(other.status).toBe(404);
+    expect((await api("DELETE", `/v1/jobs/${job.id}`, { token: bob.accessToken })).status).toBe(404);
+  });
+
+  it("returns the same job for a repeated Idempotency-Key, and a new one for another key", async () => {
+    const key = `k-${Date.now()}`;
+    const first = await json<JobRecord>(await submit(speech(), alice.accessToken, { "Idempotency-Key": key }));
+    const again = await json<JobRecord>(await submit(speech("other"), alice.accessToken, { "Idempotency-Key": key }));
+    expect(again.id).toBe(first.id);
+    const bobs = await json<JobRecord>(await submit(speech(), bob.accessToken, { "Idempotency-Key": key }));
+    expect(bobs.id).not.toBe(first.id);
+  });
+
+  it("refuses an unknown type, a missing input, and speech text over 4,096 characters with 400", async () => {
+    for (const body of [
+      { type: "paint", input: { text: "x" } },
+      { type: "speech" },
+      { type: "transcribe", input: { text: "not audio" } },
+      speech("x".repeat(4097)),
+    ]) {
+      const res = await submit(body);
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect((await json<ErrorJson>(res)).error.code).toBe("invalid_request");
+    }
+    expect((await submit(speech("x".repeat(4096)))).status).toBe(202);
+  });
+
+  it("refuses an unsupported media type with 415", async () => {
+    const res = await submit({ type: "transcribe", input: { base64: "AAAA", mediaType: "video/avi" } });
+    expect(res.status).toBe(415);
+  });
+
+  it("stores byte input in R2 under jobs/", async () => {
+    const bytes = new Uint8Array([82, 73, 70, 70, 1, 2, 3]);
+    const res = await submit({ type: "transcribe", input: { base64: toBase64(bytes), mediaType: "audio/wav" } });
+    expect(res.status).toBe(202);
+    const job = await json<JobRecord>(res);
+    const stored = await env.FILES.get(`jobs/${job.id}/input`);
+    expect(new Uint8Array((await stored?.arrayBuffer()) ?? new ArrayBuffer(0))).toEqual(bytes);
+  });
+
+  it("accepts multipart (type, file, options) into the same job shape, and refuses a form without a file", async () => {
+    const form = new FormData();
+    form.set("type", "transcribe");
+    form.set("file", new File([new Uint8Array([9, 8, 7])], "a.wav", { type: "audio/wav" }));
+    form.set("options", JSON.stringify({ language: "en" }));
+    const res = await send("POST", "/v1/jobs", { token: alice.accessToken, body: form });
+    expect(res.status).toBe(202);
+    const job = await json<JobRecord>(res);
+    expect(job).toMatchObject({ type: "transcribe", status: "queued" });
+    const stored = await env.FILES.get(`jobs/${job.id}/input`);
+    expect(new Uint8Array((await stored?.arrayBuffer()) ?? new ArrayBuffer(0))).toEqual(new Uint8Array([9, 8, 7]));
+
+    const missing = new FormData();
+    missing.set("type", "transcribe");
+    expect((await send("POST", "/v1/jobs", { token: alice.accessToken, body: missing })).status).toBe(400);
+  });
+
+  it("needs a signed-in user", async () => {
+    expect((await api("POST", "/v1/jobs", { body: speech() })).status).toBe(401);
+  });
+});
+
+describe("the GPU worker protocol", () => {
+  it("runs a job round trip: lease, input, heartbeat, artifact, complete, result download; a stale complete is 409", async () => {
+    const bytes = new Uint8Array([1, 2, 3, 4]);
+    const job = await json<JobRecord>(
+      await submit({ type: "vision.ocr", input: { base64: toBase64(bytes), mediaType: "image/png" } }),
+    );
+    const worker = await newWorker(admin.accessToken);
+    const lease = await worker.leaseJob(job.id);
+    expect(lease).toMatchObject({ type: "vision.ocr", attempt: 1, model: "florence-2-large" });
+    const listed = await json<{ workers: { id: string; jobsInHand: number; freeVramMiB: number }[] }>(
+      await api("GET", "/v1/admin/gpu-workers", { token: admin.accessToken }),
+    );
+    expect(listed.workers.find((w) => w.id === worker.id)).toMatchObject({ jobsInHand: 1, freeVramMiB: 80_000 });
+    expect((await api("GET", `/v1/jobs/${job.id}`, { token: alice.accessToken }).then(json<JobRecord>)).status).toBe(
+      "running",
+    );
+
+    const input = await send("GET", `/v1/gpu/jobs/${job.id}/input?leaseId=${lease.leaseId}`, { token: worker.secret });
+    expect(input.status).toBe(200);
+    expect(new Uint8Array(await input.arrayBuffer())).toEqual(bytes);
+
+    const beat = await worker.call("POST", `/v1/gpu/jobs/${job.id}/heartbeat`, {
+      leaseId: lease.leaseId,
+      progress: 0.5,
+    });
+    expect(await json(beat)).toMatchObject({ cancel: false });
+
+    const put = await send("PUT", `/v1/gpu/jobs/${job.id}/artifacts/out.txt?leaseId=${lease.leaseId}`, {
+      token: worker.secret,
+      body: "recognised text",
+      headers: { "Content-Type": "text/plain" },
+    });
+    expect(put.status).toBe(201);
+    expect(await (await env.FILES.get(`jobs/${job.id}/artifacts/out.txt`))?.text()).toBe("recognised text");
+
+    const early = await api("GET", `/v1/jobs/${job.id}/result`, { token: alice.accessToken });
+    expect(early.status).toBe(409);
+
+    const done = await worker.call("POST", `/v1/gpu/jobs/${job.id}/complete`, {
+      leaseId: lease.leaseId,
+      result: { text: "recognised text", artifact: "out.txt" },
+    });
+    expect(done.status).toBe(200);
+    const final = await json<JobRecord>(await api("GET", `/v1/jobs/${job.id}`, { token: alice.accessToken }));
+    expect(final).toMatchObject({ status: "completed", progress: 1, result: { text: "recognised text" } });
+    const artifact = await api("GET", `/v1/jobs/${job.id}/result`, { token: alice.accessToken });
+    expect(artifact.status).toBe(200);
+    expect(artifact.headers.get("content-type")).toBe("text/plain");
+    expect(await artifact.text()).toBe("recognised text");
+    expect((await api("GET", `/v1/jobs/${job.id}/result`, { token: bob.accessToken })).status).toBe(404);
+
+    const stale = await worker.call("POST", `/v1/gpu/jobs/${job.id}/complete`, { leaseId: lease.leaseId, result: 2 });
+    expect(stale.status).toBe(409);
+  });
+
+  it("tells a running job's worker of its cancellation at the next heartbeat", async () => {
+    const job = await json<JobRecord>(await submit(speech()));
+    const worker = await newWorker(admin.accessToken);
+    const lease = await worker.leaseJob(job.id);
+    expect((await api("DELETE", `/v1/jobs/${job.id}`, { token: alice.accessToken })).status).toBe(200);
+    const beat = await worker.call("POST", `/v1/gpu/jobs/${job.id}/heartbeat`, { leaseId: lease.leaseId });
+    expect(await json(beat)).toMatchObject({ cancel: true });
+    await worker.call("POST", `/v1/gpu/jobs/${job.id}/fail`, {
+      leaseId: lease.leaseId,
+      error: "cancelled",
+      retryable: true,
+    });
+    expect((await json<JobRecord>(await api("GET", `/v1/jobs/${job.id}`, { token: alice.accessToken }))).status).toBe(
+      "cancelled",
+    );
+  });
+
+  it("lets an admin find a failed job in the admin list and retry it; a non-admin gets 403", async () => {
+    const job = await json<JobRecord>(await submit(speech()));
+    const worker = await newWorker(admin.accessToken);
+    const lease = await worker.leaseJob(job.id);
+    await worker.call("POST", `/v1/gpu/jobs/${job.id}/fail`, {
+      leaseId: lease.leaseId,
+      error: "bad",
+      retryable: false,
+    });
+    const listed: string[] = [];
+    let after: number | null = 0;
+    while (after !== null) {
+      const res = await api("GET", `/v1/admin/jobs?status=failed&after=${after}`, { token: admin.accessToken });
+      expect(res.status).toBe(200);
+      const page = await json<{ jobs: (JobRecord & { owner: string })[]; next: number | null }>(res);
+      listed.push(...page.jobs.map((j) => j.id));
+      after = page.next;
+    }
+    expect(listed).toContain(job.id);
+    expect((await api("GET", "/v1/admin/jobs", { token: alice.accessToken })).status).toBe(403);
+    const retried = await api("POST", `/v1/admin/jobs/${job.id}/retry`, { token: admin.accessToken });
+    expect(await json(retried)).toMatchObject({ status: "queued", attempts: 0 });
+  });
+
+  it("refuses a missing credential, a user's token and a revoked credential with 401", async () => {
+    const lease = { freeVramMiB: 1024, loadedModels: [] };
+    expect((await api("POST", "/v1/gpu/lease", { body: lease })).status).toBe(401);
+    expect((await api("POST", "/v1/gpu/lease", { token: alice.accessToken, body: lease })).status).toBe(401);
+    const worker = await newWorker(admin.accessToken, "revoked");
+    expect((await worker.call("POST", "/v1/gpu/lease", { ...lease, max: 1 })).status).toBe(200);
+    const revoke = await api("DELETE", `/v1/admin/gpu-workers/${worker.id}`, { token: admin.accessToken });
+    expect(revoke.status).toBe(204);
+    expect((await worker.call("POST", "/v1/gpu/lease", lease)).status).toBe(401);
+  });
+
+  it("lists the caller's jobs by status with a cursor", async () => {
+    const user = await registerUser();
+    for (let i = 0; i < 3; i++) await submit(speech(), user.accessToken);
+    const page = await json<{ jobs: JobRecord[]; nextCursor: string | null }>(
+      await api("GET", "/v1/jobs?status=queued", { token: user.accessToken }),
+    );
+    expect(page.jobs).toHaveLength(3);
+    expect(page.nextCursor).toBeNull();
+    const bad = await api("GET", "/v1/jobs?cursor=nonsense", { token: user.accessToken });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe("the GPU_JOBS consumer and job events", () => {
+  it("hands a gpu.job message to the board, once however often it is delivered", async () => {
+    const id = `queued-${Date.now()}`;
+    const body = { kind: "gpu.job", job: { id, owner: "queue-owner", type: "speech", input: { text: "hi" } } };
+    const batch = createMessageBatch("tessera-gpu-jobs", [
+      { id: "m1", timestamp: new Date(), attempts: 1, body },
+      { id: "m2", timestamp: new Date(), attempts: 1, body },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks.sort()).toEqual(["m1", "m2"]);
+    expect(await jobBoard(env).get(id, "queue-owner")).toMatchObject({ id, status: "queued", attempts: 0 });
+    const mine = await jobBoard(env).list({ owner: "queue-owner" });
+    expect(mine.jobs.filter((j) => j.id === id)).toHaveLength(1);
+  });
+
+  it("publishes job.queued and job.cancelled to the owner's user room", async () => {
+    const user = await registerUser();
+    const job = await json<JobRecord>(await submit(speech(), user.accessToken));
+    await api("DELETE", `/v1/jobs/${job.id}`, { token: user.accessToken });
+    const room = userRoom(user.user.id);
+    let events: string[] = [];
+    // Publishing is best effort and asynchronous (the board's waitUntil): wait for both to land.
+    for (let i = 0; i < 50 && events.length < 2; i++) {
+      const frames = (await roomStub(env, room).history()).map((t) => JSON.parse(t) as { data: { event: string } });
+      events = frames.map((f) => f.data.event);
+      if (events.length < 2) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(events).toEqual(["job.queued", "job.cancelled"]);
+  });
+});
+
+const openAiSpeech = { model: "tts-1", input: "Hello from Tessera", voice: "alloy", response_format: "wav" };
+
+describe("POST /v1/audio/speech", () => {
+  it("answers with the audio a worker produced, after mapping OpenAI's voice to the model's", async () => {
+    const worker = await newWorker(admin.accessToken, "audio-gpu");
+    // A user of its own, so the job it waits on is the only one in their list.
+    const speaker = await registerUser();
+    const pending = api("POST", "/v1/audio/speech", { token: speaker.accessToken, body: openAiSpeech });
+    // The request is waiting on its job; find it among the user's jobs and finish it as a worker would.
+    let jobId: string | undefined;
+    for (let i = 0; i < 50 && !jobId; i++) {
+      const page = await json<{ jobs: JobRecord[] }>(await api("GET", "/v1/jobs", { token: speaker.accessToken }));
+      jobId = page.jobs[0]?.id;
+      if (!jobId) await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!jobId) throw new Error("the speech job never appeared");
+    const lease = await worker.leaseJob(jobId);
+    expect(lease.options).toEqual({ voice: "af_alloy", format: "wav", speed: 1 });
+    const put = await send("PUT", `/v1/gpu/jobs/${jobId}/artifacts/speech.wav?leaseId=${lease.leaseId}`, {
+      token: worker.secret,
+      body: new Uint8Array([82, 73, 70, 70]),
+      headers: { "Content-Type": "audio/wav" },
+    });
+    expect(put.status).toBe(201);
+    await worker.call("POST", `/v1/gpu/jobs/${jobId}/complete`, {
+      leaseId: lease.leaseId,
+      result: { artifact: "speech.wav" },
+    });
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("audio/wav");
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([82, 73, 70, 70]));
+  });
+
+  it("answers 202 with the job and its link when no worker finishes within the wait", async () => {
+    const other = await registerUser();
+    const res = await api("POST", "/v1/audio/speech", { token: other.accessToken, body: openAiSpeech });
+    expect(res.status).toBe(202);
+    const job = await json<JobRecord>(res);
+    expect(res.headers.get("location")).toBe(`/v1/jobs/${job.id}`);
+    expect(job).toMatchObject({ type: "speech", status: "queued" });
+  });
+
+  it("refuses an unknown model or voice, and input over 4,096 characters, with 400", async () => {
+    for (const body of [
+      { ...openAiSpeech, model: "tts-9" },
+      { ...openAiSpeech, voice: "darth" },
+      { ...openAiSpeech, input: "x".repeat(4097) },
+    ]) {
+      expect((await api("POST", "/v1/audio/speech", { token: alice.accessToken, body })).status).toBe(400);
+    }
+  });
+});
+
+describe("POST /v1/audio/transcriptions", () => {
+  const transcript = {
+    text: "Hello there. General Kenobi.",
+    language: "en",
+    duration: 3.5,
+    segments: [
+      { start: 0, end: 1.25, text: " Hello there." },
+      { start: 1.25, end: 3.5, text: " General Kenobi." },
+    ],
+  };
+
+  function form(format: string, type = "audio/wav"): FormData {
+    const f = new FormData();
+    f.set("file", new File([new Uint8Array([82, 73, 70, 70])], "a.wav", { type }));
+    f.set("model", "whisper-1");
+    f.set("language", "en");
+    f.set("response_format", format);
+    return f;
+  }
+
+  it("answers OpenAI's multipart request with the transcript as SRT once a worker completes the job", async () => {
+    const worker = await newWorker(admin.accessToken, "whisper-gpu");
+    const listener = await registerUser();
+    const pending = send("POST", "/v1/audio/transcriptions", { token: listener.accessToken, body: form("srt") });
+    let jobId: string | undefined;
+    for (let i = 0; i < 50 && !jobId; i++) {
+      const page = await json<{ jobs: JobRecord[] }>(await api("GET", "/v1/jobs", { token: listener.accessToken }));
+      jobId = page.jobs[0]?.id;
+      if (!jobId) await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!jobId) throw new Error("the transcription job never appeared");
+    const lease = await worker.leaseJob(jobId);
+    expect(lease).toMatchObject({ type: "transcribe", options: { language: "en" } });
+    await worker.call("POST", `/v1/gpu/jobs/${jobId}/complete`, { leaseId: lease.leaseId, result: transcript });
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/x-subrip");
+    expect(await res.text()).toBe(
+      "1\n00:00:00,000 --> 00:00:01,250\nHello there.\n\n2\n00:00:01,250 --> 00:00:03,500\nGeneral Kenobi.\n",
+    );
+  });
+
+  it("refuses an unsupported audio format with 415 and an unknown model with 400", async () => {
+    const wrongType = await send("POST", "/v1/audio/transcriptions", {
+      token: alice.accessToken,
+      body: form("json", "video/avi"),
+    });
+    expect(wrongType.status).toBe(415);
+    const f = form("json");
+    f.set("model", "whisper-9");
+    expect((await send("POST", "/v1/audio/transcriptions", { token: alice.accessToken, body: f })).status).toBe(400);
+  });
+
+  it("formats the same transcript as json, text, vtt and verbose_json", () => {
+    const t = TranscriptResult.parse(transcript);
+    expect(JSON.parse(formatTranscript(t, "json").body)).toEqual({ text: transcript.text });
+    expect(formatTranscript(t, "text")).toEqual({ body: transcript.text, contentType: "text/plain; charset=utf-8" });
+    expect(formatTranscript(t, "vtt").body).toBe(
+      "WEBVTT\n\n00:00:00.000 --> 00:00:01.250\nHello there.\n\n00:00:01.250 --> 00:00:03.500\nGeneral Kenobi.\n",
+    );
+    expect(JSON.parse(formatTranscript(t, "verbose_json").body)).toMatchObject({
+      language: "en",
+      duration: 3.5,
+      segments: [
+        { id: 0, start: 0 },
+        { id: 1, end: 3.5 },
+      ],
+    });
+  });
+});
