@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startBridge } from "../dev/db-bridge/server";
 import { generateKeyPairSecrets } from "../src/lib/keys";
 import type { JobLease } from "../src/lib/protocol";
-import { envInt, failBench, log } from "./lib/common";
+import { envInt, failBench, log, watchdog } from "./lib/common";
 import { startTessera, type Target } from "./lib/harness";
 import { percentile } from "./lib/load";
 
@@ -49,11 +49,7 @@ async function signIn(target: Target, path: string, name: string, token?: string
 }
 
 async function main(): Promise<void> {
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`${NAME}: still running after 300 s, giving up\n`);
-    process.exit(2);
-  }, 300_000);
-  watchdog.unref();
+  const disarm = watchdog(NAME, 300_000);
   log(`${NAME}: ${JOBS} jobs from ${USERS} users, ${WORKERS} simulated workers, ${SUBMIT_CONCURRENCY} submitters`);
   const tmp = await mkdtemp(join(tmpdir(), "tessera-bench-jobs-"));
   const bridge = await startBridge({ port: 0, dataDir: join(tmp, "pglite") });
@@ -149,6 +145,7 @@ async function main(): Promise<void> {
     await tessera?.close();
     await bridge.close();
     await rm(tmp, { recursive: true, force: true });
+    disarm();
   }
 }
 

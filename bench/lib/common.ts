@@ -20,13 +20,19 @@ export const settings = {
 
 export const log = (line = "") => process.stdout.write(`${line}\n`);
 
-/** Prints the machine and the load settings, and ends the process if the bench overruns `limitMs`. */
-export function beginBench(name: string, limitMs: number): () => void {
-  const watchdog = setTimeout(() => {
+/** Ends the process if the bench overruns `limitMs` (a hung server must not hold a job); returns the disarm. */
+export function watchdog(name: string, limitMs: number): () => void {
+  const timer = setTimeout(() => {
     process.stderr.write(`${name}: still running after ${limitMs / 1000} s, giving up\n`);
     process.exit(2);
   }, limitMs);
-  watchdog.unref();
+  timer.unref();
+  return () => clearTimeout(timer);
+}
+
+/** Prints the machine and the closed-loop load settings, and arms the watchdog. */
+export function beginBench(name: string, limitMs: number): () => void {
+  const disarm = watchdog(name, limitMs);
   log(
     `${name} on ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown CPU"}), ` +
       `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
@@ -35,7 +41,7 @@ export function beginBench(name: string, limitMs: number): () => void {
     `closed loop: ${settings.connections} connections, ${settings.warmupMs} ms warm-up + ${settings.durationMs} ms measured, ` +
       `${settings.rounds} interleaved rounds, medians`,
   );
-  return () => clearTimeout(watchdog);
+  return disarm;
 }
 
 export async function expectStatus(target: Target, path: string, status: number, init?: RequestInit): Promise<void> {
