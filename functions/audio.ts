@@ -1,8 +1,10 @@
 // /v1/audio: OpenAI-compatible speech synthesis and transcription over the GPU job board. A request waits for its
 // job up to JOBS_AUDIO_WAIT_MS and answers with the result; a slower job answers 202 with its link (docs/jobs.md).
+import type { Context } from "hono";
 import { z } from "zod";
 import { principal } from "../src/lib/auth";
 import { toBase64 } from "../src/lib/base64";
+import type { AppEnv } from "../src/lib/env";
 import { ApiError } from "../src/lib/errors";
 import { SUBMISSION_BODY_LIMIT, storeSubmissionInput, submissionJobId, toJobSpec } from "../src/lib/job-submission";
 import { jobTypeSpec } from "../src/lib/job-types";
@@ -59,6 +61,27 @@ async function transcriptionFromForm(form: FormData): Promise<unknown> {
   };
 }
 
+/**
+ * Both OpenAI routes: wait up to JOBS_AUDIO_WAIT_MS, then answer the finished job with `completed`, a
+ * still-running one with 202 and its link, and a failed one with 502.
+ */
+async function answerWhenDone(
+  c: Context<AppEnv>,
+  id: string,
+  owner: string,
+  label: string,
+  completed: (job: NonNullable<Awaited<ReturnType<typeof waitForJob>>>) => Response | Promise<Response>,
+): Promise<Response> {
+  const job = await waitForJob(c.env, id, owner, c.get("config").jobsAudioWaitMs);
+  if (!job) throw new ApiError("not_found", "Job not found");
+  if (job.status === "completed") return completed(job);
+  if (job.status === "queued" || job.status === "running") {
+    c.header("Location", `/v1/jobs/${job.id}`);
+    return c.json(publicJob(job), 202);
+  }
+  throw new ApiError("upstream_error", `The ${label} job is ${job.status}: ${job.error ?? "no reason given"}`);
+}
+
 export const audioService = new ApiRouter("audio")
   .route(
     {
@@ -89,14 +112,7 @@ export const audioService = new ApiRouter("audio")
         input: { text: body.input },
         options: { voice: OPENAI_VOICES[body.voice], format: body.response_format, speed: body.speed },
       });
-      const job = await waitForJob(c.env, id, owner, c.get("config").jobsAudioWaitMs);
-      if (!job) throw new ApiError("not_found", "Job not found");
-      if (job.status === "completed") return artifactResponse(c.env, job);
-      if (job.status === "queued" || job.status === "running") {
-        c.header("Location", `/v1/jobs/${job.id}`);
-        return c.json(publicJob(job), 202);
-      }
-      throw new ApiError("upstream_error", `The speech job is ${job.status}: ${job.error ?? "no reason given"}`);
+      return answerWhenDone(c, id, owner, "speech", (job) => artifactResponse(c.env, job));
     },
   )
   .route(
@@ -131,21 +147,11 @@ export const audioService = new ApiRouter("audio")
         const input = await storeSubmissionInput(c, id, submission);
         await board.enqueue(toJobSpec(id, owner, submission, input));
       }
-      const job = await waitForJob(c.env, id, owner, c.get("config").jobsAudioWaitMs);
-      if (!job) throw new ApiError("not_found", "Job not found");
-      if (job.status === "queued" || job.status === "running") {
-        c.header("Location", `/v1/jobs/${job.id}`);
-        return c.json(publicJob(job), 202);
-      }
-      if (job.status !== "completed") {
-        throw new ApiError(
-          "upstream_error",
-          `The transcription job is ${job.status}: ${job.error ?? "no reason given"}`,
-        );
-      }
-      const transcript = TranscriptResult.safeParse(job.result);
-      if (!transcript.success) throw new ApiError("upstream_error", "The worker's transcript is malformed");
-      const { body: text, contentType } = formatTranscript(transcript.data, body.response_format);
-      return c.body(text, 200, { "Content-Type": contentType });
+      return answerWhenDone(c, id, owner, "transcription", (job) => {
+        const transcript = TranscriptResult.safeParse(job.result);
+        if (!transcript.success) throw new ApiError("upstream_error", "The worker's transcript is malformed");
+        const { body: text, contentType } = formatTranscript(transcript.data, body.response_format);
+        return c.body(text, 200, { "Content-Type": contentType });
+      });
     },
   );
