@@ -1,35 +1,11 @@
-// `npm run bench:auth`: token verification (GET /api/auth/verify: signature check only), GET /v1/auth/me
-// (signature check + a session lookup in Postgres), and logins per second (PBKDF2 at 100,000 iterations),
-// each beside GET /health measured in the same run, on the production runtime (dev/start.ts).
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startBridge } from "../dev/db-bridge/server";
-import { generateKeyPairSecrets } from "../src/lib/keys";
-import { beginBench, expectStatus, failBench, log, printResults, settings } from "./lib/common";
-import { roundLine, runRounds, type Scenario, startTessera, type Target } from "./lib/harness";
+import { beginBench, expectStatus, failBench, log, printResults, settings, startBenchTessera } from "./lib/common";
+import { roundLine, runRounds, type Scenario } from "./lib/harness";
 
 const NAME = "bench:auth";
-// Limits stay in force but high: the bench measures the work, not the 429s (AUTH_RATE_LIMIT_SCALE is for load tests).
-const UNLIMITED = {
-  RATE_LIMIT_USER_PER_MINUTE: "1000000",
-  RATE_LIMIT_IP_PER_MINUTE: "1000000",
-  AUTH_RATE_LIMIT_SCALE: "100000000",
-  LOG_LEVEL: "warn",
-};
-
 async function main(): Promise<void> {
   const end = beginBench(NAME, 300_000);
-  const tmp = await mkdtemp(join(tmpdir(), "tessera-bench-auth-"));
-  const bridge = await startBridge({ port: 0, dataDir: join(tmp, "pglite") });
-  let tessera: Target | undefined;
+  const { tessera, close } = await startBenchTessera("tessera-bench-auth");
   try {
-    tessera = await startTessera("tessera", {
-      databaseUrl: bridge.url,
-      outDir: join(tmp, "dist"),
-      persistDir: join(tmp, "state"),
-      vars: { ...(await generateKeyPairSecrets("ES256")), ...UNLIMITED },
-    });
     const credentials = { username: "benchuser", email: "bench@example.com", password: "bench password 1" };
     const reg = await fetch(new URL("/v1/auth/register", tessera.url), {
       method: "POST",
@@ -82,9 +58,7 @@ async function main(): Promise<void> {
     });
     printResults(NAME, results);
   } finally {
-    await tessera?.close();
-    await bridge.close();
-    await rm(tmp, { recursive: true, force: true });
+    await close();
     end();
   }
 }

@@ -1,15 +1,6 @@
-// `npm run bench:jobs`: GPU jobs through the one JobBoard on the production runtime (dev/start.ts). Users submit
-// BENCH_JOBS speech jobs while BENCH_JOB_WORKERS simulated GPU workers lease (up to 8 at a time) and complete them at
-// once: jobs per second through the board (first submission to last completion) and the time from submission to
-// lease (p50/p99). The workers do no GPU work, so this measures the edge's share of a job's latency.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startBridge } from "../dev/db-bridge/server";
-import { generateKeyPairSecrets } from "../src/lib/keys";
 import type { JobLease } from "../src/lib/protocol";
-import { envInt, failBench, log, watchdog } from "./lib/common";
-import { startTessera, type Target } from "./lib/harness";
+import { envInt, failBench, log, startBenchTessera, watchdog } from "./lib/common";
+import type { Target } from "./lib/harness";
 import { percentile } from "./lib/load";
 
 const NAME = "bench:jobs";
@@ -19,13 +10,6 @@ const USERS = envInt("BENCH_JOB_USERS", 4, 1, 64);
 /** Submissions in flight at once (each user's share runs in its own loop). */
 const SUBMIT_CONCURRENCY = envInt("BENCH_JOB_SUBMITTERS", 16, 1, 256);
 const BOOTSTRAP = "bench-bootstrap-token-0123456789";
-const UNLIMITED = {
-  RATE_LIMIT_USER_PER_MINUTE: "1000000",
-  RATE_LIMIT_IP_PER_MINUTE: "1000000",
-  AUTH_RATE_LIMIT_SCALE: "100000000",
-  LOG_LEVEL: "warn",
-  ADMIN_BOOTSTRAP_TOKEN: BOOTSTRAP,
-};
 
 async function call<T>(target: Target, method: string, path: string, token: string, body?: unknown): Promise<T> {
   const res = await fetch(new URL(path, target.url), {
@@ -51,16 +35,8 @@ async function signIn(target: Target, path: string, name: string, token?: string
 async function main(): Promise<void> {
   const disarm = watchdog(NAME, 300_000);
   log(`${NAME}: ${JOBS} jobs from ${USERS} users, ${WORKERS} simulated workers, ${SUBMIT_CONCURRENCY} submitters`);
-  const tmp = await mkdtemp(join(tmpdir(), "tessera-bench-jobs-"));
-  const bridge = await startBridge({ port: 0, dataDir: join(tmp, "pglite") });
-  let tessera: Target | undefined;
+  const { tessera, close } = await startBenchTessera("tessera-bench-jobs", { ADMIN_BOOTSTRAP_TOKEN: BOOTSTRAP });
   try {
-    tessera = await startTessera("tessera", {
-      databaseUrl: bridge.url,
-      outDir: join(tmp, "dist"),
-      persistDir: join(tmp, "state"),
-      vars: { ...(await generateKeyPairSecrets("ES256")), ...UNLIMITED },
-    });
     const target = tessera;
     const admin = await signIn(target, "/v1/auth/bootstrap", "benchadmin", BOOTSTRAP);
     const users = await Promise.all(
@@ -142,9 +118,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    await tessera?.close();
-    await bridge.close();
-    await rm(tmp, { recursive: true, force: true });
+    await close();
     disarm();
   }
 }

@@ -1,6 +1,10 @@
 // What every bench script shares: its knobs, a watchdog, a readiness check, and the printed results.
-import { availableParallelism, cpus, totalmem } from "node:os";
-import { benchJson, formatTable, type ScenarioResult, type Target } from "./harness";
+import { mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { startBridge } from "../../dev/db-bridge/server";
+import { generateKeyPairSecrets } from "../../src/lib/keys";
+import { benchJson, formatTable, type ScenarioResult, startTessera, type Target } from "./harness";
 
 /** An integer knob from the environment, checked against its range. */
 export const envInt = (name: string, fallback: number, min: number, max: number) => {
@@ -66,4 +70,46 @@ export function failBench(name: string): (err: unknown) => never {
     process.stderr.write(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   };
+}
+
+/** Limits stay in force but high: a bench measures the work, not the 429s (AUTH_RATE_LIMIT_SCALE is for load tests). */
+export const UNLIMITED_VARS = {
+  RATE_LIMIT_USER_PER_MINUTE: "1000000",
+  RATE_LIMIT_IP_PER_MINUTE: "1000000",
+  AUTH_RATE_LIMIT_SCALE: "100000000",
+  LOG_LEVEL: "warn",
+};
+
+/**
+ * Tessera on the production runtime with a throwaway PGlite behind its bridge, fresh signing keys and the
+ * limits raised; `close()` stops both and removes every file.
+ */
+export async function startBenchTessera(
+  prefix: string,
+  vars: Record<string, string> = {},
+): Promise<{ tessera: Target; close(): Promise<void> }> {
+  const tmp = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  const bridge = await startBridge({ port: 0, dataDir: join(tmp, "pglite") });
+  const cleanup = async () => {
+    await bridge.close();
+    await rm(tmp, { recursive: true, force: true });
+  };
+  try {
+    const tessera = await startTessera("tessera", {
+      databaseUrl: bridge.url,
+      outDir: join(tmp, "dist"),
+      persistDir: join(tmp, "state"),
+      vars: { ...(await generateKeyPairSecrets("ES256")), ...UNLIMITED_VARS, ...vars },
+    });
+    return {
+      tessera,
+      async close() {
+        await tessera.close();
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }
