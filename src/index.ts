@@ -2,12 +2,14 @@
 // the Durable Object classes and the queue consumer.
 import { audioService } from "../functions/audio";
 import { authService } from "../functions/auth";
+import { filesService } from "../functions/files";
 import { gpuService } from "../functions/gpu";
 import { hubService } from "../functions/hub";
 import { jobsService } from "../functions/jobs";
 import { jobsAdminService } from "../functions/jobs-admin";
 import { keysService } from "../functions/keys";
 import { legacyAuthService } from "../functions/legacy-auth";
+import { legacyFilesService } from "../functions/legacy-files";
 import { legacyHubService } from "../functions/legacy-hub";
 import { legacyMemoryService } from "../functions/legacy-memory";
 import { memoriesService } from "../functions/memories";
@@ -43,6 +45,8 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/api/auth", router: legacyAuthService },
   { prefix: "/api/memory", router: legacyMemoryService },
   { prefix: "/ws", router: legacyHubService },
+  { prefix: "/v1/files", router: filesService },
+  { prefix: "/api/files", router: legacyFilesService },
 ]);
 
 export default {

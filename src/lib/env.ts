@@ -5,6 +5,7 @@ import type { HubTickets } from "../../durable-objects/hub-tickets";
 import type { JobBoard } from "../../durable-objects/job-board";
 import type { LegacyHub } from "../../durable-objects/legacy-hub";
 import type { RateLimiter } from "../../durable-objects/rate-limiter";
+import { activeRules, type TagRule, TagRulesConfig } from "./files/tags";
 import type { Logger, LogLevel } from "./log";
 import { SharedNamespacesSchema } from "./memory-namespace";
 import type { QueueMessage } from "./protocol";
@@ -45,6 +46,10 @@ export interface Env {
   HUB_MAX_CONNECTIONS_PER_USER?: string;
   HUB_MAX_MEMBERS_PER_ROOM?: string;
   JOBS_AUDIO_WAIT_MS?: string;
+  FILES_MAX_BYTES?: string;
+  FILES_INDEX_MAX_BYTES?: string;
+  FILES_INLINE_INDEX_MAX_BYTES?: string;
+  FILES_TAG_RULES?: string;
   // Secrets (.dev.vars locally, `wrangler secret put` in production)
   DATABASE_URL?: string;
   /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */
@@ -126,6 +131,23 @@ const ConfigSchema = z.object({
   HUB_MAX_MEMBERS_PER_ROOM: intFrom(1000, 1, 32_768),
   // Below ROUTE_TIMEOUT_MS's default, so a waiting /v1/audio/* request answers 202 before the route times out.
   JOBS_AUDIO_WAIT_MS: intFrom(20_000, 0, 25_000),
+  // Files (docs/files.md). 100 MiB is a Worker's own ceiling on a request body (Free and Pro plans).
+  FILES_MAX_BYTES: intFrom(25 * 1024 * 1024, 1, 100 * 1024 * 1024),
+  FILES_INDEX_MAX_BYTES: intFrom(128 * 1024, 1024, 1024 * 1024),
+  FILES_INLINE_INDEX_MAX_BYTES: intFrom(1024 * 1024, 0, 100 * 1024 * 1024),
+  FILES_TAG_RULES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return {};
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: 'must be JSON like {"disable":["size-class"],"add":[…]}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(TagRulesConfig),
 });
 
 export interface Config {
@@ -165,6 +187,10 @@ export interface Config {
   };
   /** How long /v1/audio/* waits for its job before answering 202 with the job's link (JOBS_AUDIO_WAIT_MS). */
   jobsAudioWaitMs: number;
+  /** Files (docs/files.md): the largest file and request body (FILES_MAX_BYTES), how much of a file's text is
+   *  indexed (FILES_INDEX_MAX_BYTES), the largest file indexed inside the upload request rather than through the
+   *  queue (FILES_INLINE_INDEX_MAX_BYTES), and the tag rules in force (FILES_TAG_RULES over the built-ins). */
+  files: { maxBytes: number; indexMaxBytes: number; inlineIndexMaxBytes: number; tagRules: readonly TagRule[] };
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -208,6 +234,12 @@ export function getConfig(env: Env): Config {
       maxMembersPerRoom: v.HUB_MAX_MEMBERS_PER_ROOM,
     },
     jobsAudioWaitMs: v.JOBS_AUDIO_WAIT_MS,
+    files: {
+      maxBytes: v.FILES_MAX_BYTES,
+      indexMaxBytes: v.FILES_INDEX_MAX_BYTES,
+      inlineIndexMaxBytes: v.FILES_INLINE_INDEX_MAX_BYTES,
+      tagRules: activeRules(v.FILES_TAG_RULES),
+    },
   };
   cache.set(env, config);
   return config;

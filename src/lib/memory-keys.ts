@@ -8,6 +8,7 @@
 // A client only ever names <namespace> and <key>, so it cannot reach a prefix it was not given.
 import type { Context } from "hono";
 import { authorize, principal } from "./auth";
+import { hasControlCharacters } from "./control-characters";
 import type { AppEnv } from "./env";
 import { ApiError, type Issue } from "./errors";
 
@@ -16,14 +17,7 @@ export const KV_KEY_MAX_BYTES = 512;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** C0, DEL and C1 controls: invisible in logs and dashboards, and some break KV's REST API. */
-export function hasControlCharacters(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const code = s.charCodeAt(i);
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
-  }
-  return false;
-}
+export { hasControlCharacters };
 
 export const USER_PREFIX = "u:";
 export const SHARED_PREFIX = "ns:";

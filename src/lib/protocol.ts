@@ -130,10 +130,19 @@ export const JobSpec = z.object({
 });
 export type JobSpec = z.input<typeof JobSpec>;
 
-/** A message on the GPU_JOBS queue: a health ping, or a job for the board. */
+/**
+ * A message on the GPU_JOBS queue: a health ping, a job for the board, or a large file whose text is to be
+ * indexed (docs/files.md; the sha256 is the content that was uploaded, so a newer upload is never overwritten).
+ */
 export const QueueMessage = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("health.ping"), sentAt: z.number().int() }),
   z.object({ kind: z.literal("gpu.job"), job: JobSpec }),
+  z.object({
+    kind: z.literal("files.index"),
+    userId: z.uuid(),
+    fileId: z.uuid(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
 ]);
 export type QueueMessage = z.infer<typeof QueueMessage>;
 

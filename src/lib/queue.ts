@@ -1,5 +1,7 @@
 // The GPU_JOBS consumer: every message is validated against the protocol, then dispatched by kind.
-import type { Env } from "./env";
+import { db } from "./db/client";
+import { type Env, getConfig } from "./env";
+import { reindexFromBlob } from "./files/store";
 import { jobBoard } from "./jobs";
 import { createLogger } from "./log";
 import { QueueMessage } from "./protocol";
@@ -13,6 +15,11 @@ const HANDLERS: Record<QueueMessage["kind"], Handler> = {
   // The board is idempotent by job id, so a redelivered message changes nothing.
   "gpu.job": async (message, env) => {
     if (message.kind === "gpu.job") await jobBoard(env).enqueue(message.job);
+  },
+  // A large file's text. Skipped when the file is gone or holds newer content, so a redelivery is harmless.
+  "files.index": async (message, env) => {
+    if (message.kind !== "files.index") return;
+    await reindexFromBlob(env, getConfig(env), db(env), message.userId, message.fileId, message.sha256);
   },
 };
 

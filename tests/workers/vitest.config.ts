@@ -18,6 +18,9 @@ export default defineConfig({
           CORS_ORIGINS: "https://app.example.com",
           // Short, so the test of a speech request that outlives its wait does not take 20 s.
           JOBS_AUDIO_WAIT_MS: "1500",
+          // Small, so the files tests reach the size limit (413) and the queued indexing path with small bodies.
+          FILES_MAX_BYTES: "2097152",
+          FILES_INLINE_INDEX_MAX_BYTES: "65536",
         },
       },
     })),

@@ -1,12 +1,14 @@
 // The one drizzle schema: the Worker, the dev bridge, the GPU worker and scripts all import it.
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   boolean,
   customType,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -123,5 +125,83 @@ export const memories = pgTable(
   (t) => [
     index("memories_search_idx").using("gin", t.search),
     index("memories_user_created_idx").on(t.userId, t.createdAt, t.id),
+  ],
+);
+
+/**
+ * Files (src/lib/files/): the bytes live in R2 under `files/<userId>/<sha256>` (one object per distinct content
+ * per user); this row is the file's name, place, tags and search index. `search` is generated: the name's words
+ * at weight A, the tags at B, the folders at C and the extracted text at D, in the `files_search` configuration
+ * (English stemming after unaccent, migration 0005). `name_key`/`path_key` are the lower-cased, unaccented name
+ * and path, written by the application, with trigram indexes for typos and substrings. `tags` is generated too
+ * (rule tags and user tags together, deduplicated), so the two kinds can never drift apart from their union.
+ */
+export const files = pgTable(
+  "files",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    path: text("path").notNull(),
+    name: text("name").notNull(),
+    extension: text("extension").notNull().default(""),
+    mediaType: text("media_type").notNull(),
+    /** The type the content's magic bytes gave, if any: kept so a rename can recompute the media type. */
+    magicType: text("magic_type"),
+    category: text("category").notNull(),
+    size: bigint("size", { mode: "number" }).notNull(),
+    sha256: text("sha256").notNull(),
+    description: text("description").notNull().default(""),
+    ruleTags: text("rule_tags").array().notNull().default(sql`'{}'::text[]`),
+    userTags: text("user_tags").array().notNull().default(sql`'{}'::text[]`),
+    tags: text("tags").array().notNull().generatedAlwaysAs(sql`file_tags_union("rule_tags", "user_tags")`),
+    nameKey: text("name_key").notNull(),
+    pathKey: text("path_key").notNull(),
+    nameWords: text("name_words").notNull(),
+    pathWords: text("path_words").notNull(),
+    /** The extracted text, capped at FILES_INDEX_MAX_BYTES; null when the file is not indexed as text. */
+    content: text("content"),
+    /** indexed | queued | binary | invalid_utf8 | empty | failed (src/lib/files/text.ts). */
+    textStatus: text("text_status").notNull(),
+    contentTruncated: boolean("content_truncated").notNull().default(false),
+    indexedAt: timestamp("indexed_at", { withTimezone: true, precision: 3 }),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    search: tsvector("search")
+      .notNull()
+      .generatedAlwaysAs(
+        sql`setweight(to_tsvector('files_search'::regconfig, "name_words"), 'A') || setweight(to_tsvector('files_search'::regconfig, memory_tags_text("rule_tags") || ' ' || memory_tags_text("user_tags")), 'B') || setweight(to_tsvector('files_search'::regconfig, "path_words"), 'C') || setweight(to_tsvector('files_search'::regconfig, coalesce("content", '')), 'D')`,
+      ),
+  },
+  (t) => [
+    uniqueIndex("files_user_path_key").on(t.userId, t.path),
+    index("files_user_updated_idx").on(t.userId, t.updatedAt, t.id),
+    index("files_user_size_idx").on(t.userId, t.size, t.id),
+    index("files_user_sha_idx").on(t.userId, t.sha256),
+    index("files_search_idx").using("gin", t.search),
+    index("files_tags_idx").using("gin", t.tags),
+    index("files_name_trgm_idx").using("gin", t.nameKey.op("gin_trgm_ops")),
+    index("files_path_trgm_idx").using("gin", t.pathKey.op("gin_trgm_ops")),
+  ],
+);
+
+/**
+ * Each user's vocabulary: the distinct words of their files' names, paths, tags and text. A misspelt query word is
+ * corrected to its nearest words here (trigram candidates, then an edit-distance check), so typo tolerance covers
+ * every field, not just names. Words of deleted files stay until the user's vocabulary is rebuilt: they cost a
+ * little space and never produce a hit on their own.
+ */
+export const fileTerms = pgTable(
+  "file_terms",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    term: text("term").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.term] }),
+    index("file_terms_trgm_idx").using("gin", t.term.op("gin_trgm_ops")),
   ],
 );

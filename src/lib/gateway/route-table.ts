@@ -49,6 +49,8 @@ export const DEFAULT_ROUTES: Record<string, "local" | { unconfigured: string }> 
   "/api/analytics": { unconfigured: "analytics" },
   "/metrics": { unconfigured: "analytics" },
   "/api/monitoring": { unconfigured: "analytics" },
+  // The old file service (port 8019) was never behind the old gateway; its adapter lives here now (docs/files.md).
+  "/api/files": "local",
 };
 
 const Prefix = z

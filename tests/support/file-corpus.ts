@@ -1,0 +1,158 @@
+// A deterministic corpus of mixed files for the files tests and bench:search: code, notes, data, HTML, images,
+// archives and a few files with known words (TARGETS) that the search must find first. Filler text is made of
+// invented words (syllables + "n"), so no filler word is ever close to a target's words. No Node or Worker APIs:
+// both the Workers tests and the Node bench import it.
+
+export interface CorpusFile {
+  path: string;
+  bytes: Uint8Array;
+  /** The client's Content-Type, when the test sends one. */
+  type?: string;
+}
+
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "do", "gi", "hu", "je", "bo"];
+/** 3,375 invented words; a Zipf-like pick makes a few common and most rare. */
+export const FILLER_WORDS = Array.from(
+  { length: 3375 },
+  (_, i) => `${SYLLABLES[i % 15]}${SYLLABLES[Math.floor(i / 15) % 15]}${SYLLABLES[Math.floor(i / 225) % 15]}n`,
+);
+const PROJECTS = ["orion", "vega", "lyra", "draco"];
+
+const utf8 = new TextEncoder();
+const text = (s: string) => utf8.encode(s);
+
+function bytesWith(prefix: number[], size: number, random: () => number): Uint8Array {
+  const out = new Uint8Array(size);
+  out.set(prefix);
+  for (let i = prefix.length; i < size; i++) out[i] = Math.floor(random() * 256);
+  return out;
+}
+
+export const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+export const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+export const PDF_MAGIC = [...text("%PDF-1.7\n")];
+
+/** Files with known words, and the queries that must find each of them first. */
+export const TARGETS = {
+  forecast: {
+    path: "/notes/quarterly-revenue-forecast.md",
+    content: "# Quarterly revenue forecast\n\nNumbers for the northwind account. TODO: confirm with finance.\n",
+  },
+  kubernetes: {
+    path: "/projects/atlas/docs/kubernetes-deployment-guide.md",
+    content: "How the atlas service is deployed on kubernetes clusters, step by step, with rollbacks.\n",
+  },
+  payment: {
+    path: "/projects/atlas/src/payment_processor.py",
+    content:
+      "def receive_payment(amount, currency):\n    # settle the ledger entry\n    return ledger.settle(amount)\n",
+  },
+  license: {
+    path: "/projects/atlas/LICENSE",
+    content:
+      "MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software.\n",
+  },
+  paymentTest: {
+    path: "/projects/atlas/tests/payment.test.ts",
+    content: "import { settle } from '../src/ledger';\ntest('settles a payment', () => expect(settle(1)).toBe(1));\n",
+  },
+  landing: {
+    path: "/web/landing.html",
+    content:
+      "<!doctype html><html><head><style>.hero{color:red}</style><script>var secretToken = 'zzhidden';</script>" +
+      "</head><body><h1>Welcome to Caf&eacute; Aurora</h1><p>Fresh espresso &amp; pastries every morning.</p></body></html>",
+  },
+} as const;
+
+export function targetFiles(random = rng(7)): CorpusFile[] {
+  const files: CorpusFile[] = Object.values(TARGETS).map((t) => ({ path: t.path, bytes: text(t.content) }));
+  files.push({ path: "/finance/invoice-2024-03.pdf", bytes: bytesWith([...PDF_MAGIC], 3000, random) });
+  return files;
+}
+
+/**
+ * `count` filler files of mixed kinds under /projects/<p>/…, /notes, /data, /media, /archive, /web: about 40%
+ * code, 20% notes, 20% data, 5% HTML, 10% media, 5% archives. The same seed gives the same files.
+ */
+export function fillerFiles(count: number, seed = 42, startAt = 0): CorpusFile[] {
+  const random = rng(seed);
+  const zipf = () =>
+    FILLER_WORDS[Math.min(FILLER_WORDS.length - 1, Math.floor(FILLER_WORDS.length * random() ** 3))] as string;
+  const sentence = (n: number) => Array.from({ length: n }, zipf).join(" ");
+  const out: CorpusFile[] = [];
+  for (let k = 0; k < count; k++) {
+    const i = startAt + k;
+    const project = PROJECTS[i % PROJECTS.length] as string;
+    const word = zipf();
+    const slot = i % 20;
+    if (slot < 5) {
+      out.push({
+        path: `/projects/${project}/src/${word}_${i}.ts`,
+        bytes: text(
+          `// ${sentence(12)}\nexport function ${word}${i}(input: string): string {\n  return "${sentence(20)}";\n}\n`,
+        ),
+      });
+    } else if (slot < 8) {
+      out.push({
+        path: `/projects/${project}/lib/${word}_${i}.py`,
+        bytes: text(`def ${word}_${i}(value):\n    """${sentence(25)}"""\n    return value\n`),
+      });
+    } else if (slot < 12) {
+      out.push({
+        path: `/notes/${word}-${i}.md`,
+        bytes: text(`# ${sentence(4)}\n\n${sentence(60 + Math.floor(random() * 80))}\n`),
+      });
+    } else if (slot < 14) {
+      out.push({
+        path: `/data/${word}-${i}.json`,
+        bytes: text(JSON.stringify({ name: word, id: i, words: sentence(15).split(" ") })),
+      });
+    } else if (slot < 16) {
+      const rows = Array.from({ length: 10 }, (_, r) => `${r},${zipf()},${Math.floor(random() * 1000)}`).join("\n");
+      out.push({ path: `/data/${word}-${i}.csv`, bytes: text(`id,label,amount\n${rows}\n`) });
+    } else if (slot === 16) {
+      out.push({
+        path: `/web/${word}-${i}.html`,
+        bytes: text(`<html><body><h2>${sentence(5)}</h2><p>${sentence(40)}</p></body></html>`),
+      });
+    } else if (slot < 19) {
+      out.push({
+        path: `/media/${word}-${i}.png`,
+        bytes: bytesWith(PNG_MAGIC, 200 + Math.floor(random() * 2000), random),
+      });
+    } else {
+      out.push({
+        path: `/archive/${word}-${i}.zip`,
+        bytes: bytesWith(ZIP_MAGIC, 500 + Math.floor(random() * 4000), random),
+      });
+    }
+  }
+  return out;
+}
+
+/** Typical queries over the filler: a common word, a rare one, two words, a prefix, a typo. */
+export function fillerQueries(seed = 99, n = 50): string[] {
+  const random = rng(seed);
+  const pick = (from: number, to: number) => FILLER_WORDS[from + Math.floor(random() * (to - from))] as string;
+  const queries: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = i % 5;
+    if (kind === 0) queries.push(pick(0, 40));
+    else if (kind === 1) queries.push(pick(400, 3000));
+    else if (kind === 2) queries.push(`${pick(0, 200)} ${pick(0, 600)}`);
+    else if (kind === 3) queries.push(pick(0, 1500).slice(0, 4));
+    else {
+      const w = pick(0, 800);
+      queries.push(`${w.slice(0, 2)}${w[3]}${w[2]}${w.slice(4)}`); // a transposition
+    }
+  }
+  return queries;
+}
