@@ -3,7 +3,12 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { db } from "../../src/lib/db/client";
+import { parseRange } from "../../src/lib/files/content";
+import { describe as describeMedia, sniffMagic } from "../../src/lib/files/media";
 import { FILE_LIMITS } from "../../src/lib/files/model";
+import { activeRules, type FileFacts, ruleTags, TagRulesConfig } from "../../src/lib/files/tags";
+import { htmlToText } from "../../src/lib/files/text";
+import { editDistance, identifierWords, typoBudget } from "../../src/lib/files/words";
 import { type CorpusFile, fillerFiles, PNG_MAGIC, TARGETS, targetFiles } from "../support/file-corpus";
 import { api, json, registerUser, send, type Tokens } from "./support";
 
@@ -595,5 +600,59 @@ describe("legacy /api/files", () => {
     );
     expect(large.map((f) => f.size)).toEqual(large.map((f) => f.size).sort((a, b) => b - a));
     expect((await api("GET", "/api/files/recent")).status).toBe(401);
+  });
+});
+
+describe("the pieces", () => {
+  const facts = (over: Partial<FileFacts>): FileFacts => ({
+    name: "notes.md",
+    path: "/notes.md",
+    extension: "md",
+    mediaType: "text/markdown",
+    category: "document",
+    language: null,
+    size: 100,
+    content: "hello",
+    ...over,
+  });
+
+  it("FILES_TAG_RULES disables rules and adds pattern rules; a bad pattern is refused", () => {
+    const config = TagRulesConfig.parse({
+      disable: ["size-class", "extension"],
+      add: [{ id: "invoices", tag: "Finance", field: "name", pattern: "invoice" }],
+    });
+    const rules = activeRules(config);
+    expect(ruleTags(rules, facts({ name: "Invoice-3.md", path: "/Invoice-3.md" }))).toEqual(["document", "finance"]);
+    expect(ruleTags(activeRules(TagRulesConfig.parse({})), facts({}))).toEqual(["document", "md", "size:small"]);
+    expect(TagRulesConfig.safeParse({ add: [{ id: "x", tag: "x", field: "name", pattern: "(" }] }).success).toBe(false);
+    expect(TagRulesConfig.safeParse({ unknown: true }).success).toBe(false);
+  });
+
+  it("tells media types from magic bytes, refined by the extension where the signature is a container", () => {
+    const zip = new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0]);
+    expect(sniffMagic(zip)).toBe("application/zip");
+    expect(describeMedia("report.docx", sniffMagic(zip), false).mediaType).toContain("wordprocessingml");
+    expect(describeMedia("photo.txt", "image/png", false)).toMatchObject({ mediaType: "image/png", category: "media" });
+    expect(describeMedia("Dockerfile", null, true)).toMatchObject({ category: "code", language: "dockerfile" });
+    expect(describeMedia("data.bin", null, true, "application/json").mediaType).toBe("application/json");
+    expect(describeMedia("blob", null, false, "text/plain").mediaType).toBe("application/octet-stream");
+  });
+
+  it("reads one byte range, and says when it cannot be satisfied", () => {
+    expect(parseRange("bytes=0-0", 10)).toEqual({ offset: 0, length: 1 });
+    expect(parseRange("bytes=5-100", 10)).toEqual({ offset: 5, length: 5 });
+    expect(parseRange("bytes=-20", 10)).toEqual({ offset: 0, length: 10 });
+    expect(parseRange("bytes=10-", 10)).toBe("unsatisfiable");
+    expect(parseRange("bytes=5-2", 10)).toBeUndefined();
+    expect(parseRange("items=0-1", 10)).toBeUndefined();
+  });
+
+  it("counts a transposition as one typo, and allows none under 5 letters", () => {
+    expect(editDistance("recieve", "receive", 2)).toBe(1);
+    expect(editDistance("kubernets", "kubernetes", 2)).toBe(1);
+    expect(editDistance("abcdef", "uvwxyz", 2)).toBe(3);
+    expect([typoBudget("cat"), typoBudget("house"), typoBudget("deployment")]).toEqual([0, 1, 2]);
+    expect(identifierWords("getUserProfile_v2.test.ts")).toBe("getuserprofile v2 test ts get user profile");
+    expect(htmlToText("<p>a&nbsp;&amp;&#x41;<script>x</script></p><!-- c -->")).toBe("a &A");
   });
 });
