@@ -383,6 +383,21 @@ export class JobBoard extends DurableObject<Env> {
     return this.workers().find((w) => w.id === id) as GpuWorkerInfo;
   }
 
+  /**
+   * The configured bootstrap credential as a worker: registered on first use, and refused once revoked (the row
+   * stays, so a revocation holds until the secret changes; a new secret is a new worker).
+   */
+  bootstrapWorker(id: string, name: string, secretHash: string): { id: string } | null {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO workers (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+      id,
+      name,
+      secretHash,
+      Date.now(),
+    );
+    return this.workerByHash(secretHash);
+  }
+
   /** The live (unrevoked) worker whose secret hashes to this, if any. */
   workerByHash(secretHash: string): { id: string } | null {
     const row = this.sql

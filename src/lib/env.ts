@@ -53,6 +53,12 @@ export interface Env {
   JWT_PUBLIC_KEYS?: string;
   /** One-time secret for POST /v1/auth/bootstrap; useless once an admin exists. */
   ADMIN_BOOTSTRAP_TOKEN?: string;
+  /**
+   * A GPU worker credential set by configuration (`tgw_` and at least 32 more characters) for hosts where no admin
+   * issues one, such as `npm run dev`. It registers as the worker `gpuw_bootstrap` on first use; revoking that worker
+   * refuses it until the secret changes.
+   */
+  GPU_WORKER_BOOTSTRAP_SECRET?: string;
 }
 
 /** Hono's generic: the bindings plus what middleware puts on the context. */

@@ -5,8 +5,8 @@ import type { BoardResult, JobBoard, OwnedJob } from "../../durable-objects/job-
 import { bearerToken } from "./auth";
 import type { AppEnv, Env } from "./env";
 import { ApiError } from "./errors";
-import type { JobRecord, JsonValue } from "./protocol";
-import { sha256Hex } from "./tokens";
+import { type JobRecord, type JsonValue, WORKER_SECRET_PREFIX } from "./protocol";
+import { sha256Hex, timingSafeEqualStrings } from "./tokens";
 
 /** The board's public methods as callers see them over RPC: the same signatures, answering promises. */
 export type BoardClient = {
@@ -35,8 +35,6 @@ export function publicJob(job: OwnedJob): JobRecord {
   return rest;
 }
 
-export const WORKER_SECRET_PREFIX = "tgw_";
-
 /** The GPU worker behind `Authorization: Bearer <worker credential>`; a user token or a revoked credential → 401. */
 export async function authenticateWorker(c: Context<AppEnv>): Promise<{ id: string }> {
   const token = bearerToken(c);
@@ -45,9 +43,18 @@ export async function authenticateWorker(c: Context<AppEnv>): Promise<{ id: stri
       headers: { "WWW-Authenticate": "Bearer" },
     });
   if (!token?.startsWith(WORKER_SECRET_PREFIX)) throw refuse();
-  const worker = await jobBoard(c.env).workerByHash(await sha256Hex(token));
+  const hash = await sha256Hex(token);
+  const worker = (await jobBoard(c.env).workerByHash(hash)) ?? (await bootstrapWorker(c.env, token, hash));
   if (!worker) throw refuse();
   return worker;
+}
+
+/** The worker for `GPU_WORKER_BOOTSTRAP_SECRET` when the token is that secret (docs/jobs.md), else null. */
+async function bootstrapWorker(env: Env, token: string, hash: string): Promise<{ id: string } | null> {
+  const secret = env.GPU_WORKER_BOOTSTRAP_SECRET;
+  if (!secret || secret.length < WORKER_SECRET_PREFIX.length + 32) return null;
+  if (!(await timingSafeEqualStrings(token, secret))) return null;
+  return jobBoard(env).bootstrapWorker(`gpuw_bootstrap_${hash.slice(0, 12)}`, "bootstrap (configured)", hash);
 }
 
 /** Where a job's input and artifacts live in R2. */

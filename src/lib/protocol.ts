@@ -82,6 +82,9 @@ export type LegacyHubClientFrame = z.infer<typeof LegacyHubClientFrame>;
 
 // ---- GPU jobs (DESIGN.md "GPU jobs", docs/jobs.md) ----
 
+/** Every GPU worker credential starts with this, so one is never mistaken for a user token. */
+export const WORKER_SECRET_PREFIX = "tgw_";
+
 export const JOB_LIMITS = {
   /** Attempts (leases) a job gets before it is dead-lettered. */
   maxAttempts: 3,

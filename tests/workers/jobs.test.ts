@@ -208,6 +208,22 @@ describe("the GPU worker protocol", () => {
     expect((await worker.call("POST", "/v1/gpu/lease", lease)).status).toBe(401);
   });
 
+  it("accepts the configured bootstrap credential as a listed worker until an admin revokes it", async () => {
+    const secret = env.GPU_WORKER_BOOTSTRAP_SECRET as string;
+    const lease = (token: string) =>
+      api("POST", "/v1/gpu/lease", { token, body: { freeVramMiB: 0, loadedModels: [], max: 1 } });
+    expect((await lease(`${secret.slice(0, -1)}x`)).status).toBe(401);
+    expect((await lease(secret)).status).toBe(200);
+    const listed = await json<{ workers: { id: string; name: string; revokedAt: string | null }[] }>(
+      await api("GET", "/v1/admin/gpu-workers", { token: admin.accessToken }),
+    );
+    const bootstrap = listed.workers.find((w) => w.name === "bootstrap (configured)");
+    expect(bootstrap).toMatchObject({ revokedAt: null });
+    const revoke = await api("DELETE", `/v1/admin/gpu-workers/${bootstrap?.id}`, { token: admin.accessToken });
+    expect(revoke.status).toBe(204);
+    expect((await lease(secret)).status).toBe(401);
+  });
+
   it("lists the caller's jobs by status with a cursor", async () => {
     const user = await registerUser();
     for (let i = 0; i < 3; i++) await submit(speech(), user.accessToken);
