@@ -93,6 +93,10 @@ export const JOB_LIMITS = {
   /** Backoff after a failed attempt n: base × 2^(n-1), capped. */
   retryBaseMs: 2_000,
   retryMaxMs: 60_000,
+  /** The longest a lease call may wait for work (long-poll). */
+  maxLeaseWaitMs: 25_000,
+  /** How long a lease's signed input URL works. */
+  inputUrlTtlMs: 5 * 60_000,
   /** Jobs one lease call may take. */
   maxLeaseBatch: 8,
   /** Jobs per page of a list. */
@@ -159,6 +163,10 @@ export const GpuWorkerState = z.object({
   freeVramMiB: z.number().int().nonnegative(),
   loadedModels: z.array(z.string().max(128)).max(32).default([]),
   max: z.number().int().min(1).max(JOB_LIMITS.maxLeaseBatch).default(1),
+  /** The job types this worker runs; it is never handed another. Absent: every type. */
+  types: z.array(JobTypeName).min(1).optional(),
+  /** Long-poll: when nothing fits now, wait up to this long for a job before answering an empty list. */
+  waitMs: z.number().int().min(0).max(JOB_LIMITS.maxLeaseWaitMs).default(0),
 });
 export type GpuWorkerState = z.input<typeof GpuWorkerState>;
 
@@ -171,6 +179,8 @@ export const JobLease = z.object({
   type: JobTypeName,
   model: z.string(),
   input: JobInputRef,
+  /** For byte input: a short-lived signed URL that downloads it without the worker's credential. */
+  inputUrl: z.string().url().optional(),
   options: JobOptions,
 });
 export type JobLease = z.infer<typeof JobLease>;
