@@ -24,7 +24,9 @@ export class Client {
   static open(base: string, room: string, token: string, query = "", closeTimeout?: number): Promise<Client> {
     return new Promise((resolve, reject) => {
       const url = `${base.replace(/^http/, "ws")}/v1/hub/rooms/${room}${query}`;
-      const ws = new WebSocket(url, [`bearer.${token}`], closeTimeout ? { closeTimeout } : {});
+      // ws 8 takes closeTimeout; @types/ws does not list it yet.
+      const options: WebSocket.ClientOptions & { closeTimeout?: number } = closeTimeout ? { closeTimeout } : {};
+      const ws = new WebSocket(url, [`bearer.${token}`], options);
       const client = new Client(ws);
       ws.once("open", () => resolve(client));
       ws.once("unexpected-response", (req, res) => {
