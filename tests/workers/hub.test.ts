@@ -310,7 +310,7 @@ describe("frames", () => {
     sa.ws?.send(JSON.stringify({ type: "chat", data: { text: "two" } }));
     const two = await sb.until((f) => f.type === "chat" && f.seq === 2);
     expect(two).toMatchObject({ room, data: { text: "two" }, from: { id: a.user.id } });
-    expect(sb.frames.some((f) => f.type === "typing" && f.from?.id === a.user.id)).toBe(true);
+    await sb.until((f) => f.type === "typing" && f.from?.id === a.user.id);
     await sa.until((f) => f.seq === 2);
     expect(sa.frames.some((f) => f.type === "typing")).toBe(false);
     expect(sa.frames.find((f) => f.seq === 1)).toMatchObject({ id: "c1", data: { text: "one" } });
