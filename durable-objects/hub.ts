@@ -103,7 +103,7 @@ export class Hub extends DurableObject<Env> {
     return owner === undefined ? null : { room, owner, members: this.members() };
   }
 
-  /** Creates a members-only room owned (and joined) by `ownerId`; false when it already exists. */
+  /** Creates a members-only room owned (and joined) by `ownerId`; null when it already exists. */
   create(room: string, ownerId: string): HubRoomInfo | null {
     this.remember(room);
     if (this.owner() !== undefined) return null;
