@@ -166,9 +166,21 @@ export class Hub extends DurableObject<Env> {
     if (!parsed.success) {
       return jsonError("invalid_request", 400, "Not a hub connect request", "");
     }
-    const { room, user, requestId, protocol, since } = parsed.data;
+    const { room, user, requestId, protocol, since, asMember } = parsed.data;
     this.remember(room);
-    if (this.roomFull(user.id)) return this.fullResponse(requestId);
+    // Checked before the registration and again after it: others may have joined, or the user been removed
+    // (the Worker checked membership before forwarding), while it was in flight.
+    const refusal = (): Response | null => {
+      if (asMember && !this.isMember(user.id)) {
+        return jsonError("forbidden", 403, `You may not enter ${room}`, requestId);
+      }
+      if (!this.roomFull(user.id)) return null;
+      return jsonError("unavailable", 503, `The room is full (${this.config.maxMembersPerRoom} members)`, requestId, {
+        "Retry-After": "30",
+      });
+    };
+    const early = refusal();
+    if (early) return early;
     const connId = crypto.randomUUID();
     const registered = await registerSocket(this.env, user.id, room, connId);
     if (!registered.ok) {
@@ -180,10 +192,10 @@ export class Hub extends DurableObject<Env> {
         { "Retry-After": "5" },
       );
     }
-    // Checked again: others may have joined while the registration was in flight.
-    if (this.roomFull(user.id)) {
+    const late = refusal();
+    if (late) {
       this.ctx.waitUntil(releaseSocket(this.env, user.id, connId));
-      return this.fullResponse(requestId);
+      return late;
     }
 
     // Synchronous from here to the join: no other event can slip a message between the replay and the live stream.
@@ -289,12 +301,6 @@ export class Hub extends DurableObject<Env> {
   private roomFull(userId: string): boolean {
     const online = this.online();
     return !online.some((m) => m.id === userId) && online.length >= this.config.maxMembersPerRoom;
-  }
-
-  private fullResponse(requestId: string): Response {
-    return jsonError("unavailable", 503, `The room is full (${this.config.maxMembersPerRoom} members)`, requestId, {
-      "Retry-After": "30",
-    });
   }
 
   private owner(): string | undefined {

@@ -107,6 +107,7 @@ export const hubService = new ApiRouter("hub")
         requestId: c.get("requestId"),
         protocol,
         since: query.since,
+        asMember: roomKind(room) === "members" && !holder.roles.includes("admin"),
       });
     },
   )

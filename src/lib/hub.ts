@@ -61,6 +61,11 @@ export const HubConnect = z.object({
   protocol: z.string().optional(),
   /** Replay the room's kept messages with a seq greater than this before any new one. */
   since: z.number().int().nonnegative().optional(),
+  /**
+   * The Worker let the user in as a member: the room checks again just before accepting, since a removal may
+   * have landed in between (admins and public/user rooms need no such check).
+   */
+  asMember: z.boolean().optional(),
 });
 export type HubConnect = z.infer<typeof HubConnect>;
 

@@ -4,7 +4,14 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { HUB_HISTORY_LIMIT, type Hub } from "../../durable-objects/hub";
 import { HUB_REGISTER_GRACE_MS, type HubConnections } from "../../durable-objects/hub-connections";
-import { HUB_HISTORY_TRUNCATED, publishToRoom, publishToUser, roomStub, withinBytes } from "../../src/lib/hub";
+import {
+  HUB_CONNECT_HEADER,
+  HUB_HISTORY_TRUNCATED,
+  publishToRoom,
+  publishToUser,
+  roomStub,
+  withinBytes,
+} from "../../src/lib/hub";
 import { FLOOD_WINDOW_MS, FloodGuard } from "../../src/lib/hub-flood";
 import type { HubFrame } from "../../src/lib/protocol";
 import { api, createAdmin, json, registerUser, send } from "./support";
@@ -195,6 +202,33 @@ describe("connecting", () => {
     expect(
       (await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room: "public:mine" } })).status,
     ).toBe(400);
+  });
+
+  it("refuses at the room itself a member removed after the Worker let them through", async () => {
+    const owner = await registerUser();
+    const room = freshRoom("team:r");
+    await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room } });
+    const connect = (userId: string) =>
+      roomStub(env, room).fetch(
+        new Request("https://hub/connect", {
+          headers: {
+            upgrade: "websocket",
+            [HUB_CONNECT_HEADER]: JSON.stringify({
+              room,
+              user: { id: userId, username: "u" },
+              requestId: "r1",
+              asMember: true,
+            }),
+          },
+        }),
+      );
+    const outsider = await connect(crypto.randomUUID());
+    expect(outsider.status).toBe(403);
+    expect((await json<{ error: { code: string } }>(outsider)).error.code).toBe("forbidden");
+    const inside = await connect(owner.user.id);
+    expect(inside.status).toBe(101);
+    inside.webSocket?.accept();
+    inside.webSocket?.close(1000);
   });
 
   it("lets a member leave, the owner hand the room on, an admin manage it, and the owner delete it", async () => {
