@@ -1,5 +1,5 @@
 // The hub over real sockets: `ws` clients against `wrangler dev`, users signed up over HTTP.
-// (A room's history surviving a restart of the whole runtime is in hub-eviction.test.ts.)
+// (A room's history surviving a restart of the whole runtime is in restart.test.ts.)
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import { Client, chats, joinOf, refusal } from "./hub-client";
