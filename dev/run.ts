@@ -1,6 +1,6 @@
 // `npm run dev`: the whole suite with one command. Ctrl-C or SIGTERM stops every child it started.
 import { join } from "node:path";
-import { localSigningKeys } from "./lib/dev-secrets";
+import { localGpuWorkerSecret, localSigningKeys } from "./lib/dev-secrets";
 import { assertPortFree, freePort } from "./lib/processes";
 import { ROOT, startDevSuite } from "./lib/suite";
 
@@ -15,7 +15,8 @@ async function main(): Promise<void> {
   await assertPortFree(bridgePort, "DB_BRIDGE_PORT");
   const inspectorPort = env.INSPECTOR_PORT ? Number(env.INSPECTOR_PORT) : await freePort();
   const keys = await localSigningKeys(join(dataDir, "dev-signing-keys.json"), join(ROOT, ".dev.vars"));
-  const vars: Record<string, string> = { ...keys };
+  const gpuWorkerSecret = await localGpuWorkerSecret(join(dataDir, "dev-gpu-worker.json"), join(ROOT, ".dev.vars"));
+  const vars: Record<string, string> = { ...keys, GPU_WORKER_BOOTSTRAP_SECRET: gpuWorkerSecret };
   // Passed through from this environment to the Worker (the gateway's route table, later issues).
   for (const name of ["GATEWAY_ROUTES"]) if (env[name]) vars[name] = env[name] as string;
 

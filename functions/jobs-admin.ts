@@ -1,8 +1,8 @@
 // /v1/admin: GPU worker credentials and the job board seen whole (role admin, checked against the live session).
 import { z } from "zod";
 import { ApiError } from "../src/lib/errors";
-import { jobBoard, unwrap, WORKER_SECRET_PREFIX } from "../src/lib/jobs";
-import { JobRecord, JobStatus } from "../src/lib/protocol";
+import { jobBoard, unwrap } from "../src/lib/jobs";
+import { JobRecord, JobStatus, WORKER_SECRET_PREFIX } from "../src/lib/protocol";
 import { ApiRouter } from "../src/lib/router";
 import { randomToken, sha256Hex } from "../src/lib/tokens";
 

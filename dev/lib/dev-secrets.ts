@@ -1,26 +1,53 @@
-// Throwaway signing keys for local development, made once and kept under .data/ so tokens survive a restart.
-// Production keys are secrets set with `wrangler secret put`; these never leave this machine.
+// Throwaway secrets for local development, made once and kept under .data/ so tokens and the dev GPU worker's
+// credential survive a restart. Production secrets are set with `wrangler secret put`; these never leave this machine.
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { generateKeyPairSecrets, type KeyPairSecrets } from "../../src/lib/keys";
+import { WORKER_SECRET_PREFIX } from "../../src/lib/protocol";
+import { randomToken } from "../../src/lib/tokens";
 
-/** True when the developer's own .dev.vars sets the keys, which then win over the generated ones. */
-async function devVarsDefineKeys(devVarsPath: string): Promise<boolean> {
-  if (!existsSync(devVarsPath)) return false;
-  return /^\s*JWT_PRIVATE_KEY\s*=/m.test(await readFile(devVarsPath, "utf8"));
+/** The value the developer's own .dev.vars gives `name`, which then wins over a generated one. */
+async function devVarsValue(devVarsPath: string, name: string): Promise<string | undefined> {
+  if (!existsSync(devVarsPath)) return undefined;
+  const line = new RegExp(`^\\s*${name}\\s*=(.*)$`, "m").exec(await readFile(devVarsPath, "utf8"));
+  return line?.[1]?.trim().replace(/^"(.*)"$/, "$1");
+}
+
+/** The JSON kept at `path`, or `make()`'s result, written there (owner-only) for next time. */
+async function persisted<T>(path: string, valid: (stored: T) => boolean, make: () => Promise<T>): Promise<T> {
+  try {
+    const stored = JSON.parse(await readFile(path, "utf8")) as T;
+    if (valid(stored)) return stored;
+  } catch {
+    // Not made yet (or unreadable): make a new one below.
+  }
+  const value = await make();
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  return value;
 }
 
 export async function localSigningKeys(path: string, devVarsPath: string): Promise<KeyPairSecrets | undefined> {
-  if (await devVarsDefineKeys(devVarsPath)) return undefined;
-  try {
-    const stored = JSON.parse(await readFile(path, "utf8")) as KeyPairSecrets;
-    if (stored.JWT_PRIVATE_KEY && stored.JWT_PUBLIC_KEYS) return stored;
-  } catch {
-    // Not made yet (or unreadable): make new ones below.
-  }
-  const secrets = await generateKeyPairSecrets("ES256");
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
-  return secrets;
+  if (await devVarsValue(devVarsPath, "JWT_PRIVATE_KEY")) return undefined;
+  return persisted<KeyPairSecrets>(
+    path,
+    (s) => Boolean(s.JWT_PRIVATE_KEY && s.JWT_PUBLIC_KEYS),
+    () => generateKeyPairSecrets("ES256"),
+  );
+}
+
+/**
+ * The credential the dev GPU worker uses, passed to the Worker as GPU_WORKER_BOOTSTRAP_SECRET: the developer's own
+ * from .dev.vars, else one generated once.
+ */
+export async function localGpuWorkerSecret(path: string, devVarsPath: string): Promise<string> {
+  const own = await devVarsValue(devVarsPath, "GPU_WORKER_BOOTSTRAP_SECRET");
+  if (own) return own;
+  const stored = await persisted<{ GPU_WORKER_BOOTSTRAP_SECRET: string }>(
+    path,
+    (s) => typeof s.GPU_WORKER_BOOTSTRAP_SECRET === "string",
+    async () => ({ GPU_WORKER_BOOTSTRAP_SECRET: randomToken(WORKER_SECRET_PREFIX) }),
+  );
+  return stored.GPU_WORKER_BOOTSTRAP_SECRET;
 }

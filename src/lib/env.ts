@@ -1,10 +1,12 @@
 // The one Env: every binding, var and secret the Worker sees, and the typed config parsed from it once per isolate.
 import { z } from "zod";
 import type { Hub } from "../../durable-objects/hub";
+import type { HubConnections } from "../../durable-objects/hub-connections";
 import type { HubTickets } from "../../durable-objects/hub-tickets";
 import type { JobBoard } from "../../durable-objects/job-board";
 import type { LegacyHub } from "../../durable-objects/legacy-hub";
 import type { RateLimiter } from "../../durable-objects/rate-limiter";
+import type { ServiceCredentials } from "../../durable-objects/service-credentials";
 import { activeRules, type TagRule, TagRulesConfig } from "./files/tags";
 import type { Logger, LogLevel } from "./log";
 import { SharedNamespacesSchema } from "./memory-namespace";
@@ -19,6 +21,8 @@ export interface Env {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   HUB_TICKETS: DurableObjectNamespace<HubTickets>;
   LEGACY_HUB: DurableObjectNamespace<LegacyHub>;
+  HUB_CONNECTIONS: DurableObjectNamespace<HubConnections>;
+  SERVICE_CREDENTIALS: DurableObjectNamespace<ServiceCredentials>;
   GPU_JOBS: Queue<QueueMessage>;
   // Vars (wrangler.toml [vars]); strings, parsed by getConfig
   ENVIRONMENT?: string;
@@ -46,6 +50,8 @@ export interface Env {
   HUB_MAX_CONNECTIONS_PER_USER?: string;
   HUB_MAX_MEMBERS_PER_ROOM?: string;
   JOBS_AUDIO_WAIT_MS?: string;
+  JOBS_LEASE_MS?: string;
+  JOBS_INPUT_URL_ALLOW_PRIVATE?: string;
   FILES_MAX_BYTES?: string;
   FILES_INDEX_MAX_BYTES?: string;
   FILES_INLINE_INDEX_MAX_BYTES?: string;
@@ -58,6 +64,12 @@ export interface Env {
   JWT_PUBLIC_KEYS?: string;
   /** One-time secret for POST /v1/auth/bootstrap; useless once an admin exists. */
   ADMIN_BOOTSTRAP_TOKEN?: string;
+  /**
+   * A GPU worker credential set by configuration (`tgw_` and at least 32 more characters) for hosts where no admin
+   * issues one, such as `npm run dev`. It registers as the worker `gpuw_bootstrap` on first use; revoking that worker
+   * refuses it until the secret changes.
+   */
+  GPU_WORKER_BOOTSTRAP_SECRET?: string;
 }
 
 /** Hono's generic: the bindings plus what middleware puts on the context. */
@@ -71,6 +83,8 @@ export interface AppEnv {
     principal?: import("./jwt").AccessClaims;
     /** The caller's user as the database has it now, set by authorize() on session-checked routes. */
     sessionUser?: import("./users").PublicUser;
+    /** The service credential that called a { scope } route (src/lib/auth.ts). */
+    service?: import("./service-credentials").ServiceCaller;
   };
 }
 
@@ -131,6 +145,13 @@ const ConfigSchema = z.object({
   HUB_MAX_MEMBERS_PER_ROOM: intFrom(1000, 1, 32_768),
   // Below ROUTE_TIMEOUT_MS's default, so a waiting /v1/audio/* request answers 202 before the route times out.
   JOBS_AUDIO_WAIT_MS: intFrom(20_000, 0, 25_000),
+  // A lease outlives a worker's silence by this long; short leases re-run a dead worker's jobs sooner but need
+  // heartbeats at least that often.
+  JOBS_LEASE_MS: intFrom(60_000, 1000, 600_000),
+  JOBS_INPUT_URL_ALLOW_PRIVATE: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
   // Files (docs/files.md). 100 MiB is a Worker's own ceiling on a request body (Free and Pro plans).
   FILES_MAX_BYTES: intFrom(25 * 1024 * 1024, 1, 100 * 1024 * 1024),
   FILES_INDEX_MAX_BYTES: intFrom(128 * 1024, 1024, 1024 * 1024),
@@ -177,8 +198,8 @@ export interface Config {
   memorySharedNamespaces: ReadonlyMap<string, readonly string[]>;
   /** How long a memory stays in the KV cache (MEMORY_CACHE_TTL_SECONDS). */
   memoryCacheTtlSeconds: number;
-  /** The hub's limits (docs/hub.md): frame bytes, client frames per second per socket, sockets per user in one
-   *  room, distinct users online in one room. */
+  /** The hub's limits (docs/hub.md): frame bytes, client frames per second per socket, sockets per user across
+   *  all rooms, distinct users online in one room. */
   hub: {
     maxFrameBytes: number;
     messagesPerSecond: number;
@@ -187,6 +208,10 @@ export interface Config {
   };
   /** How long /v1/audio/* waits for its job before answering 202 with the job's link (JOBS_AUDIO_WAIT_MS). */
   jobsAudioWaitMs: number;
+  /** How long a GPU lease lasts without a heartbeat (JOBS_LEASE_MS). */
+  jobsLeaseMs: number;
+  /** Whether `{url}` job input may name loopback and private addresses (JOBS_INPUT_URL_ALLOW_PRIVATE; dev only). */
+  jobsInputUrlAllowPrivate: boolean;
   /** Files (docs/files.md): the largest file and request body (FILES_MAX_BYTES), how much of a file's text is
    *  indexed (FILES_INDEX_MAX_BYTES), the largest file indexed inside the upload request rather than through the
    *  queue (FILES_INLINE_INDEX_MAX_BYTES), and the tag rules in force (FILES_TAG_RULES over the built-ins). */
@@ -234,6 +259,8 @@ export function getConfig(env: Env): Config {
       maxMembersPerRoom: v.HUB_MAX_MEMBERS_PER_ROOM,
     },
     jobsAudioWaitMs: v.JOBS_AUDIO_WAIT_MS,
+    jobsLeaseMs: v.JOBS_LEASE_MS,
+    jobsInputUrlAllowPrivate: v.JOBS_INPUT_URL_ALLOW_PRIVATE,
     files: {
       maxBytes: v.FILES_MAX_BYTES,
       indexMaxBytes: v.FILES_INDEX_MAX_BYTES,

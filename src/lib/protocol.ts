@@ -40,17 +40,24 @@ export const HubFrame = z.object({
 });
 export type HubFrame = z.infer<typeof HubFrame>;
 
-/** presence's data: who joined or left, and who is in the room now. */
+/**
+ * presence's data: who joined or left. `members` (everyone online, the joiner included) is on the joining
+ * socket's own join only; the others get the change, so a join costs O(members) frames' bytes, not O(members²).
+ */
 export const HubPresence = z.object({
   event: z.enum(["join", "leave"]),
   user: HubSender,
-  members: z.array(HubSender),
+  members: z.array(HubSender).optional(),
 });
 export type HubPresence = z.infer<typeof HubPresence>;
 
 /** What a service publishes: a server event for a room (kept in its history with a seq). */
 export const HubEvent = z.object({ data: z.unknown(), id: z.string().min(1).max(128).optional() });
 export type HubEvent = z.infer<typeof HubEvent>;
+
+/** A members-only room as its owner, members and admins see it. */
+export const HubRoomInfo = z.object({ room: RoomName, owner: z.string(), members: z.array(z.string()) });
+export type HubRoomInfo = z.infer<typeof HubRoomInfo>;
 
 export const HubRoomStats = z.object({ room: RoomName, online: z.number().int(), lastSeq: z.number().int() });
 export type HubRoomStats = z.infer<typeof HubRoomStats>;
@@ -82,14 +89,22 @@ export type LegacyHubClientFrame = z.infer<typeof LegacyHubClientFrame>;
 
 // ---- GPU jobs (DESIGN.md "GPU jobs", docs/jobs.md) ----
 
+/** Every GPU worker credential starts with this, so one is never mistaken for a user token. */
+export const WORKER_SECRET_PREFIX = "tgw_";
+
 export const JOB_LIMITS = {
   /** Attempts (leases) a job gets before it is dead-lettered. */
   maxAttempts: 3,
-  /** How long a lease lasts without a heartbeat. */
-  leaseMs: 60_000,
   /** Backoff after a failed attempt n: base × 2^(n-1), capped. */
   retryBaseMs: 2_000,
   retryMaxMs: 60_000,
+  /** The longest a lease call may wait for work (long-poll). */
+  maxLeaseWaitMs: 25_000,
+  /** How long a lease's signed input URL works. */
+  inputUrlTtlMs: 5 * 60_000,
+  /** `{url}` input: how long the edge waits for the download, and how many redirects it follows. */
+  inputUrlTimeoutMs: 10_000,
+  inputUrlMaxRedirects: 3,
   /** Jobs one lease call may take. */
   maxLeaseBatch: 8,
   /** Jobs per page of a list. */
@@ -165,6 +180,10 @@ export const GpuWorkerState = z.object({
   freeVramMiB: z.number().int().nonnegative(),
   loadedModels: z.array(z.string().max(128)).max(32).default([]),
   max: z.number().int().min(1).max(JOB_LIMITS.maxLeaseBatch).default(1),
+  /** The job types this worker runs; it is never handed another. Absent: every type. */
+  types: z.array(JobTypeName).min(1).optional(),
+  /** Long-poll: when nothing fits now, wait up to this long for a job before answering an empty list. */
+  waitMs: z.number().int().min(0).max(JOB_LIMITS.maxLeaseWaitMs).default(0),
 });
 export type GpuWorkerState = z.input<typeof GpuWorkerState>;
 
@@ -177,6 +196,8 @@ export const JobLease = z.object({
   type: JobTypeName,
   model: z.string(),
   input: JobInputRef,
+  /** For byte input: a short-lived signed URL that downloads it without the worker's credential. */
+  inputUrl: z.string().url().optional(),
   options: JobOptions,
 });
 export type JobLease = z.infer<typeof JobLease>;

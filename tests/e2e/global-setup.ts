@@ -39,6 +39,9 @@ export default async function setup(project: TestProject) {
         // Every e2e request comes from 127.0.0.1: the per-address limit would throttle the whole suite.
         RATE_LIMIT_IP_PER_MINUTE: "100000",
         RATE_LIMIT_USER_PER_MINUTE: "300",
+        // Short leases, so the lease-expiry scenario takes seconds; {url} input from the local test upstream.
+        JOBS_LEASE_MS: "4000",
+        JOBS_INPUT_URL_ALLOW_PRIVATE: "true",
       },
       write: (line) => lines.push(line),
     });

@@ -12,6 +12,7 @@ export default defineConfig({
           JWT_PRIVATE_KEY: inject("jwtPrivateKey"),
           JWT_PUBLIC_KEYS: inject("jwtPublicKeys"),
           ADMIN_BOOTSTRAP_TOKEN: "test-bootstrap-token-0123456789",
+          GPU_WORKER_BOOTSTRAP_SECRET: "tgw_test-bootstrap-worker-secret-0123456789abcdef",
           ENVIRONMENT: "test",
           HEALTH_CACHE_SECONDS: "0",
           LOG_LEVEL: "warn",
