@@ -67,7 +67,7 @@ export const sessions = pgTable(
     userAgent: text("user_agent"),
     ip: text("ip"),
   },
-  (t) => [index("sessions_user_idx").on(t.userId)],
+  (t) => [index("sessions_user_idx").on(t.userId), index("sessions_expires_idx").on(t.expiresAt)],
 );
 
 /**
@@ -125,6 +125,8 @@ export const memories = pgTable(
   (t) => [
     index("memories_search_idx").using("gin", t.search),
     index("memories_user_created_idx").on(t.userId, t.createdAt, t.id),
+    // The hourly purge's lookup; most memories never expire, so only those that do are indexed.
+    index("memories_expires_idx").on(t.expiresAt).where(sql`${t.expiresAt} IS NOT NULL`),
   ],
 );
 
