@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       while (completed < JOBS) {
         const { jobs } = await call<{ jobs: JobLease[] }>(target, "POST", "/v1/gpu/lease", secret, {
           freeVramMiB: 24_000,
-          loadedModels: ["kokoro-82m"],
+          loadedModels: ["espeak-ng"],
           max: 8,
         });
         const now = performance.now();

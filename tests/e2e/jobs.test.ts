@@ -56,7 +56,7 @@ describe("GPU jobs over HTTP", () => {
       }
     }
     if (!lease) throw new Error("the job was never leased");
-    expect(lease).toMatchObject({ type: "speech", model: "kokoro-82m", input: { text: "hello" } });
+    expect(lease).toMatchObject({ type: "speech", model: "espeak-ng", input: { text: "hello" } });
 
     const beat = await call("POST", `/v1/gpu/jobs/${job.id}/heartbeat`, secret, {
       leaseId: lease.leaseId,

@@ -1,0 +1,75 @@
+// Speech-to-text with whisper.cpp through @fugood/whisper.node (prebuilt CPU, CUDA and Vulkan variants). No package
+// ships Whisper weights: the model file must be provisioned (`npm run models:fetch`, or a path in the models file).
+import { existsSync } from "node:fs";
+import { initWhisper, type WhisperContext } from "@fugood/whisper.node";
+import type { TranscriptResult } from "../../src/lib/protocol";
+import { decodeAudio } from "../audio/decode";
+import { durationSeconds, toPcm16 } from "../audio/wav";
+import { JobError, ModelNotProvisioned } from "../errors";
+import { type Backend, type LoadContext, requireBytes, stringOption } from "./types";
+
+/** The first of the entry's path and its `options.fallbackPaths` that exists, or a clear error naming them. */
+export function findModelFile(id: string, path: string | undefined, fallbacks: unknown): string {
+  const candidates = [path, ...(Array.isArray(fallbacks) ? fallbacks : [])].filter(
+    (p): p is string => typeof p === "string",
+  );
+  const found = candidates.find((p) => existsSync(p));
+  if (found) return found;
+  throw new ModelNotProvisioned(
+    `transcription needs a whisper.cpp ggml model file for ${id}, and none is provisioned (looked for ${
+      candidates.join(", ") || "no path: set one in the models file"
+    }); run \`npm run models:fetch\` on a machine with internet, or point the models file's path at a ggml-*.bin`,
+  );
+}
+
+export async function loadWhisper(filePath: string, ctx: LoadContext): Promise<WhisperContext> {
+  const gpu = ctx.device === "cuda";
+  try {
+    return await initWhisper({ filePath, useGpu: gpu }, gpu ? "cuda" : "default");
+  } catch (err) {
+    if (!gpu) throw err;
+    ctx.log.warn("whisper.cpp's CUDA build did not load, falling back to the CPU build", {
+      error: err instanceof Error ? err.message : String(err),
+      hint: "the CUDA variant needs libcudart and libcublas 12 on the host",
+    });
+    return initWhisper({ filePath, useGpu: false }, "default");
+  }
+}
+
+export const whisperBackend: Backend = {
+  async load(entry, ctx) {
+    const file = findModelFile(entry.id, entry.path, entry.options.fallbackPaths);
+    const whisper = await loadWhisper(file, ctx);
+    const threads = ctx.threads || undefined;
+    return {
+      async run(input, run) {
+        const audio = await decodeAudio(requireBytes(input), input.mediaType ?? "audio", run.signal);
+        run.signal.throwIfAborted();
+        const pcm = toPcm16(audio.samples);
+        const language = stringOption(input, "language");
+        const job = whisper.transcribeData(pcm.buffer as ArrayBuffer, {
+          language: language ?? "auto",
+          maxThreads: threads,
+          temperature: 0,
+          onProgress: (p) => run.progress(Math.max(0, Math.min(1, p / 100))),
+        });
+        const stop = () => void job.stop();
+        run.signal.addEventListener("abort", stop, { once: true });
+        try {
+          const out = await job.promise;
+          if (out.isAborted) throw new JobError("transcription stopped", true);
+          const result: TranscriptResult = {
+            text: out.result.trim(),
+            language: out.language ?? language,
+            duration: durationSeconds(audio),
+            segments: out.segments.map((s) => ({ start: s.t0 / 1000, end: s.t1 / 1000, text: s.text.trim() })),
+          };
+          return { result };
+        } finally {
+          run.signal.removeEventListener("abort", stop);
+        }
+      },
+      unload: () => whisper.release(),
+    };
+  },
+};
