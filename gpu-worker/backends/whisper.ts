@@ -47,8 +47,9 @@ export const whisperBackend: Backend = {
         run.signal.throwIfAborted();
         const pcm = toPcm16(audio.samples);
         const language = stringOption(input, "language");
+        // No language: whisper.cpp's default (English models) or, with "auto", detection (multilingual models).
         const job = whisper.transcribeData(pcm.buffer as ArrayBuffer, {
-          language: language ?? "auto",
+          ...(language ? { language } : {}),
           maxThreads: threads,
           temperature: 0,
           onProgress: (p) => run.progress(Math.max(0, Math.min(1, p / 100))),
@@ -58,11 +59,14 @@ export const whisperBackend: Backend = {
         try {
           const out = await job.promise;
           if (out.isAborted) throw new JobError("transcription stopped", true);
+          const duration = durationSeconds(audio);
+          // A segment without a closing timestamp ends at its 30 s window's end: clip it to the audio.
+          const at = (ms: number) => Math.min(duration, ms / 1000);
           const result: TranscriptResult = {
             text: out.result.trim(),
             language: out.language ?? language,
-            duration: durationSeconds(audio),
-            segments: out.segments.map((s) => ({ start: s.t0 / 1000, end: s.t1 / 1000, text: s.text.trim() })),
+            duration,
+            segments: out.segments.map((s) => ({ start: at(s.t0), end: at(s.t1), text: s.text.trim() })),
           };
           return { result };
         } finally {
