@@ -40,7 +40,11 @@ interface Entry<S extends ModelSpec, M extends Unloadable> {
   gone?: Promise<void>;
   active: number;
   slotWaiters: (() => void)[];
+  /** Jobs waiting for this load to finish: the model is theirs as soon as it is ready, so it is not evictable. */
+  pending: number;
   lastUsed: number;
+  /** Order of last use (a counter: clock readings tie within a millisecond). */
+  recency: number;
   chargeMiB: number;
   measuredMiB?: number;
   loadMs?: number;
@@ -73,6 +77,7 @@ export class VramManager<S extends ModelSpec, M extends Unloadable> {
   private readonly log: Log;
   private readonly now: () => number;
   private closed = false;
+  private useCounter = 0;
 
   constructor(private readonly opts: VramOptions<S, M>) {
     this.log = opts.log ?? silentLog;
@@ -114,7 +119,7 @@ export class VramManager<S extends ModelSpec, M extends Unloadable> {
     const loaded: string[] = [];
     for (const e of this.entries.values()) {
       if (e.state === "ready") loaded.push(e.spec.id);
-      if (e.state === "loading" || e.active > 0 || e.slotWaiters.length > 0 || e.spec.pinned) held += e.chargeMiB;
+      if (!this.evictable(e)) held += e.chargeMiB;
     }
     let free = this.opts.budgetMiB - held - pendingMiB;
     const deviceFree = await this.opts.probe?.deviceFreeMiB();
@@ -152,7 +157,7 @@ export class VramManager<S extends ModelSpec, M extends Unloadable> {
   }
 
   private evictable(e: Entry<S, M>): boolean {
-    return e.state === "ready" && e.active === 0 && e.slotWaiters.length === 0 && !e.spec.pinned;
+    return e.state === "ready" && e.active === 0 && e.pending === 0 && e.slotWaiters.length === 0 && !e.spec.pinned;
   }
 
   private async acquire(spec: S, signal?: AbortSignal): Promise<Entry<S, M>> {
@@ -161,8 +166,13 @@ export class VramManager<S extends ModelSpec, M extends Unloadable> {
       signal?.throwIfAborted();
       const entry = this.entries.get(spec.id) ?? (await this.reserve(spec, signal));
       if (entry.state === "loading") {
-        await entry.ready; // throws when the load failed (the entry is gone then)
-        continue;
+        entry.pending++;
+        try {
+          await entry.ready; // throws when the load failed (the entry is gone then)
+        } finally {
+          entry.pending--;
+        }
+        continue; // synchronously on to taking a slot: nothing can evict it in between
       }
       if (entry.state === "unloading") {
         await entry.gone;
@@ -170,6 +180,7 @@ export class VramManager<S extends ModelSpec, M extends Unloadable> {
       }
       if (entry.active < entry.spec.concurrency) {
         entry.active++;
+        entry.recency = ++this.useCounter;
         clearTimeout(entry.expiry);
         entry.expiry = undefined;
         return entry;
@@ -204,7 +215,7 @@ export class VramManager<S extends ModelSpec, M extends Unloadable> {
   private leastRecentlyUsedIdle(): Entry<S, M> | undefined {
     let victim: Entry<S, M> | undefined;
     for (const e of this.entries.values()) {
-      if (this.evictable(e) && (!victim || e.lastUsed < victim.lastUsed)) victim = e;
+      if (this.evictable(e) && (!victim || e.recency < victim.recency)) victim = e;
     }
     return victim;
   }
@@ -216,7 +227,9 @@ export class VramManager<S extends ModelSpec, M extends Unloadable> {
       ready: Promise.resolve(),
       active: 0,
       slotWaiters: [],
+      pending: 0,
       lastUsed: this.now(),
+      recency: ++this.useCounter,
       chargeMiB: spec.vramMiB,
     };
     this.entries.set(spec.id, entry);
@@ -283,6 +296,7 @@ export class VramManager<S extends ModelSpec, M extends Unloadable> {
   private release(entry: Entry<S, M>): void {
     entry.active--;
     entry.lastUsed = this.now();
+    entry.recency = ++this.useCounter;
     const next = entry.slotWaiters.shift();
     if (next) {
       next();
