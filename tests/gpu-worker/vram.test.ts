@@ -28,7 +28,7 @@ function manager(
   opts: { probe?: MemoryProbe; chargeMeasured?: boolean; onLoad?(id: string): void; onUnload?(id: string): void } = {},
 ) {
   const events: string[] = [];
-  const gates = new Map<string, ReturnType<typeof deferred>>();
+  const gates = new Map<string, ReturnType<typeof deferred<void>>>();
   const failures = new Map<string, Error[]>();
   const vram = new VramManager<ModelSpec, Fake>({
     budgetMiB,

@@ -25,7 +25,7 @@ class Writer {
   private chunks: Buffer[] = [];
   i32(...values: number[]): void {
     const b = Buffer.alloc(4 * values.length);
-    values.forEach((v, i) => b.writeInt32LE(v, i * 4));
+    for (const [i, v] of values.entries()) b.writeInt32LE(v, i * 4);
     this.chunks.push(b);
   }
   f32(values: Float32Array): void {
@@ -106,10 +106,10 @@ export function tinyWhisperModel(): Buffer {
   // Decoder: positions 0..PHRASE.length carry the directions; token j of the output is embedded along d_j.
   const pe = new Float32Array(D * N_TEXT_CTX);
   const outputs = [...PHRASE.map((_, i) => i + 1), TOKEN_EOT]; // vocab ids of the phrase, then end-of-text
-  outputs.forEach((_, p) => pe.set(direction(p, 10), p * D));
+  for (const p of outputs.keys()) pe.set(direction(p, 10), p * D);
   w.tensor("decoder.positional_embedding", [D, N_TEXT_CTX], pe);
   const te = new Float32Array(D * N_VOCAB);
-  outputs.forEach((token, p) => te.set(direction(p, 0.01), token * D));
+  for (const [p, token] of outputs.entries()) te.set(direction(p, 0.01), token * D);
   w.tensor("decoder.token_embedding.weight", [D, N_VOCAB], te);
   w.tensor("decoder.ln.weight", [D], new Float32Array(D).fill(200));
   w.tensor("decoder.ln.bias", [D]);
