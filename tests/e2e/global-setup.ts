@@ -4,8 +4,11 @@ import type { TestProject } from "vitest/node";
 import { freePort } from "../../dev/lib/processes";
 import { startDevSuite } from "../../dev/lib/suite";
 import { generateKeyPairSecrets } from "../../src/lib/keys";
+import { WORKER_SECRET_PREFIX } from "../../src/lib/protocol";
+import { randomToken } from "../../src/lib/tokens";
 import { createScratch } from "../support/scratch";
 import { startTestUpstream, testGatewayRoutes } from "../support/upstream";
+import { writeE2eModelsFile } from "./gpu-models";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -13,6 +16,7 @@ declare module "vitest" {
     bridgeUrl: string;
     bootstrapToken: string;
     upstreamUrl: string;
+    gpuWorkerUrl: string;
   }
 }
 
@@ -22,6 +26,7 @@ export default async function setup(project: TestProject) {
   const scratch = await createScratch("tessera-e2e");
   const upstream = await startTestUpstream();
   const lines: string[] = [];
+  const gpuWorkerSecret = randomToken(WORKER_SECRET_PREFIX);
   try {
     const suite = await startDevSuite({
       port: await freePort(),
@@ -39,6 +44,22 @@ export default async function setup(project: TestProject) {
         // Every e2e request comes from 127.0.0.1: the per-address limit would throttle the whole suite.
         RATE_LIMIT_IP_PER_MINUTE: "100000",
         RATE_LIMIT_USER_PER_MINUTE: "300",
+        GPU_WORKER_BOOTSTRAP_SECRET: gpuWorkerSecret,
+      },
+      // The suite's GPU worker: every type but vision.classify, which tests/e2e/jobs.test.ts and the worker-kill
+      // test in gpu-worker.test.ts lease with workers of their own.
+      gpuWorker: {
+        secret: gpuWorkerSecret,
+        port: await freePort(),
+        env: {
+          GPU_WORKER_MODELS: await writeE2eModelsFile(scratch.dir),
+          GPU_WORKER_TYPES: "speech,transcribe,vision.ocr,vision.detect",
+          // The edge answers a lease at once until it long-polls: ask often (the e2e per-address limit is high).
+          GPU_WORKER_IDLE_POLL_MS: "50",
+          GPU_WORKER_IDLE_POLL_MAX_MS: "200",
+          GPU_WORKER_THREADS: "2",
+          LOG_LEVEL: "warn",
+        },
       },
       write: (line) => lines.push(line),
     });
@@ -46,6 +67,7 @@ export default async function setup(project: TestProject) {
     project.provide("bridgeUrl", suite.bridgeUrl);
     project.provide("bootstrapToken", BOOTSTRAP_TOKEN);
     project.provide("upstreamUrl", upstream.url);
+    project.provide("gpuWorkerUrl", suite.gpuWorkerUrl ?? "");
     return async () => {
       await suite.stop();
       await upstream.close();

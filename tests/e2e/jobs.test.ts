@@ -1,4 +1,5 @@
-// GPU jobs over real HTTP against `wrangler dev`: a scripted worker client leases and finishes a user's job.
+// GPU jobs over real HTTP against `wrangler dev`: a scripted worker client leases and finishes a user's job. It uses
+// vision.classify, the one type the suite's own GPU worker (tests/e2e/global-setup.ts) leaves to other workers.
 // (Lease expiry, dead letters and eviction are proved in tests/workers/job-board.test.ts, where time and the
 // objects can be controlled.)
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -6,6 +7,8 @@ import type { JobLease, JobRecord } from "../../src/lib/protocol";
 import { deleteAdmin, signUp, signUpAdmin, type User } from "./users";
 
 const base = inject("workerUrl");
+/** A 1×1 PNG. */
+const PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
 async function call(method: string, path: string, token: string | undefined, body?: unknown) {
   const headers: Record<string, string> = {};
@@ -36,8 +39,11 @@ afterAll(async () => {
 });
 
 describe("GPU jobs over HTTP", () => {
-  it("submits a speech job, a worker leases, heartbeats and completes it, and the owner reads the result", async () => {
-    const submitted = await call("POST", "/v1/jobs", user.token, { type: "speech", input: { text: "hello" } });
+  it("submits a job, a worker leases, heartbeats and completes it, and the owner reads the result", async () => {
+    const submitted = await call("POST", "/v1/jobs", user.token, {
+      type: "vision.classify",
+      input: { base64: PIXEL_PNG, mediaType: "image/png" },
+    });
     expect(submitted.status).toBe(202);
     const job = submitted.body as unknown as JobRecord;
 
@@ -56,7 +62,11 @@ describe("GPU jobs over HTTP", () => {
       }
     }
     if (!lease) throw new Error("the job was never leased");
-    expect(lease).toMatchObject({ type: "speech", model: "espeak-ng", input: { text: "hello" } });
+    expect(lease).toMatchObject({
+      type: "vision.classify",
+      model: "vit-base-patch16-224",
+      input: { mediaType: "image/png", bytes: 70 },
+    });
 
     const beat = await call("POST", `/v1/gpu/jobs/${job.id}/heartbeat`, secret, {
       leaseId: lease.leaseId,
