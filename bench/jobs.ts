@@ -1,3 +1,4 @@
+import { JOB_TYPES } from "../src/lib/job-types";
 import type { JobLease } from "../src/lib/protocol";
 import { envInt, failBench, log, startBenchTessera, watchdog } from "./lib/common";
 import type { Target } from "./lib/harness";
@@ -9,6 +10,7 @@ const WORKERS = envInt("BENCH_JOB_WORKERS", 4, 1, 64);
 const USERS = envInt("BENCH_JOB_USERS", 4, 1, 64);
 /** Submissions in flight at once (each user's share runs in its own loop). */
 const SUBMIT_CONCURRENCY = envInt("BENCH_JOB_SUBMITTERS", 16, 1, 256);
+const WAIT_MS = envInt("BENCH_JOB_WAIT_MS", 1000, 0, 25_000);
 const BOOTSTRAP = "bench-bootstrap-token-0123456789";
 
 async function call<T>(target: Target, method: string, path: string, token: string, body?: unknown): Promise<T> {
@@ -76,13 +78,15 @@ async function main(): Promise<void> {
       while (completed < JOBS) {
         const { jobs } = await call<{ jobs: JobLease[] }>(target, "POST", "/v1/gpu/lease", secret, {
           freeVramMiB: 24_000,
-          loadedModels: ["espeak-ng"],
+          loadedModels: [JOB_TYPES.speech.model],
           max: 8,
+          // Long-poll: an idle worker's call waits on the board until a job arrives.
+          waitMs: WAIT_MS,
         });
         const now = performance.now();
         if (jobs.length === 0) {
-          // The protocol is a short poll: an idle worker waits a little before asking again.
-          await new Promise((r) => setTimeout(r, 5));
+          // Short-poll mode (BENCH_JOB_WAIT_MS=0), for comparison: pause a little before asking again.
+          if (WAIT_MS === 0) await new Promise((r) => setTimeout(r, 5));
           continue;
         }
         for (const lease of jobs) {

@@ -2,7 +2,8 @@
 // an eviction or restart loses nothing; one alarm, set to the earliest lease deadline, expires leases.
 // One board for the deployment (jobBoard() in src/lib/jobs.ts): fairness needs every queued job in one place.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../src/lib/env";
+import type { z } from "zod";
+import { type Env, getConfig } from "../src/lib/env";
 import { publishToUser } from "../src/lib/hub";
 import { type JobType, jobTypeSpec } from "../src/lib/job-types";
 import {
@@ -108,6 +109,9 @@ CREATE TABLE IF NOT EXISTS workers (
 );
 `;
 
+/** How often a waiting lease call looks for a queue change: the most a long-poll adds to a job's wait. */
+const WAKE_CHECK_MS = 20;
+
 /** Backoff before attempt n+1 after attempt n failed. */
 export function retryDelayMs(attempt: number): number {
   return Math.min(JOB_LIMITS.retryMaxMs, JOB_LIMITS.retryBaseMs * 2 ** Math.max(0, attempt - 1));
@@ -142,11 +146,16 @@ const EVENT_FOR: Partial<Record<JobStatus, JobEventName>> = {
 
 export class JobBoard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly leaseMs: number;
+  /** Bumped by every change that could make a job leasable; waiting lease calls watch it. Only in memory: after
+   *  an eviction a waiting call simply fails and its worker asks again, so nothing durable depends on it. */
+  private queueVersion = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    this.leaseMs = getConfig(env).jobsLeaseMs;
   }
 
   async ping(): Promise<{ sqlite: boolean }> {
@@ -161,6 +170,7 @@ export class JobBoard extends DurableObject<Env> {
     const job = JobSpec.parse(spec);
     const existing = this.row(job.id);
     if (existing) return toRecord(existing);
+    this.wakeWaiters();
     const type = jobTypeSpec(job.type);
     const now = Date.now();
     this.sql.exec(
@@ -206,16 +216,31 @@ export class JobBoard extends DurableObject<Env> {
   }
 
   /**
-   * Hands a worker up to `max` jobs: the interactive lane before batch; among owners with a ready job, the one
-   * served least recently (round-robin, so one user's backlog never starves another); within that owner, a job
-   * whose model the worker has loaded first, then the oldest. A job is only a candidate if its model is loaded or
-   * fits in the free VRAM left after the jobs already handed out in this call.
+   * Hands a worker up to `max` jobs, waiting up to `waitMs` for one when none fits now (long-poll): every change
+   * that could make a job leasable wakes the waiting calls, and a job in backoff wakes them when its backoff ends.
    */
-  lease(workerId: string, state: GpuWorkerState): JobLease[] {
+  async lease(workerId: string, state: GpuWorkerState): Promise<JobLease[]> {
     const worker = GpuWorkerState.parse(state);
+    const until = Date.now() + worker.waitMs;
+    for (;;) {
+      const leases = this.leaseNow(workerId, worker);
+      const left = until - Date.now();
+      if (leases.length > 0 || left <= 0) return leases;
+      await this.waitForWork(Math.min(left, this.untilNextBackoffEnds()));
+    }
+  }
+
+  /**
+   * The interactive lane before batch; among owners with a ready job, the one served least recently (round-robin,
+   * so one user's backlog never starves another); within that owner, a job whose model the worker has loaded
+   * first, then the oldest. A job is only a candidate if the worker runs its type, and its model is loaded or fits
+   * in the free VRAM left after the jobs already handed out in this call.
+   */
+  private leaseNow(workerId: string, worker: z.output<typeof GpuWorkerState>): JobLease[] {
     const now = Date.now();
     let free = worker.freeVramMiB;
     const loaded = new Set(worker.loadedModels);
+    const types = worker.types ? JSON.stringify(worker.types) : null;
     const leases: JobLease[] = [];
     this.sql.exec(
       "UPDATE workers SET last_seen_at = ?, free_vram_mib = ?, loaded_models = ? WHERE id = ?",
@@ -230,17 +255,19 @@ export class JobBoard extends DurableObject<Env> {
           `SELECT j.* FROM jobs j LEFT JOIN owners o ON o.owner = j.owner
            WHERE j.status = 'queued' AND j.available_at <= ?1
              AND (j.vram_mib <= ?2 OR j.model IN (SELECT value FROM json_each(?3)))
+             AND (?4 IS NULL OR j.type IN (SELECT value FROM json_each(?4)))
            ORDER BY CASE j.lane WHEN 'interactive' THEN 0 ELSE 1 END, COALESCE(o.last_served, 0),
              CASE WHEN j.model IN (SELECT value FROM json_each(?3)) THEN 0 ELSE 1 END, j.seq
            LIMIT 1`,
           now,
           free,
           JSON.stringify([...loaded]),
+          types,
         )
         .toArray()[0];
       if (!row) break;
       const leaseId = crypto.randomUUID();
-      const deadline = now + JOB_LIMITS.leaseMs;
+      const deadline = now + this.leaseMs;
       const attempt = row.attempts + 1;
       this.sql.exec(
         `UPDATE jobs SET status = 'running', attempts = ?, lease_id = ?, lease_worker = ?, lease_deadline = ?,
@@ -282,7 +309,7 @@ export class JobBoard extends DurableObject<Env> {
     const row = this.leased(id, leaseId);
     if (!row.ok) return row;
     const now = Date.now();
-    const deadline = now + JOB_LIMITS.leaseMs;
+    const deadline = now + this.leaseMs;
     this.sql.exec(
       "UPDATE jobs SET lease_deadline = ?, progress = COALESCE(?, progress), updated_at = ? WHERE id = ?",
       deadline,
@@ -354,6 +381,7 @@ export class JobBoard extends DurableObject<Env> {
       now,
       id,
     );
+    this.wakeWaiters();
     return { ok: true, value: this.changed(id) };
   }
 
@@ -458,6 +486,39 @@ export class JobBoard extends DurableObject<Env> {
       now,
       row.id,
     );
+    // A job back in the queue is due only after its backoff; waiting calls re-time their sleep for it.
+    if (status === "queued") this.wakeWaiters();
+  }
+
+  /**
+   * Resolves after `ms`, or within WAKE_CHECK_MS of a queue change. A promise resolved by another request (the
+   * enqueue) would resume this call only when its own request next ran, so a waiting call checks a counter on a
+   * short timer of its own instead.
+   */
+  private async waitForWork(ms: number): Promise<void> {
+    const seen = this.queueVersion;
+    const until = Date.now() + ms;
+    while (this.queueVersion === seen) {
+      const left = until - Date.now();
+      if (left <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(WAKE_CHECK_MS, left)));
+    }
+  }
+
+  private wakeWaiters(): void {
+    this.queueVersion++;
+  }
+
+  /** Milliseconds until the earliest job in backoff becomes leasable (infinite when none is waiting). */
+  private untilNextBackoffEnds(): number {
+    const now = Date.now();
+    const at = this.sql
+      .exec<{ at: number | null }>(
+        "SELECT MIN(available_at) AS at FROM jobs WHERE status = 'queued' AND available_at > ?",
+        now,
+      )
+      .one().at;
+    return at === null ? Number.POSITIVE_INFINITY : at - now;
   }
 
   /** The running job under this lease, or why not: another lease (or none) is a stale caller → conflict. */

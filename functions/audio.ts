@@ -41,12 +41,21 @@ const TranscriptionRequest = z.object({
     .regex(/^[a-z]{2,3}$/, "an ISO-639-1 code such as 'en'")
     .optional(),
   response_format: z.enum(TRANSCRIPT_FORMATS).default("json"),
+  // Whisper's initial prompt: OpenAI allows 224 tokens, which this bounds generously in characters.
+  prompt: z.string().max(1000).optional(),
+  temperature: z.coerce.number().min(0).max(1).optional(),
+  timestamp_granularities: z
+    .array(z.enum(["segment", "word"]))
+    .min(1)
+    .max(2)
+    .optional(),
 });
 
 /** OpenAI's multipart form as the schema's shape (the file travels as base64, like a JSON submission). */
 async function transcriptionFromForm(form: FormData): Promise<unknown> {
   const file = form.get("file");
   const field = (name: string) => form.get(name) ?? undefined;
+  const granularities = [...form.getAll("timestamp_granularities[]"), ...form.getAll("timestamp_granularities")];
   return {
     model: field("model"),
     file:
@@ -58,6 +67,10 @@ async function transcriptionFromForm(form: FormData): Promise<unknown> {
         : undefined,
     language: field("language"),
     response_format: field("response_format"),
+    prompt: field("prompt"),
+    temperature: field("temperature"),
+    // OpenAI's clients send the array as repeated `timestamp_granularities[]` fields.
+    timestamp_granularities: granularities.length > 0 ? granularities : undefined,
   };
 }
 
@@ -142,7 +155,13 @@ export const audioService = new ApiRouter("audio")
         const submission = {
           type: "transcribe" as const,
           input: body.file,
-          options: { language: body.language ?? null },
+          // What whisper takes besides the audio; the worker applies each it supports (docs/gpu-worker.md).
+          options: {
+            language: body.language ?? null,
+            prompt: body.prompt ?? null,
+            temperature: body.temperature ?? null,
+            timestampGranularities: body.timestamp_granularities ?? ["segment"],
+          },
         };
         const input = await storeSubmissionInput(c, id, submission);
         await board.enqueue(toJobSpec(id, owner, submission, input));

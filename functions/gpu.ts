@@ -2,7 +2,16 @@
 // (never a user's token) before it reads the body, so an unauthenticated caller learns nothing about the input.
 import { z } from "zod";
 import { ApiError } from "../src/lib/errors";
-import { authenticateWorker, jobArtifactKey, jobBoard, publicJob, unwrap } from "../src/lib/jobs";
+import {
+  authenticateWorker,
+  inputResponse,
+  jobArtifactKey,
+  jobBoard,
+  publicJob,
+  unwrap,
+  verifyInputUrl,
+  withInputUrls,
+} from "../src/lib/jobs";
 import {
   GpuWorkerState,
   JOB_LIMITS,
@@ -25,6 +34,11 @@ const ArtifactParams = JobParams.extend({
 });
 /** `?leaseId=`, parsed in the handler after the credential check. */
 const LeaseQuery = z.object({ leaseId: z.string().min(1).max(128) });
+const InputUrlQuery = z.object({
+  lease: z.string().min(1).max(128),
+  expires: z.coerce.number().int().positive(),
+  sig: z.string().min(1).max(128),
+});
 /** Worker bodies are small JSON; a result larger than this belongs in an artifact. */
 const WORKER_BODY_LIMIT = JOB_LIMITS.maxResultBytes + 4096;
 const WORKER_AUTH = "public" as const;
@@ -37,14 +51,38 @@ export const gpuService = new ApiRouter("gpu-workers")
       path: "/lease",
       // Checked in the handler: a worker credential, not a user's token.
       auth: WORKER_AUTH,
-      summary: "Take up to `max` jobs that fit this worker (short poll: an empty list means ask again later)",
-      description: `Body: \`{freeVramMiB, loadedModels, max}\`. ${WORKER_NOTE}`,
+      summary: "Take up to `max` jobs that fit this worker, waiting up to `waitMs` for one (long-poll)",
+      description: `Body: \`{freeVramMiB, loadedModels, max, types?, waitMs?}\`. ${WORKER_NOTE}`,
+      // The longest wait plus room to answer: the route's own timeout must never cut a long-poll short.
+      timeoutMs: JOB_LIMITS.maxLeaseWaitMs + 5_000,
       responses: { 200: { description: "Leased jobs", schema: z.object({ jobs: z.array(JobLease) }) } },
     },
     async (c) => {
       const worker = await authenticateWorker(c);
       const state = await readJsonBody(c, GpuWorkerState, WORKER_BODY_LIMIT);
-      return c.json({ jobs: await jobBoard(c.env).lease(worker.id, state) });
+      return c.json({ jobs: await withInputUrls(c, await jobBoard(c.env).lease(worker.id, state)) });
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/inputs/:id",
+      // The signature is the credential: a lease's inputUrl works without the worker's secret.
+      auth: "public",
+      summary: "A job's input bytes through the short-lived signed URL its lease carries (`inputUrl`)",
+      params: JobParams,
+      query: InputUrlQuery,
+      responses: {
+        200: { description: "The bytes, with their media type" },
+        403: { description: "The signature is wrong or the URL has expired" },
+        409: { description: "The lease is no longer current" },
+      },
+    },
+    async (c, { params, query }) => {
+      if (!(await verifyInputUrl(c.env, params.id, query))) {
+        throw new ApiError("forbidden", "This input URL is invalid or has expired; lease the job again");
+      }
+      return inputResponse(c.env, unwrap(await jobBoard(c.env).leasedInput(params.id, query.lease)));
     },
   )
   .route(
@@ -60,11 +98,7 @@ export const gpuService = new ApiRouter("gpu-workers")
     async (c, { params }) => {
       await authenticateWorker(c);
       const query = parseInput(LeaseQuery, c.req.query(), "query");
-      const input = unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId));
-      if (!("r2Key" in input)) throw new ApiError("not_found", "This job's input is inline text");
-      const object = await c.env.FILES.get(input.r2Key);
-      if (!object) throw new ApiError("not_found", "Input not found");
-      return new Response(object.body, { headers: { "Content-Type": input.mediaType } });
+      return inputResponse(c.env, unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId)));
     },
   )
   .route(

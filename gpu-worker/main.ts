@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       ledger: () => vram.snapshot(),
       inFlight: () => worker.running.size,
       draining: () => worker.draining,
+      started: () => worker.started,
       metrics,
     }),
     config.host,

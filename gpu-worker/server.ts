@@ -10,6 +10,8 @@ export interface StatusSource {
   ledger(): LedgerSnapshot;
   inFlight(): number;
   draining(): boolean;
+  /** False until the pinned models are loaded and the lease loop runs. */
+  started(): boolean;
   metrics: Metrics;
 }
 
@@ -18,16 +20,17 @@ export function healthApp(source: StatusSource): Hono {
   app.get("/health", (c) => {
     const ledger = source.ledger();
     const draining = source.draining();
+    const status = draining ? "draining" : source.started() ? "ok" : "starting";
     return c.json(
       {
-        status: draining ? "draining" : "ok",
+        status,
         device: source.device,
         types: source.types,
         jobsInFlight: source.inFlight(),
         vram: { budgetMiB: ledger.budgetMiB, usedMiB: ledger.usedMiB, freeMiB: ledger.freeMiB },
         models: ledger.models,
       },
-      draining ? 503 : 200,
+      status === "ok" ? 200 : 503,
     );
   });
   app.get("/metrics", (c) =>

@@ -77,6 +77,10 @@ export class GpuWorker {
     this.models = new Map(deps.models.map((m) => [m.id, m]));
   }
 
+  get started(): boolean {
+    return this.loop !== undefined;
+  }
+
   get draining(): boolean {
     return this.stopLeasing.signal.aborted;
   }
@@ -190,9 +194,17 @@ export class GpuWorker {
     });
   }
 
+  /** Heartbeats until stopped, each timed a third of the way to the lease deadline the edge last gave. */
   private heartbeats(job: RunningJob): () => void {
     const { client, config, log } = this.deps;
     let deadline = job.lease.leaseDeadline;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const schedule = () => {
+      if (stopped) return;
+      const wait = Math.min(config.heartbeatMs, Math.max(100, (deadline - Date.now()) / 3));
+      timer = setTimeout(() => void beat(), wait);
+    };
     const beat = async () => {
       try {
         const answer = await client.heartbeat(job.lease, job.progress);
@@ -207,10 +219,13 @@ export class GpuWorker {
           log.warn("heartbeat failed; retrying at the next beat", { job: job.lease.jobId, error: errorMessage(err) });
         }
       }
+      schedule();
     };
-    const interval = Math.min(config.heartbeatMs, Math.max(100, (job.lease.leaseDeadline - Date.now()) / 3));
-    const timer = setInterval(() => void beat(), interval);
-    return () => clearInterval(timer);
+    schedule();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 
   private async runJob(job: RunningJob): Promise<void> {

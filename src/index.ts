@@ -18,8 +18,8 @@ import { usersService } from "../functions/users";
 import pkg from "../package.json";
 import { createGateway } from "./lib/app";
 import type { Env } from "./lib/env";
-import { checkAllUpstreams } from "./lib/gateway/services";
 import { consumeQueue } from "./lib/queue";
+import { runCron } from "./lib/scheduled";
 
 export { Hub } from "../durable-objects/hub";
 export { HubTickets } from "../durable-objects/hub-tickets";
@@ -48,6 +48,5 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
 export default {
   fetch: app.fetch,
   queue: (batch, env) => consumeQueue(batch, env),
-  // Every minute: the upstreams' health, so requests never wait on a health call.
-  scheduled: (_controller, env, ctx) => ctx.waitUntil(checkAllUpstreams(env)),
+  scheduled: (controller, env, ctx) => ctx.waitUntil(runCron(controller.cron, env)),
 } satisfies ExportedHandler<Env, unknown>;

@@ -45,6 +45,8 @@ export interface Env {
   HUB_MAX_CONNECTIONS_PER_USER?: string;
   HUB_MAX_MEMBERS_PER_ROOM?: string;
   JOBS_AUDIO_WAIT_MS?: string;
+  JOBS_LEASE_MS?: string;
+  JOBS_INPUT_URL_ALLOW_PRIVATE?: string;
   // Secrets (.dev.vars locally, `wrangler secret put` in production)
   DATABASE_URL?: string;
   /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */
@@ -132,6 +134,13 @@ const ConfigSchema = z.object({
   HUB_MAX_MEMBERS_PER_ROOM: intFrom(1000, 1, 32_768),
   // Below ROUTE_TIMEOUT_MS's default, so a waiting /v1/audio/* request answers 202 before the route times out.
   JOBS_AUDIO_WAIT_MS: intFrom(20_000, 0, 25_000),
+  // A lease outlives a worker's silence by this long; short leases re-run a dead worker's jobs sooner but need
+  // heartbeats at least that often.
+  JOBS_LEASE_MS: intFrom(60_000, 1000, 600_000),
+  JOBS_INPUT_URL_ALLOW_PRIVATE: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
 });
 
 export interface Config {
@@ -171,6 +180,10 @@ export interface Config {
   };
   /** How long /v1/audio/* waits for its job before answering 202 with the job's link (JOBS_AUDIO_WAIT_MS). */
   jobsAudioWaitMs: number;
+  /** How long a GPU lease lasts without a heartbeat (JOBS_LEASE_MS). */
+  jobsLeaseMs: number;
+  /** Whether `{url}` job input may name loopback and private addresses (JOBS_INPUT_URL_ALLOW_PRIVATE; dev only). */
+  jobsInputUrlAllowPrivate: boolean;
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -214,6 +227,8 @@ export function getConfig(env: Env): Config {
       maxMembersPerRoom: v.HUB_MAX_MEMBERS_PER_ROOM,
     },
     jobsAudioWaitMs: v.JOBS_AUDIO_WAIT_MS,
+    jobsLeaseMs: v.JOBS_LEASE_MS,
+    jobsInputUrlAllowPrivate: v.JOBS_INPUT_URL_ALLOW_PRIVATE,
   };
   cache.set(env, config);
   return config;

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { fromBase64, toBase64 } from "./base64";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
+import { fetchUrlInput } from "./input-url";
 import { jobTypeSpec } from "./job-types";
 import { jobInputKey } from "./jobs";
 import { JOB_LIMITS, type JobInputRef, type JobSpec, JobTypeName } from "./protocol";
@@ -19,6 +20,12 @@ export const JobSubmission = z
         .object({
           base64: z.string().min(1),
           mediaType: z.string().min(1).max(128),
+        })
+        .strict(),
+      z
+        .object({
+          url: z.string().min(1).max(2048),
+          mediaType: z.string().min(1).max(128).optional().describe("Overrides the download's Content-Type"),
         })
         .strict(),
     ]),
@@ -88,19 +95,36 @@ export async function storeSubmissionInput(
       throw invalid(["input", "text"], `A ${sub.type} text is at most ${max} characters`);
     return { text: sub.input.text };
   }
-  if (!("base64" in sub.input)) throw invalid(["input"], `A ${sub.type} job takes {base64, mediaType}`);
-  const mediaType = sub.input.mediaType.toLowerCase();
+  if ("text" in sub.input) throw invalid(["input"], `A ${sub.type} job takes {base64, mediaType} or {url}`);
+  let bytes: Uint8Array;
+  let mediaType: string | undefined;
+  if ("url" in sub.input) {
+    const config = c.get("config");
+    const fetched = await fetchUrlInput(sub.input.url, {
+      maxBytes: JOB_LIMITS.maxInputBytes,
+      timeoutMs: JOB_LIMITS.inputUrlTimeoutMs,
+      maxRedirects: JOB_LIMITS.inputUrlMaxRedirects,
+      allowPrivate: config.jobsInputUrlAllowPrivate,
+    });
+    bytes = fetched.bytes;
+    mediaType = sub.input.mediaType ?? fetched.mediaType;
+    if (!mediaType) {
+      throw invalid(["input", "mediaType"], "input.url gave no media type: name one with input.mediaType");
+    }
+  } else {
+    mediaType = sub.input.mediaType;
+    try {
+      bytes = fromBase64(sub.input.base64);
+    } catch {
+      throw invalid(["input", "base64"], "input.base64 is not valid base64");
+    }
+  }
+  mediaType = mediaType.toLowerCase();
   if (!spec.mediaTypes.includes(mediaType)) {
     throw new ApiError(
       "unsupported_media_type",
       `A ${sub.type} job accepts ${spec.mediaTypes.join(", ")}, not ${mediaType}`,
     );
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = fromBase64(sub.input.base64);
-  } catch {
-    throw invalid(["input", "base64"], "input.base64 is not valid base64");
   }
   if (bytes.byteLength > JOB_LIMITS.maxInputBytes) {
     throw new ApiError("payload_too_large", `A job's input is at most ${JOB_LIMITS.maxInputBytes} bytes`);

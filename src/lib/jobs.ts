@@ -5,7 +5,15 @@ import type { BoardResult, JobBoard, OwnedJob } from "../../durable-objects/job-
 import { bearerToken } from "./auth";
 import type { AppEnv, Env } from "./env";
 import { ApiError } from "./errors";
-import { type JobRecord, type JsonValue, WORKER_SECRET_PREFIX } from "./protocol";
+import {
+  JOB_LIMITS,
+  type JobInputRef,
+  type JobLease,
+  type JobRecord,
+  type JsonValue,
+  WORKER_SECRET_PREFIX,
+} from "./protocol";
+import { signUrl, verifySignedUrl } from "./signed-url";
 import { sha256Hex, timingSafeEqualStrings } from "./tokens";
 
 /** The board's public methods as callers see them over RPC: the same signatures, answering promises. */
@@ -55,6 +63,59 @@ async function bootstrapWorker(env: Env, token: string, hash: string): Promise<{
   if (!secret || secret.length < WORKER_SECRET_PREFIX.length + 32) return null;
   if (!(await timingSafeEqualStrings(token, secret))) return null;
   return jobBoard(env).bootstrapWorker(`gpuw_bootstrap_${hash.slice(0, 12)}`, "bootstrap (configured)", hash);
+}
+
+const INPUT_URL_LABEL = "gpu job input";
+const inputPath = (jobId: string) => `/v1/gpu/inputs/${jobId}`;
+
+/**
+ * Each byte input's short-lived signed download URL (docs/jobs.md): the worker fetches it without its credential,
+ * and it stops working at its expiry or when the lease ends. Without a signing secret the leases go out as they
+ * are and the worker uses the credentialed route.
+ */
+export async function withInputUrls(c: Context<AppEnv>, leases: JobLease[]): Promise<JobLease[]> {
+  const secret = c.env.JWT_PRIVATE_KEY;
+  if (!secret) return leases;
+  const origin = new URL(c.req.url).origin;
+  const expires = Date.now() + JOB_LIMITS.inputUrlTtlMs;
+  return Promise.all(
+    leases.map(async (lease) =>
+      "r2Key" in lease.input
+        ? {
+            ...lease,
+            inputUrl: await signUrl(
+              secret,
+              INPUT_URL_LABEL,
+              origin,
+              inputPath(lease.jobId),
+              { lease: lease.leaseId },
+              expires,
+            ),
+          }
+        : lease,
+    ),
+  );
+}
+
+/** Whether a signed input URL's query is genuine and unexpired; the lease is checked separately. */
+export async function verifyInputUrl(
+  env: Env,
+  jobId: string,
+  query: { lease: string; expires: number; sig: string },
+): Promise<boolean> {
+  const secret = env.JWT_PRIVATE_KEY;
+  if (!secret) return false;
+  return verifySignedUrl(secret, INPUT_URL_LABEL, inputPath(jobId), { lease: query.lease }, query.expires, query.sig);
+}
+
+/** A job's byte input from R2, streamed with its media type. */
+export async function inputResponse(env: Env, input: JobInputRef): Promise<Response> {
+  if (!("r2Key" in input)) throw new ApiError("not_found", "This job's input is inline text");
+  const object = await env.FILES.get(input.r2Key);
+  if (!object) throw new ApiError("not_found", "Input not found");
+  return new Response(object.body, {
+    headers: { "Content-Type": input.mediaType, "Content-Length": String(object.size) },
+  });
 }
 
 /** Where a job's input and artifacts live in R2. */

@@ -88,8 +88,6 @@ export const WORKER_SECRET_PREFIX = "tgw_";
 export const JOB_LIMITS = {
   /** Attempts (leases) a job gets before it is dead-lettered. */
   maxAttempts: 3,
-  /** How long a lease lasts without a heartbeat. */
-  leaseMs: 60_000,
   /** Backoff after a failed attempt n: base × 2^(n-1), capped. */
   retryBaseMs: 2_000,
   retryMaxMs: 60_000,
@@ -97,6 +95,9 @@ export const JOB_LIMITS = {
   maxLeaseWaitMs: 25_000,
   /** How long a lease's signed input URL works. */
   inputUrlTtlMs: 5 * 60_000,
+  /** `{url}` input: how long the edge waits for the download, and how many redirects it follows. */
+  inputUrlTimeoutMs: 10_000,
+  inputUrlMaxRedirects: 3,
   /** Jobs one lease call may take. */
   maxLeaseBatch: 8,
   /** Jobs per page of a list. */

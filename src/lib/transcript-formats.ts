@@ -9,6 +9,10 @@ export const TranscriptResult = z.object({
   segments: z
     .array(z.object({ start: z.number().nonnegative(), end: z.number().nonnegative(), text: z.string() }))
     .default([]),
+  /** Word timestamps, when the job asked for them (`timestamp_granularities` with `word`) and the engine gives them. */
+  words: z
+    .array(z.object({ word: z.string(), start: z.number().nonnegative(), end: z.number().nonnegative() }))
+    .optional(),
 });
 export type TranscriptResult = z.output<typeof TranscriptResult>;
 
@@ -44,6 +48,7 @@ export function formatTranscript(t: TranscriptResult, format: TranscriptFormat):
           duration: t.duration ?? null,
           text: t.text,
           segments: t.segments.map((seg, id) => ({ id, ...seg })),
+          ...(t.words ? { words: t.words } : {}),
         }),
         contentType: "application/json",
       };

@@ -8,7 +8,6 @@ import { WORKER_SECRET_PREFIX } from "../../src/lib/protocol";
 import { randomToken } from "../../src/lib/tokens";
 import { createScratch } from "../support/scratch";
 import { startTestUpstream, testGatewayRoutes } from "../support/upstream";
-import { writeE2eModelsFile } from "./gpu-models";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -16,7 +15,8 @@ declare module "vitest" {
     bridgeUrl: string;
     bootstrapToken: string;
     upstreamUrl: string;
-    gpuWorkerUrl: string;
+    /** The credential the Worker accepts as GPU_WORKER_BOOTSTRAP_SECRET, for tests that start a GPU worker. */
+    gpuWorkerSecret: string;
   }
 }
 
@@ -44,22 +44,10 @@ export default async function setup(project: TestProject) {
         // Every e2e request comes from 127.0.0.1: the per-address limit would throttle the whole suite.
         RATE_LIMIT_IP_PER_MINUTE: "100000",
         RATE_LIMIT_USER_PER_MINUTE: "300",
+        // Short leases, so the lease-expiry scenario takes seconds; {url} input from the local test upstream.
+        JOBS_LEASE_MS: "4000",
+        JOBS_INPUT_URL_ALLOW_PRIVATE: "true",
         GPU_WORKER_BOOTSTRAP_SECRET: gpuWorkerSecret,
-      },
-      // The suite's GPU worker: every type but vision.classify, which tests/e2e/jobs.test.ts and the worker-kill
-      // test in gpu-worker.test.ts lease with workers of their own.
-      gpuWorker: {
-        secret: gpuWorkerSecret,
-        port: await freePort(),
-        env: {
-          GPU_WORKER_MODELS: await writeE2eModelsFile(scratch.dir),
-          GPU_WORKER_TYPES: "speech,transcribe,vision.ocr,vision.detect",
-          // The edge answers a lease at once until it long-polls: ask often (the e2e per-address limit is high).
-          GPU_WORKER_IDLE_POLL_MS: "50",
-          GPU_WORKER_IDLE_POLL_MAX_MS: "200",
-          GPU_WORKER_THREADS: "2",
-          LOG_LEVEL: "warn",
-        },
       },
       write: (line) => lines.push(line),
     });
@@ -67,7 +55,7 @@ export default async function setup(project: TestProject) {
     project.provide("bridgeUrl", suite.bridgeUrl);
     project.provide("bootstrapToken", BOOTSTRAP_TOKEN);
     project.provide("upstreamUrl", upstream.url);
-    project.provide("gpuWorkerUrl", suite.gpuWorkerUrl ?? "");
+    project.provide("gpuWorkerSecret", gpuWorkerSecret);
     return async () => {
       await suite.stop();
       await upstream.close();

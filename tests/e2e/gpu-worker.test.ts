@@ -1,29 +1,62 @@
-// The GPU worker end to end: the suite's worker (started by the global setup, CPU mode, real engines) answers the
-// OpenAI audio routes and vision jobs; and a worker killed with SIGKILL in the middle of a job loses nothing: its
-// lease expires and the job completes on the worker started after it.
+// The GPU worker end to end against `wrangler dev`: a worker started as `npm run dev` starts it (CPU mode, real
+// engines, the Worker's GPU_WORKER_BOOTSTRAP_SECRET) answers the OpenAI audio routes and vision jobs; and a worker
+// killed with SIGKILL in the middle of a job loses nothing: its lease expires and the job completes on the worker
+// started after it. The worker runs only while this file does: jobs.test.ts scripts workers of its own for every
+// type, and a real one beside them would take their jobs.
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { freePort, type ManagedProcess } from "../../dev/lib/processes";
+import { freePort, type ManagedProcess, waitForHttp } from "../../dev/lib/processes";
 import { startGpuWorker } from "../../dev/lib/suite";
 import { decodeWav, durationSeconds, rmsDbfs } from "../../gpu-worker/audio/wav";
-import { JOB_LIMITS, type JobRecord } from "../../src/lib/protocol";
+import type { JobRecord } from "../../src/lib/protocol";
 import { renderText } from "../gpu-worker/support/images";
 import { TINY_WHISPER_TEXT } from "../gpu-worker/support/tiny-whisper";
+import { writeE2eModelsFile } from "./gpu-models";
 import { deleteAdmin, signUp, signUpAdmin, type User } from "./users";
 
 const base = inject("workerUrl");
+/**
+ * Short polls instead of long-polls: the board keeps a long-poll waiting after its worker has gone (stopped or
+ * killed), and that call would still take the next job, costing it an attempt and a lease expiry. A test that
+ * counts attempts (here and in jobs.test.ts, which runs after) must not leave such a call behind.
+ */
+const SHORT_POLL = { GPU_WORKER_LEASE_WAIT_MS: "0", GPU_WORKER_IDLE_POLL_MS: "50", GPU_WORKER_IDLE_POLL_MAX_MS: "200" };
 let user: User;
 let admin: User;
+let scratch: string;
+let suiteWorker: ManagedProcess | undefined;
+let suiteWorkerUrl: string;
+const logs: string[] = [];
 
 beforeAll(async () => {
   [user, admin] = await Promise.all([signUp("gpu"), signUpAdmin("gpuadmin")]);
+  scratch = await mkdtemp(join(tmpdir(), "tessera-e2e-gpu-"));
+  const port = await freePort();
+  suiteWorkerUrl = `http://127.0.0.1:${port}`;
+  suiteWorker = startGpuWorker({
+    secret: inject("gpuWorkerSecret"),
+    edgeUrl: base,
+    port,
+    env: {
+      GPU_WORKER_MODELS: await writeE2eModelsFile(scratch),
+      // vision.classify is left to the worker-kill test's own workers.
+      GPU_WORKER_TYPES: "speech,transcribe,vision.ocr,vision.detect",
+      GPU_WORKER_THREADS: "2",
+      ...SHORT_POLL,
+      LOG_LEVEL: "warn",
+    },
+    write: (line) => logs.push(line),
+  });
+  await waitForHttp(`${suiteWorkerUrl}/health`, suiteWorker, 30_000);
 });
 afterAll(async () => {
+  await suiteWorker?.stop();
   if (admin) await deleteAdmin(admin);
+  if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
 async function post(path: string, body: unknown, token = user.token) {
@@ -55,7 +88,7 @@ async function submit(type: string, bytes: Uint8Array, mediaType: string): Promi
   return (await res.json()) as JobRecord;
 }
 
-describe.concurrent("the suite's GPU worker (CPU, real engines)", () => {
+describe.concurrent("a GPU worker as npm run dev starts it (CPU, real engines)", () => {
   it("POST /v1/audio/speech returns a WAV of the text, and /v1/audio/transcriptions of that WAV returns text", async () => {
     const speech = await post("/v1/audio/speech", {
       model: "tts-1",
@@ -89,9 +122,9 @@ describe.concurrent("the suite's GPU worker (CPU, real engines)", () => {
   });
 
   it("an OCR job returns the text of the image", async () => {
-    const submitted = await submit("vision.ocr", await renderText("Receipt 7731 total 42 EUR"), "image/png");
+    const submitted = await submit("vision.ocr", await renderText("Tessera reads printed text"), "image/png");
     const done = await finished(submitted.id);
-    expect(done).toMatchObject({ status: "completed", result: { text: "Receipt 7731 total 42 EUR" } });
+    expect(done).toMatchObject({ status: "completed", result: { text: "Tessera reads printed text" } });
   });
 
   it("a detection job finds the people in an image", async () => {
@@ -105,17 +138,25 @@ describe.concurrent("the suite's GPU worker (CPU, real engines)", () => {
     expect(result.faces.length).toBeGreaterThan(0);
   });
 
-  it("reports its models and jobs on /health and /metrics", async () => {
-    const url = inject("gpuWorkerUrl");
-    const health = (await (await fetch(`${url}/health`)).json()) as { status: string; device: string };
-    expect(health).toMatchObject({ status: "ok", device: "cpu" });
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+  it("reports its models, VRAM and finished jobs on /health and /metrics", async () => {
+    const spoken = await post("/v1/audio/speech", {
+      model: "tts-1",
+      input: "metrics",
+      voice: "alloy",
+      response_format: "wav",
+    });
+    expect(spoken.status).toBe(200);
+    const health = (await (await fetch(`${suiteWorkerUrl}/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ status: "ok", device: "cpu", vram: { budgetMiB: 24_576 } });
+    const metrics = await (await fetch(`${suiteWorkerUrl}/metrics`)).text();
     expect(metrics).toContain('tessera_gpu_worker_model_loaded{model="espeak-ng",state="ready"} 1');
+    expect(metrics).toMatch(/tessera_gpu_worker_jobs_total\{type="speech",outcome="completed"\} [1-9]/);
+    expect(metrics).toMatch(/tessera_gpu_worker_job_seconds_count\{model="espeak-ng"\} [1-9]/);
     expect(metrics).toContain("tessera_gpu_worker_vram_free_mib");
   });
 
   it("a worker killed with SIGKILL in the middle of a job: the job completes after a new worker starts", {
-    timeout: JOB_LIMITS.leaseMs + 60_000,
+    timeout: 60_000,
   }, async () => {
     // The job runs on a remote-fallback model (hf-inference) served here, so the test decides when it is "in the
     // middle": the first request is held open, and the worker is killed while it waits.
@@ -152,8 +193,7 @@ describe.concurrent("the suite's GPU worker (CPU, real engines)", () => {
         env: {
           GPU_WORKER_MODELS: models,
           GPU_WORKER_TYPES: "vision.classify",
-          GPU_WORKER_IDLE_POLL_MS: "100",
-          GPU_WORKER_IDLE_POLL_MAX_MS: "500",
+          ...SHORT_POLL,
           LOG_LEVEL: "warn",
         },
         write: () => {},
@@ -174,7 +214,7 @@ describe.concurrent("the suite's GPU worker (CPU, real engines)", () => {
       second = await start("gpu-b");
       // Nothing tells the edge the worker died: its lease runs out (60 s), the job is queued again, and the new
       // worker gets it after the backoff.
-      const done = await finished(submitted.id, JOB_LIMITS.leaseMs + 40_000);
+      const done = await finished(submitted.id, 40_000);
       expect(done).toMatchObject({
         status: "completed",
         attempts: 2,

@@ -57,6 +57,16 @@ export async function startTestUpstream(): Promise<TestUpstream> {
       }
       return json(res, 200, { path, method: req.method, afterDrop: true });
     }
+    if (path === "/bytes") {
+      // `size` bytes of a counting pattern with the Content-Type `type`: a download for {url} job input.
+      const size = Math.min(Number(url.searchParams.get("size") ?? "0"), 16 * 1024 * 1024);
+      res.writeHead(200, { "content-type": url.searchParams.get("type") ?? "application/octet-stream" });
+      return res.end(Buffer.from(Array.from({ length: size }, (_, i) => i % 256)));
+    }
+    if (path === "/redirect") {
+      res.writeHead(302, { location: url.searchParams.get("to") ?? "/" });
+      return res.end();
+    }
     if (path === "/hang") {
       held.push(res); // never answered; closed when the server closes
       return;

@@ -7,8 +7,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { toBase64 } from "../../src/lib/base64";
 import { roomStub, userRoom } from "../../src/lib/hub";
+import { isPrivateHost } from "../../src/lib/input-url";
 import { jobBoard } from "../../src/lib/jobs";
-import type { JobRecord } from "../../src/lib/protocol";
+import type { JobLease, JobRecord } from "../../src/lib/protocol";
+import { signUrl, verifySignedUrl } from "../../src/lib/signed-url";
 import { formatTranscript, TranscriptResult } from "../../src/lib/transcript-formats";
 import { newWorker } from "./gpu-worker";
 import { api, createAdmin, json, registerUser, send, type Tokens } from "./support";
@@ -237,6 +239,152 @@ describe("the GPU worker protocol", () => {
   });
 });
 
+describe("long-poll, worker capabilities and signed input URLs", () => {
+  const png = (bytes: Uint8Array) => ({
+    type: "vision.classify",
+    input: { base64: toBase64(bytes), mediaType: "image/png" },
+  });
+
+  it("holds an empty lease call until a job arrives, and answers an empty list when waitMs passes", async () => {
+    const worker = await newWorker(admin.accessToken, "long-poll");
+    const state = { freeVramMiB: 80_000, loadedModels: [], max: 1, types: ["vision.classify"] };
+    const empty = await worker.call("POST", "/v1/gpu/lease", { ...state, waitMs: 200 });
+    expect(await json(empty)).toEqual({ jobs: [] });
+
+    // Asked before the job exists: only a call that waits can answer with it.
+    const waiting = worker.call("POST", "/v1/gpu/lease", { ...state, waitMs: 15_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const job = await json<JobRecord>(await submit(png(new Uint8Array([9]))));
+    const { jobs } = await json<{ jobs: JobLease[] }>(await waiting);
+    expect(jobs.map((j) => j.jobId)).toEqual([job.id]);
+    await worker.call("POST", `/v1/gpu/jobs/${job.id}/fail`, {
+      leaseId: jobs[0]?.leaseId,
+      error: "x",
+      retryable: false,
+    });
+  });
+
+  it("wakes a waiting lease call when a retried job's backoff ends", async () => {
+    const job = await json<JobRecord>(await submit(png(new Uint8Array([3]))));
+    const worker = await newWorker(admin.accessToken, "backoff");
+    const first = await worker.leaseJob(job.id);
+    const failed = await worker.call("POST", `/v1/gpu/jobs/${job.id}/fail`, {
+      leaseId: first.leaseId,
+      error: "transient",
+      retryable: true,
+    });
+    expect(await json(failed)).toMatchObject({ status: "queued", attempts: 1 });
+    // The job is in its 2 s backoff: nothing is leasable now, so only a call that sleeps until then gets it.
+    const res = await worker.call("POST", "/v1/gpu/lease", {
+      freeVramMiB: 80_000,
+      types: ["vision.classify"],
+      waitMs: 15_000,
+    });
+    const { jobs } = await json<{ jobs: JobLease[] }>(res);
+    expect(jobs).toMatchObject([{ jobId: job.id, attempt: 2 }]);
+    await worker.call("POST", `/v1/gpu/jobs/${job.id}/complete`, { leaseId: jobs[0]?.leaseId, result: null });
+  });
+
+  it("refuses a wait over 25 s and an unknown job type in `types` with 400", async () => {
+    const worker = await newWorker(admin.accessToken, "bad-lease");
+    for (const body of [
+      { freeVramMiB: 1, waitMs: 25_001 },
+      { freeVramMiB: 1, types: ["vision.teleport"] },
+      { freeVramMiB: 1, types: [] },
+    ]) {
+      expect((await worker.call("POST", "/v1/gpu/lease", body)).status).toBe(400);
+    }
+  });
+
+  it("never hands a worker a job of a type it does not run", async () => {
+    const job = await json<JobRecord>(await submit(png(new Uint8Array([1]))));
+    const speechOnly = await newWorker(admin.accessToken, "speech-only");
+    const offered = await json<{ jobs: JobLease[] }>(
+      await speechOnly.call("POST", "/v1/gpu/lease", { freeVramMiB: 80_000, max: 8, types: ["speech"] }),
+    );
+    expect(offered.jobs.every((j) => j.type === "speech")).toBe(true);
+    for (const j of offered.jobs) {
+      await speechOnly.call("POST", `/v1/gpu/jobs/${j.jobId}/fail`, {
+        leaseId: j.leaseId,
+        error: "x",
+        retryable: false,
+      });
+    }
+    expect((await json<JobRecord>(await api("GET", `/v1/jobs/${job.id}`, { token: alice.accessToken }))).status).toBe(
+      "queued",
+    );
+    const classifier = await newWorker(admin.accessToken, "classifier");
+    await classifier.leaseJob(job.id);
+  });
+
+  it("gives byte input a signed URL that works without the credential, only while the lease is live", async () => {
+    const bytes = new Uint8Array([7, 7, 7]);
+    const job = await json<JobRecord>(await submit(png(bytes)));
+    const worker = await newWorker(admin.accessToken, "signed-url");
+    const lease = await worker.leaseJob(job.id);
+    if (!lease.inputUrl) throw new Error("the lease carries no inputUrl");
+    const url = new URL(lease.inputUrl);
+    expect(url.pathname).toBe(`/v1/gpu/inputs/${job.id}`);
+    const path = `${url.pathname}${url.search}`;
+    const download = await send("GET", path);
+    expect(download.status).toBe(200);
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(bytes);
+
+    const tampered = new URL(url);
+    tampered.searchParams.set("expires", String(Number(url.searchParams.get("expires")) + 1000));
+    expect((await send("GET", `${tampered.pathname}${tampered.search}`)).status).toBe(403);
+    const otherJob = `/v1/gpu/inputs/job_other${url.search}`;
+    expect((await send("GET", otherJob)).status).toBe(403);
+
+    await worker.call("POST", `/v1/gpu/jobs/${job.id}/complete`, { leaseId: lease.leaseId, result: { label: "x" } });
+    expect((await send("GET", path)).status).toBe(409);
+  });
+
+  it("signs a URL until its expiry and not a moment after", async () => {
+    const secret = "a signing secret";
+    const url = new URL(await signUrl(secret, "test", "https://edge", "/p", { lease: "l1" }, 10_000));
+    const check = (now: number, params = { lease: "l1" }) =>
+      verifySignedUrl(secret, "test", "/p", params, 10_000, url.searchParams.get("sig") ?? "", now);
+    expect(await check(9_999)).toBe(true);
+    expect(await check(10_000)).toBe(false);
+    expect(await check(1, { lease: "l2" })).toBe(false);
+    expect(
+      await verifySignedUrl(secret, "other use", "/p", { lease: "l1" }, 10_000, url.searchParams.get("sig") ?? "", 1),
+    ).toBe(false);
+  });
+});
+
+describe("{url} input", () => {
+  it("refuses loopback, private and link-local addresses, other schemes and embedded credentials with 400", async () => {
+    for (const url of [
+      "http://127.0.0.1:8080/a.png",
+      "http://localhost/a.png",
+      "http://10.1.2.3/a.png",
+      "http://169.254.169.254/latest/meta-data",
+      "http://[::1]/a.png",
+      "http://[fd00::1]/a.png",
+      "http://[::ffff:127.0.0.1]/a.png",
+      "file:///etc/passwd",
+      "https://user:pw@example.com/a.png",
+      "not a url",
+    ]) {
+      const res = await submit({ type: "vision.ocr", input: { url } });
+      expect(res.status, url).toBe(400);
+      expect((await json<ErrorJson>(res)).error.code).toBe("invalid_request");
+    }
+  });
+
+  it("classifies public and private hosts", () => {
+    expect(isPrivateHost("example.com")).toBe(false);
+    expect(isPrivateHost("8.8.8.8")).toBe(false);
+    expect(isPrivateHost("172.32.0.1")).toBe(false);
+    expect(isPrivateHost("172.16.0.1")).toBe(true);
+    expect(isPrivateHost("100.64.0.1")).toBe(true);
+    expect(isPrivateHost("db.internal")).toBe(true);
+    expect(isPrivateHost("[2606:4700::1111]")).toBe(false);
+  });
+});
+
 describe("the GPU_JOBS consumer and job events", () => {
   it("hands a gpu.job message to the board, once however often it is delivered", async () => {
     const id = `queued-${Date.now()}`;
@@ -335,6 +483,17 @@ describe("POST /v1/audio/transcriptions", () => {
     ],
   };
 
+  /** The id of the user's first job, once the waiting request has made it. */
+  async function firstJobOf(token: string): Promise<string> {
+    for (let i = 0; i < 50; i++) {
+      const page = await json<{ jobs: JobRecord[] }>(await api("GET", "/v1/jobs", { token }));
+      const id = page.jobs[0]?.id;
+      if (id) return id;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error("the transcription job never appeared");
+  }
+
   function form(format: string, type = "audio/wav"): FormData {
     const f = new FormData();
     f.set("file", new File([new Uint8Array([82, 73, 70, 70])], "a.wav", { type }));
@@ -348,13 +507,7 @@ describe("POST /v1/audio/transcriptions", () => {
     const worker = await newWorker(admin.accessToken, "whisper-gpu");
     const listener = await registerUser();
     const pending = send("POST", "/v1/audio/transcriptions", { token: listener.accessToken, body: form("srt") });
-    let jobId: string | undefined;
-    for (let i = 0; i < 50 && !jobId; i++) {
-      const page = await json<{ jobs: JobRecord[] }>(await api("GET", "/v1/jobs", { token: listener.accessToken }));
-      jobId = page.jobs[0]?.id;
-      if (!jobId) await new Promise((r) => setTimeout(r, 20));
-    }
-    if (!jobId) throw new Error("the transcription job never appeared");
+    const jobId = await firstJobOf(listener.accessToken);
     const lease = await worker.leaseJob(jobId);
     expect(lease).toMatchObject({ type: "transcribe", options: { language: "en" } });
     await worker.call("POST", `/v1/gpu/jobs/${jobId}/complete`, { leaseId: lease.leaseId, result: transcript });
@@ -364,6 +517,47 @@ describe("POST /v1/audio/transcriptions", () => {
     expect(await res.text()).toBe(
       "1\n00:00:00,000 --> 00:00:01,250\nHello there.\n\n2\n00:00:01,250 --> 00:00:03,500\nGeneral Kenobi.\n",
     );
+  });
+
+  it("passes prompt, temperature and timestamp granularities to the worker, and word timings to verbose_json", async () => {
+    const worker = await newWorker(admin.accessToken, "whisper-words");
+    const listener = await registerUser();
+    const f = form("verbose_json");
+    f.set("prompt", "Names: Kenobi.");
+    f.set("temperature", "0.2");
+    f.append("timestamp_granularities[]", "word");
+    f.append("timestamp_granularities[]", "segment");
+    const pending = send("POST", "/v1/audio/transcriptions", { token: listener.accessToken, body: f });
+    const jobId = await firstJobOf(listener.accessToken);
+    const lease = await worker.leaseJob(jobId);
+    expect(lease.options).toEqual({
+      language: "en",
+      prompt: "Names: Kenobi.",
+      temperature: 0.2,
+      timestampGranularities: ["word", "segment"],
+    });
+    const words = [
+      { word: "Hello", start: 0, end: 0.5 },
+      { word: "there.", start: 0.5, end: 1.25 },
+    ];
+    await worker.call("POST", `/v1/gpu/jobs/${jobId}/complete`, {
+      leaseId: lease.leaseId,
+      result: { ...transcript, words },
+    });
+    const body = await json<{ words: unknown; segments: unknown[] }>(await pending);
+    expect(body.words).toEqual(words);
+    expect(body.segments).toHaveLength(2);
+  });
+
+  it("refuses a temperature outside 0-1 and an unknown timestamp granularity with 400", async () => {
+    for (const [name, value] of [
+      ["temperature", "1.5"],
+      ["timestamp_granularities[]", "syllable"],
+    ] as const) {
+      const f = form("json");
+      f.append(name, value);
+      expect((await send("POST", "/v1/audio/transcriptions", { token: alice.accessToken, body: f })).status).toBe(400);
+    }
   });
 
   it("refuses an unsupported audio format with 415 and an unknown model with 400", async () => {

@@ -96,7 +96,7 @@ const tsvector = customType<{ data: string; driverData: string }>({ dataType: ()
  * Agent memories (src/lib/memories.ts). `search` is generated: the tags at weight A, the content at B, so a
  * tag match outranks a content match in ts_rank. 'english' stems ("cats" finds "cat") and drops stop words.
  * memory_tags_text is an IMMUTABLE wrapper over array_to_string (migration 0003), which a generated column
- * may call. A row past `expires_at` is never returned; nothing deletes it yet.
+ * may call. A row past `expires_at` is never returned; the hourly cron deletes it (src/lib/housekeeping.ts).
  */
 export const memories = pgTable(
   "memories",
