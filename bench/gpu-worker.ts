@@ -46,7 +46,7 @@ async function api<T>(url: string, path: string, token: string, body?: unknown):
   return JSON.parse(text) as T;
 }
 
-/** Submits a job and polls it (every 10 ms) until it finishes; the latency is submit → completed. */
+/** Submits a job and polls it (every 20 ms) until it finishes; the latency is submit → completed. */
 async function runJob(url: string, token: string, job: Input): Promise<number> {
   const started = performance.now();
   const { id } = await api<JobRecord>(url, "/v1/jobs", token, job);
@@ -56,7 +56,7 @@ async function runJob(url: string, token: string, job: Input): Promise<number> {
     if (!["queued", "running"].includes(current.status)) {
       throw new Error(`job ${id} (${job.type}) ended ${current.status}: ${current.error}`);
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

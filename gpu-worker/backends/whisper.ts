@@ -6,7 +6,7 @@ import type { TranscriptResult } from "../../src/lib/protocol";
 import { decodeAudio } from "../audio/decode";
 import { durationSeconds, toPcm16 } from "../audio/wav";
 import { JobError, ModelNotProvisioned } from "../errors";
-import { type Backend, type LoadContext, requireBytes, stringOption } from "./types";
+import { type Backend, type LoadContext, numberOption, requireBytes, stringOption } from "./types";
 
 /** The first of the entry's path and its `options.fallbackPaths` that exists, or a clear error naming them. */
 export function findModelFile(id: string, path: string | undefined, fallbacks: unknown): string {
@@ -36,6 +36,35 @@ export async function loadWhisper(filePath: string, ctx: LoadContext): Promise<W
   }
 }
 
+/** One-word segments as words: punctuation whisper.cpp split off joins the word before it. */
+export function joinPunctuation(pieces: { start: number; end: number; text: string }[]) {
+  const out: { start: number; end: number; text: string }[] = [];
+  for (const p of pieces) {
+    const last = out.at(-1);
+    if (!p.text) continue;
+    if (last && /^[.,!?;:%)\]}"']+$/.test(p.text))
+      out[out.length - 1] = { ...last, end: p.end, text: last.text + p.text };
+    else out.push({ ...p });
+  }
+  return out;
+}
+
+/** Words back into segments: a segment ends after a word that ends a sentence. */
+export function sentences(words: { start: number; end: number; text: string }[]) {
+  const out: { start: number; end: number; text: string }[] = [];
+  let current: { start: number; end: number; text: string } | undefined;
+  for (const w of words) {
+    if (!w.text) continue;
+    current = current ? { ...current, end: w.end, text: `${current.text} ${w.text}` } : { ...w };
+    if (/[.!?]$/.test(w.text)) {
+      out.push(current);
+      current = undefined;
+    }
+  }
+  if (current) out.push(current);
+  return out;
+}
+
 export const whisperBackend: Backend = {
   async load(entry, ctx) {
     const file = findModelFile(entry.id, entry.path, entry.options.fallbackPaths);
@@ -47,11 +76,18 @@ export const whisperBackend: Backend = {
         run.signal.throwIfAborted();
         const pcm = toPcm16(audio.samples);
         const language = stringOption(input, "language");
+        const prompt = stringOption(input, "prompt");
+        const temperature = numberOption(input, "temperature") ?? 0;
+        const granularities = input.options.timestampGranularities;
+        const words = Array.isArray(granularities) && granularities.includes("word");
         // No language: whisper.cpp's default (English models) or, with "auto", detection (multilingual models).
         const job = whisper.transcribeData(pcm.buffer as ArrayBuffer, {
           ...(language ? { language } : {}),
+          ...(prompt ? { prompt } : {}),
+          // Word timestamps: whisper.cpp's token timestamps with one word per segment, regrouped below.
+          ...(words ? { tokenTimestamps: true, maxLen: 1 } : {}),
           maxThreads: threads,
-          temperature: 0,
+          temperature,
           onProgress: (p) => run.progress(Math.max(0, Math.min(1, p / 100))),
         });
         const stop = () => void job.stop();
@@ -62,12 +98,15 @@ export const whisperBackend: Backend = {
           const duration = durationSeconds(audio);
           // A segment without a closing timestamp ends at its 30 s window's end: clip it to the audio.
           const at = (ms: number) => Math.min(duration, ms / 1000);
+          const raw = out.segments.map((s) => ({ start: at(s.t0), end: at(s.t1), text: s.text.trim() }));
+          const pieces = words ? joinPunctuation(raw) : raw;
           const result: TranscriptResult = {
             text: out.result.trim(),
             language: out.language ?? language,
             duration,
-            segments: out.segments.map((s) => ({ start: at(s.t0), end: at(s.t1), text: s.text.trim() })),
+            segments: words ? sentences(pieces) : pieces,
           };
+          if (words) result.words = pieces.map((p) => ({ word: p.text, start: p.start, end: p.end }));
           return { result };
         } finally {
           run.signal.removeEventListener("abort", stop);

@@ -167,6 +167,21 @@ describe("speech-to-text (whisper.cpp through @fugood/whisper.node)", () => {
     await model.unload();
   });
 
+  it("gives word timestamps when the job asks for them (timestampGranularities: word)", async () => {
+    const file = await writeTinyWhisperModel(join(scratch.dir, "ggml-tiny-words.bin"));
+    const model = await load(entry("whisper-large-v3-ggml", "whisper.cpp", { path: file }));
+    const wav = encodeWav({ sampleRate: 16_000, samples: new Float32Array(16_000 * 3).fill(0.05) });
+    const options = { timestampGranularities: ["segment", "word"], temperature: 0 };
+    const out = TranscriptResult.parse(
+      (await model.run({ type: "transcribe", bytes: wav, mediaType: "audio/wav", options }, run())).result,
+    );
+    expect(out.text).toBe(TINY_WHISPER_TEXT);
+    expect(out.words?.map((w) => w.word)).toEqual(["Hello", "from", "Tessera."]);
+    expect(out.segments).toEqual([{ start: 0, end: 3, text: TINY_WHISPER_TEXT }]);
+    for (const w of out.words ?? []) expect(w.end).toBeGreaterThanOrEqual(w.start);
+    await model.unload();
+  });
+
   it("fails at once, for good, naming what to provision when no model file is there", async () => {
     const missing = join(scratch.dir, "ggml-large-v3.bin");
     const err = await load(entry("whisper-large-v3-ggml", "whisper.cpp", { path: missing })).catch((e) => e);
