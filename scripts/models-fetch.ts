@@ -73,7 +73,9 @@ async function main(): Promise<void> {
       throw err;
     }
   }
-  console.log("Done. Speech (espeak-ng), OCR (PaddleOCR) and detection (human) need nothing: their packages ship them.");
+  console.log(
+    "Done. Speech (espeak-ng), OCR (PaddleOCR) and detection (human) need nothing: their packages ship them.",
+  );
 }
 
 main().catch((err: unknown) => {
