@@ -8,6 +8,7 @@ import {
   JobLease as JobLeaseSchema,
   type JsonValue,
 } from "../src/lib/protocol";
+import { JobError } from "./errors";
 
 const LeaseAnswer = z.object({ jobs: z.array(JobLeaseSchema) });
 const HeartbeatAnswer = z.object({ leaseDeadline: z.number(), cancel: z.boolean() });
@@ -80,7 +81,7 @@ export function edgeClient(baseUrl: string, secret: string, fetchImpl: typeof fe
       if (!res.ok) throw new EdgeError(res.status, `input download → ${res.status}`);
       const bytes = new Uint8Array(await res.arrayBuffer());
       if (bytes.byteLength > JOB_LIMITS.maxInputBytes) {
-        throw new EdgeError(413, `input is ${bytes.byteLength} bytes, over ${JOB_LIMITS.maxInputBytes}`);
+        throw new JobError(`input is ${bytes.byteLength} bytes, over ${JOB_LIMITS.maxInputBytes}`, false);
       }
       return bytes;
     },
