@@ -12,9 +12,10 @@ import type { JobInput, LoadContext, LoadedModel, RunContext } from "../../gpu-w
 import type { ModelEntry } from "../../gpu-worker/config";
 import { JobError } from "../../gpu-worker/errors";
 import { silentLog } from "../../gpu-worker/log";
-import { DetectResult, OcrResult, SpeechResult, TranscriptResult } from "../../src/lib/protocol";
+import { ClassifyResult, DetectResult, OcrResult, SpeechResult, TranscriptResult } from "../../src/lib/protocol";
 import { createScratch, type Scratch } from "../support/scratch";
 import { renderText } from "./support/images";
+import { writeTinyClassifier } from "./support/tiny-classifier";
 import { TINY_WHISPER_TEXT, writeTinyWhisperModel } from "./support/tiny-whisper";
 
 const cpu: LoadContext = { device: "cpu", threads: 2, log: silentLog };
@@ -206,5 +207,43 @@ describe("speech-to-text (whisper.cpp through @fugood/whisper.node)", () => {
       await expect(mp3).rejects.toMatchObject({ retryable: false, message: expect.stringContaining("ffmpeg") });
     }
     await model.unload();
+  });
+});
+
+describe("classification (@huggingface/transformers on onnxruntime-node, local model directory)", () => {
+  const solid = async (background: { r: number; g: number; b: number }) =>
+    new Uint8Array(
+      await sharp({ create: { width: 64, height: 48, channels: 3, background } })
+        .png()
+        .toBuffer(),
+    );
+
+  it("runs the real pipeline on a model directory the test writes, and ranks the labels its weights imply", async () => {
+    const dir = await writeTinyClassifier(scratch.dir);
+    const model = await load(entry("vit-base-patch16-224", "transformers", { path: dir, options: { topK: 5 } }));
+    const classify = async (bytes: Uint8Array) =>
+      ClassifyResult.parse((await model.run({ type: "vision.classify", bytes, options: {} }, run())).result);
+    const red = await classify(await solid({ r: 220, g: 20, b: 30 }));
+    expect(red.labels.map((l) => l.label)).toEqual(["red", "blue"]);
+    expect(red.labels[0]?.score).toBeGreaterThan(0.9);
+    const blue = await classify(await solid({ r: 10, g: 30, b: 240 }));
+    expect(blue.labels[0]).toMatchObject({ label: "blue" });
+    const top1 = ClassifyResult.parse(
+      (
+        await model.run(
+          { type: "vision.classify", bytes: await solid({ r: 200, g: 0, b: 0 }), options: { topK: 1 } },
+          run(),
+        )
+      ).result,
+    );
+    expect(top1.labels).toHaveLength(1);
+    await model.unload();
+  });
+
+  it("fails at once, for good, naming the directory to provision when it is missing", async () => {
+    const missing = join(scratch.dir, "vit-base-patch16-224");
+    const err = await load(entry("vit-base-patch16-224", "transformers", { path: missing })).catch((e) => e);
+    expect(err).toMatchObject({ retryable: false });
+    expect(err.message).toContain(missing);
   });
 });
