@@ -4,13 +4,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, type Env, getConfig } from "../src/lib/env";
 import { type ErrorCode, errorBody, type Issue } from "../src/lib/errors";
-import { readConnect, withinBytes } from "../src/lib/hub";
+import { HUB_HISTORY_TRUNCATED, readConnect, withinBytes } from "../src/lib/hub";
+import { registerSocket, releaseSocket } from "../src/lib/hub-connections";
 import { FloodGuards } from "../src/lib/hub-flood";
 import {
   HubClientFrame,
   type HubEvent,
   type HubFrame,
   type HubPresence,
+  type HubRoomInfo,
   type HubRoomStats,
   type HubSender,
 } from "../src/lib/protocol";
@@ -18,6 +20,11 @@ import { toIssues } from "../src/lib/validate";
 
 /** Messages kept per room for `since` replay; older ones are deleted as new ones arrive. */
 export const HUB_HISTORY_LIMIT = 500;
+/** Members a members-only room may list (its owner included). */
+export const HUB_MEMBER_LIST_LIMIT = 10_000;
+
+export type AddMemberResult = "added" | "exists" | "full" | "no_room";
+export type RemoveMemberResult = "removed" | "not_member" | "owner";
 
 /** What each socket carries through hibernation. */
 interface Attachment {
@@ -89,49 +96,120 @@ export class Hub extends DurableObject<Env> {
       .map((r) => r.user_id);
   }
 
-  addMember(userId: string): void {
-    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO members (user_id, added_at) VALUES (?, ?)", userId, Date.now());
+  /** A members-only room's owner and members; null when nobody created it (or it was deleted). */
+  info(room: string): HubRoomInfo | null {
+    this.remember(room);
+    const owner = this.owner();
+    return owner === undefined ? null : { room, owner, members: this.members() };
   }
 
-  /** Removes a member; their open sockets are closed, since they may no longer be in the room. */
-  removeMember(userId: string): boolean {
+  /** Creates a members-only room owned (and joined) by `ownerId`; null when it already exists. */
+  create(room: string, ownerId: string): HubRoomInfo | null {
+    this.remember(room);
+    if (this.owner() !== undefined) return null;
+    this.ctx.storage.kv.put("owner", ownerId);
+    this.addMember(ownerId);
+    return this.info(room);
+  }
+
+  addMember(userId: string): AddMemberResult {
+    if (this.owner() === undefined) return "no_room";
+    if (this.isMember(userId)) return "exists";
+    const count = this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members").one().n;
+    if (count >= HUB_MEMBER_LIST_LIMIT) return "full";
+    this.ctx.storage.sql.exec("INSERT INTO members (user_id, added_at) VALUES (?, ?)", userId, Date.now());
+    return "added";
+  }
+
+  /** Removes a member and closes their open sockets here, since they may no longer be in the room. */
+  removeMember(userId: string): RemoveMemberResult {
+    if (userId === this.owner()) return "owner";
     const removed = this.ctx.storage.sql.exec("DELETE FROM members WHERE user_id = ?", userId).rowsWritten > 0;
+    if (!removed) return "not_member";
     for (const ws of this.ctx.getWebSockets(userId)) ws.close(1008, "no longer a member");
-    return removed;
+    return "removed";
+  }
+
+  /** Hands the room to another user (made a member if they were not); the old owner stays a member. */
+  transfer(room: string, newOwner: string): HubRoomInfo | null {
+    if (this.owner() === undefined) return null;
+    this.ctx.storage.kv.put("owner", newOwner);
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO members (user_id, added_at) VALUES (?, ?)", newOwner, Date.now());
+    return this.info(room);
+  }
+
+  /**
+   * Deletes a members-only room: its owner, members and history go and every socket is closed. The last seq
+   * stays, so a room made again under the name never reuses a sequence number.
+   */
+  destroy(): boolean {
+    if (this.owner() === undefined) return false;
+    this.ctx.storage.kv.delete("owner");
+    this.ctx.storage.sql.exec("DELETE FROM members");
+    this.ctx.storage.sql.exec("DELETE FROM messages");
+    for (const ws of this.ctx.getWebSockets()) ws.close(1008, "room deleted");
+    return true;
+  }
+
+  /** Ids of the user's sockets open here: what HubConnections asks when it heals its count. */
+  openSockets(userId: string): string[] {
+    return this.ctx.getWebSockets(userId).flatMap((ws) => {
+      const att = ws.deserializeAttachment() as Attachment | null;
+      return att ? [att.connId] : [];
+    });
   }
 
   // ---- Connect (the Worker has already authenticated and authorised the socket) ----
 
-  override fetch(request: Request): Response {
+  override async fetch(request: Request): Promise<Response> {
     const parsed = readConnect(request);
     if (!parsed.success) {
       return jsonError("invalid_request", 400, "Not a hub connect request", "");
     }
-    const { room, user, requestId, protocol, since } = parsed.data;
+    const { room, user, requestId, protocol, since, asMember } = parsed.data;
     this.remember(room);
-    if (this.ctx.getWebSockets(user.id).length >= this.config.maxConnectionsPerUser) {
+    // Checked before the registration and again after it: others may have joined, or the user been removed
+    // (the Worker checked membership before forwarding), while it was in flight.
+    const refusal = (): Response | null => {
+      if (asMember && !this.isMember(user.id)) {
+        return jsonError("forbidden", 403, `You may not enter ${room}`, requestId);
+      }
+      if (!this.roomFull(user.id)) return null;
+      return jsonError("unavailable", 503, `The room is full (${this.config.maxMembersPerRoom} members)`, requestId, {
+        "Retry-After": "30",
+      });
+    };
+    const early = refusal();
+    if (early) return early;
+    const connId = crypto.randomUUID();
+    const registered = await registerSocket(this.env, user.id, room, connId);
+    if (!registered.ok) {
       return jsonError(
         "rate_limited",
         429,
-        `At most ${this.config.maxConnectionsPerUser} connections per user in one room`,
+        `At most ${registered.limit} hub connections per user, across all rooms`,
         requestId,
         { "Retry-After": "5" },
       );
     }
-    const online = this.online();
-    if (!online.some((m) => m.id === user.id) && online.length >= this.config.maxMembersPerRoom) {
-      return jsonError("unavailable", 503, `The room is full (${this.config.maxMembersPerRoom} members)`, requestId, {
-        "Retry-After": "30",
-      });
+    const late = refusal();
+    if (late) {
+      this.ctx.waitUntil(releaseSocket(this.env, user.id, connId));
+      return late;
     }
 
+    // Synchronous from here to the join: no other event can slip a message between the replay and the live stream.
+    const firstOfUser = this.ctx.getWebSockets(user.id).length === 0;
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     // The user id as the tag: getWebSockets(userId) counts and closes one user's sockets.
     this.ctx.acceptWebSocket(server, [user.id]);
-    server.serializeAttachment({ user, connId: crypto.randomUUID(), requestId } satisfies Attachment);
-    // Synchronous from here to the join: no other event can slip a message between the replay and the live stream.
-    if (since !== undefined) for (const frame of this.history(since)) server.send(frame);
-    this.presence(room, "join", user);
+    server.serializeAttachment({ user, connId, requestId } satisfies Attachment);
+    if (since !== undefined) this.replay(server, room, since);
+    // The joiner alone gets the member list; the others get who joined (once per user, not per socket), so a
+    // join costs O(members), not O(members²).
+    const joined: HubPresence = { event: "join", user, members: this.online() };
+    server.send(JSON.stringify({ type: "presence", room, data: joined, ts: Date.now() } satisfies HubFrame));
+    if (firstOfUser) this.broadcast(this.presenceFrame(room, "join", user), connId);
     return new Response(null, {
       status: 101,
       webSocket: client,
@@ -178,19 +256,25 @@ export class Hub extends DurableObject<Env> {
     }
   }
 
-  override webSocketClose(ws: WebSocket): void {
-    this.left(ws);
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    await this.left(ws);
   }
 
-  override webSocketError(ws: WebSocket): void {
-    this.left(ws);
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.left(ws);
   }
 
   // ---- Internals ----
 
-  private left(ws: WebSocket): void {
+  private async left(ws: WebSocket): Promise<void> {
     const att = ws.deserializeAttachment() as Attachment | null;
     if (!att) return;
+    // A second close event for the same socket (error, then close) must not announce or release twice.
+    try {
+      ws.serializeAttachment(null);
+    } catch {
+      // the runtime no longer keeps attachments for it: no second event can come either
+    }
     this.floods.forget(att.connId);
     // The close handshake is answered by the runtime; this also covers an error, where it was not.
     try {
@@ -198,7 +282,29 @@ export class Hub extends DurableObject<Env> {
     } catch {
       // already closed
     }
-    this.presence(this.roomName(), "leave", att.user, att.connId);
+    const stillHere = this.openSockets(att.user.id).some((id) => id !== att.connId);
+    if (!stillHere) this.broadcast(this.presenceFrame(this.roomName(), "leave", att.user), att.connId);
+    await releaseSocket(this.env, att.user.id, att.connId);
+  }
+
+  /** Replays the kept messages after `since`, first saying so when some of them are no longer kept. */
+  private replay(ws: WebSocket, room: string, since: number): void {
+    const frames = this.history(since);
+    const oldestSeq = frames.length ? ((JSON.parse(frames[0] as string) as HubFrame).seq ?? 0) : this.lastSeq() + 1;
+    if (oldestSeq > since + 1) {
+      const data = { kind: HUB_HISTORY_TRUNCATED, since, oldestSeq, lastSeq: this.lastSeq() };
+      ws.send(JSON.stringify({ type: "event", room, data, ts: Date.now() } satisfies HubFrame));
+    }
+    for (const frame of frames) ws.send(frame);
+  }
+
+  private roomFull(userId: string): boolean {
+    const online = this.online();
+    return !online.some((m) => m.id === userId) && online.length >= this.config.maxMembersPerRoom;
+  }
+
+  private owner(): string | undefined {
+    return this.ctx.storage.kv.get<string>("owner");
   }
 
   /** The room's name, stored on first use: after waking, no request is there to say it. */
@@ -226,20 +332,20 @@ export class Hub extends DurableObject<Env> {
     return numbered;
   }
 
-  /** Distinct users with an open socket, except the connection that is leaving. */
-  private online(exceptConnId?: string): HubSender[] {
+  /** Distinct users with an open socket. */
+  private online(): HubSender[] {
     const users = new Map<string, HubSender>();
     for (const ws of this.ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as Attachment | null;
-      if (att && att.connId !== exceptConnId) users.set(att.user.id, att.user);
+      if (att) users.set(att.user.id, att.user);
     }
     return [...users.values()];
   }
 
-  private presence(room: string, event: "join" | "leave", user: HubSender, exceptConnId?: string): void {
-    const members = this.online(exceptConnId);
-    const data: HubPresence = { event, user, members };
-    this.broadcast({ type: "presence", room, data, ts: Date.now() }, exceptConnId);
+  /** What the others hear of a join or leave: who, without the member list. */
+  private presenceFrame(room: string, event: "join" | "leave", user: HubSender): HubFrame {
+    const data: HubPresence = { event, user };
+    return { type: "presence", room, data, ts: Date.now() };
   }
 
   private broadcast(frame: HubFrame, exceptConnId?: string): void {
@@ -249,7 +355,9 @@ export class Hub extends DurableObject<Env> {
   private sendAll(text: string, exceptConnId?: string): void {
     for (const ws of this.ctx.getWebSockets()) {
       // Reading an attachment deserialises it: only pay for that when someone is to be skipped.
-      if (exceptConnId !== undefined && (ws.deserializeAttachment() as Attachment).connId === exceptConnId) continue;
+      if (exceptConnId !== undefined && (ws.deserializeAttachment() as Attachment | null)?.connId === exceptConnId) {
+        continue;
+      }
       try {
         ws.send(text);
       } catch {

@@ -5,6 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type Config, type Env, getConfig } from "../src/lib/env";
 import { type ErrorCode, errorBody } from "../src/lib/errors";
 import { readConnect, withinBytes } from "../src/lib/hub";
+import { LEGACY_HUB_HOLDER, registerSocket, releaseSocket } from "../src/lib/hub-connections";
 import { FloodGuards } from "../src/lib/hub-flood";
 import { LegacyHubClientFrame, type LegacyHubFrame, RoomName } from "../src/lib/protocol";
 
@@ -47,20 +48,23 @@ export class LegacyHub extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  override fetch(request: Request): Response {
+  override async fetch(request: Request): Promise<Response> {
     const parsed = readConnect(request);
     if (!parsed.success)
       return Response.json(errorBody("invalid_request", "Not a hub connect request", ""), { status: 400 });
     const { user, requestId, protocol } = parsed.data;
-    if (this.ctx.getWebSockets(user.id).length >= this.config.maxConnectionsPerUser) {
+    const connId = crypto.randomUUID();
+    // The same per-user limit as /v1/hub, counted together with the user's sockets there.
+    const registered = await registerSocket(this.env, user.id, LEGACY_HUB_HOLDER, connId);
+    if (!registered.ok) {
       return Response.json(
-        errorBody("rate_limited", `At most ${this.config.maxConnectionsPerUser} connections per user`, requestId),
+        errorBody("rate_limited", `At most ${registered.limit} hub connections per user, across all rooms`, requestId),
         { status: 429, headers: { "Retry-After": "5" } },
       );
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, [user.id]);
-    const att: Attachment = { userId: user.id, connId: crypto.randomUUID(), requestId, rooms: [LEGACY_DEFAULT_ROOM] };
+    const att: Attachment = { userId: user.id, connId, requestId, rooms: [LEGACY_DEFAULT_ROOM] };
     server.serializeAttachment(att);
     server.send(
       frame("connected", user.id, {
@@ -138,12 +142,12 @@ export class LegacyHub extends DurableObject<Env> {
     }
   }
 
-  override webSocketClose(ws: WebSocket): void {
-    this.left(ws);
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    await this.left(ws);
   }
 
-  override webSocketError(ws: WebSocket): void {
-    this.left(ws);
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.left(ws);
   }
 
   // ---- RPC for the admin routes ----
@@ -152,6 +156,13 @@ export class LegacyHub extends DurableObject<Env> {
   broadcast(type: LegacyHubFrame["type"], content: string, userId?: string): number {
     const text = frame(type, "system", { content });
     return this.send(text, (att) => userId === undefined || att.userId === userId);
+  }
+
+  /** Ids of the user's sockets open here: what HubConnections asks when it heals its count. */
+  openSockets(userId: string): string[] {
+    return this.attachments()
+      .filter((a) => a.userId === userId)
+      .map((a) => a.connId);
   }
 
   clients(): LegacyClient[] {
@@ -188,9 +199,15 @@ export class LegacyHub extends DurableObject<Env> {
     ws.send(frame("error", att.userId, { content: message, data: errorBody(code, message, att.requestId) }));
   }
 
-  private left(ws: WebSocket): void {
+  private async left(ws: WebSocket): Promise<void> {
     const att = ws.deserializeAttachment() as Attachment | null;
     if (!att) return;
+    // A second close event for the same socket (error, then close) must not announce or release twice.
+    try {
+      ws.serializeAttachment(null);
+    } catch {
+      // the runtime no longer keeps attachments for it: no second event can come either
+    }
     this.floods.forget(att.connId);
     try {
       ws.close(1000, "bye");
@@ -202,5 +219,6 @@ export class LegacyHub extends DurableObject<Env> {
       () => true,
       att.connId,
     );
+    await releaseSocket(this.env, att.userId, att.connId);
   }
 }

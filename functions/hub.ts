@@ -1,18 +1,22 @@
 // /v1/hub: WebSocket rooms (authenticated before the upgrade, then handed to the room's object), room
-// stats, server events from admins, single-use tickets for browsers, and members of members-only rooms.
+// stats, server events from admins and services, single-use tickets for browsers, and members-only rooms
+// that their owners (or admins) manage.
 import type { Context } from "hono";
 import { z } from "zod";
 import { authorize, principal } from "../src/lib/auth";
+import { db } from "../src/lib/db/client";
 import type { AppEnv } from "../src/lib/env";
 import { ApiError } from "../src/lib/errors";
-import { mayEnter, publishToRoom, roomKind, roomStub } from "../src/lib/hub";
+import { mayEnter, publishToRoom, type RoomRole, roomKind, roomRole, roomStub } from "../src/lib/hub";
 import { forwardUpgrade, isWebSocketUpgrade, socketIdentity } from "../src/lib/hub-connect";
 import { HUB_TICKET_TTL_SECONDS, issueHubTicket } from "../src/lib/hub-tickets";
-import { HubEvent, HubRoomStats, RoomName } from "../src/lib/protocol";
+import { HubEvent, HubRoomInfo, HubRoomStats, RoomName } from "../src/lib/protocol";
 import { ApiRouter } from "../src/lib/router";
+import { requireUserById } from "../src/lib/users";
 
 const RoomParams = z.object({ room: RoomName });
-const MemberParams = z.object({ room: RoomName, userId: z.string().min(1).max(128) });
+const MemberParams = z.object({ room: RoomName, userId: z.uuid() });
+const SESSION = "session" as const;
 const ConnectQuery = z.object({
   ticket: z.string().min(1).max(256).optional(),
   since: z.coerce.number().int().nonnegative().optional(),
@@ -24,9 +28,31 @@ async function ensureEntry(c: Context<AppEnv>, room: string, who: { sub: string;
 
 function membersOnly(room: string): void {
   if (roomKind(room) !== "members") {
-    throw new ApiError("invalid_request", "public: and user: rooms have no member list");
+    throw new ApiError("invalid_request", "public: and user: rooms have no owner or member list");
   }
 }
+
+/**
+ * The room and the caller's part in it, for the management routes. A stranger (or anyone, for a room that
+ * does not exist) gets 404, so the routes do not tell outsiders which rooms exist; a member who is not the
+ * owner gets 403 where `need` is "manage".
+ */
+async function managed(
+  c: Context<AppEnv>,
+  room: string,
+  need: "read" | "manage",
+): Promise<{ info: HubRoomInfo; role: RoomRole }> {
+  membersOnly(room);
+  const info = await roomStub(c.env, room).info(room);
+  const role = roomRole(info, principal(c));
+  if (!info || role === "stranger") throw new ApiError("not_found", `No room ${room}`);
+  if (need === "manage" && role === "member") {
+    throw new ApiError("forbidden", `Only the owner of ${room} or an admin may manage it`);
+  }
+  return { info, role };
+}
+
+const RoomInfoResponse = { description: "The room", schema: HubRoomInfo };
 
 export const hubService = new ApiRouter("hub")
   .route(
@@ -81,6 +107,7 @@ export const hubService = new ApiRouter("hub")
         requestId: c.get("requestId"),
         protocol,
         since: query.since,
+        asMember: roomKind(room) === "members" && !holder.roles.includes("admin"),
       });
     },
   )
@@ -88,8 +115,11 @@ export const hubService = new ApiRouter("hub")
     {
       method: "post",
       path: "/rooms/:room/messages",
-      auth: { role: "admin" },
+      auth: { scope: "hub.publish", orRole: "admin" },
       summary: "Publish a server event to a room (kept in its history with a sequence number)",
+      description:
+        "For services: `Authorization: Bearer tsc_…`, a service credential with the `hub.publish` scope " +
+        "(POST /v1/admin/service-credentials).",
       params: RoomParams,
       body: HubEvent,
       responses: {
@@ -103,30 +133,83 @@ export const hubService = new ApiRouter("hub")
   )
   .route(
     {
-      method: "get",
-      path: "/rooms/:room/members",
-      auth: { role: "admin" },
-      summary: "The member list of a members-only room",
+      method: "post",
+      path: "/rooms",
+      auth: SESSION,
+      summary: "Create a members-only room; the caller becomes its owner and first member",
+      body: z.object({ room: RoomName }).strict(),
+      responses: { 201: RoomInfoResponse, 409: { description: "A room of that name exists" } },
+    },
+    async (c, { body }) => {
+      membersOnly(body.room);
+      const info = await roomStub(c.env, body.room).create(body.room, principal(c).sub);
+      if (!info) throw new ApiError("conflict", `${body.room} exists`);
+      return c.json(info, 201);
+    },
+  )
+  .route(
+    {
+      method: "delete",
+      path: "/rooms/:room",
+      auth: SESSION,
+      summary: "Delete a members-only room (owner or admin): members and history go, every socket is closed (1008)",
       params: RoomParams,
-      responses: { 200: { description: "User ids", schema: z.object({ members: z.array(z.string()) }) } },
+      responses: { 204: { description: "Deleted" }, 404: { description: "No such room (or not yours to see)" } },
     },
     async (c, { params }) => {
-      membersOnly(params.room);
-      return c.json({ members: await roomStub(c.env, params.room).members() });
+      await managed(c, params.room, "manage");
+      await roomStub(c.env, params.room).destroy();
+      return c.body(null, 204);
     },
   )
   .route(
     {
       method: "put",
+      path: "/rooms/:room/owner",
+      auth: SESSION,
+      summary: "Hand a members-only room to another user (owner or admin); the old owner stays a member",
+      params: RoomParams,
+      body: z.object({ userId: z.uuid() }).strict(),
+      responses: { 200: RoomInfoResponse, 404: { description: "No such room, or no such user" } },
+    },
+    async (c, { params, body }) => {
+      await managed(c, params.room, "manage");
+      await requireUserById(db(c.env), body.userId);
+      const info = await roomStub(c.env, params.room).transfer(params.room, body.userId);
+      if (!info) throw new ApiError("not_found", `No room ${params.room}`);
+      return c.json(info);
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/rooms/:room/members",
+      auth: SESSION,
+      summary: "A members-only room's owner and members (for its members and admins)",
+      params: RoomParams,
+      responses: { 200: RoomInfoResponse, 404: { description: "No such room (or not yours to see)" } },
+    },
+    async (c, { params }) => c.json((await managed(c, params.room, "read")).info),
+  )
+  .route(
+    {
+      method: "put",
       path: "/rooms/:room/members/:userId",
-      auth: { role: "admin" },
-      summary: "Add a member to a members-only room",
+      auth: SESSION,
+      summary: "Add a member to a members-only room (owner or admin)",
       params: MemberParams,
-      responses: { 204: { description: "Added (or already a member)" } },
+      responses: {
+        204: { description: "Added (or already a member)" },
+        404: { description: "No such room, or no such user" },
+        409: { description: "The member list is full" },
+      },
     },
     async (c, { params }) => {
-      membersOnly(params.room);
-      await roomStub(c.env, params.room).addMember(params.userId);
+      await managed(c, params.room, "manage");
+      await requireUserById(db(c.env), params.userId);
+      const result = await roomStub(c.env, params.room).addMember(params.userId);
+      if (result === "no_room") throw new ApiError("not_found", `No room ${params.room}`);
+      if (result === "full") throw new ApiError("conflict", `${params.room} has as many members as a room may`);
       return c.body(null, 204);
     },
   )
@@ -134,16 +217,23 @@ export const hubService = new ApiRouter("hub")
     {
       method: "delete",
       path: "/rooms/:room/members/:userId",
-      auth: { role: "admin" },
-      summary: "Remove a member from a members-only room; their open sockets there are closed",
+      auth: SESSION,
+      summary: "Remove a member (owner or admin; a member may remove themselves); their sockets there close (1008)",
       params: MemberParams,
-      responses: { 204: { description: "Removed" }, 404: { description: "Not a member" } },
+      responses: {
+        204: { description: "Removed" },
+        404: { description: "No such room, or not a member" },
+        409: { description: "The owner cannot be removed: hand the room on or delete it" },
+      },
     },
     async (c, { params }) => {
-      membersOnly(params.room);
-      if (!(await roomStub(c.env, params.room).removeMember(params.userId))) {
+      const leaving = params.userId === principal(c).sub;
+      await managed(c, params.room, leaving ? "read" : "manage");
+      const result = await roomStub(c.env, params.room).removeMember(params.userId);
+      if (result === "owner")
+        throw new ApiError("conflict", "The owner cannot be removed; transfer or delete the room");
+      if (result === "not_member")
         throw new ApiError("not_found", `${params.userId} is not a member of ${params.room}`);
-      }
       return c.body(null, 204);
     },
   );

@@ -12,6 +12,7 @@ import { legacyHubService } from "../functions/legacy-hub";
 import { legacyMemoryService } from "../functions/legacy-memory";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
+import { serviceCredentialsService } from "../functions/service-credentials";
 import { servicesService } from "../functions/services";
 import { systemService } from "../functions/system";
 import { usersService } from "../functions/users";
@@ -22,10 +23,12 @@ import { consumeQueue } from "./lib/queue";
 import { runCron } from "./lib/scheduled";
 
 export { Hub } from "../durable-objects/hub";
+export { HubConnections } from "../durable-objects/hub-connections";
 export { HubTickets } from "../durable-objects/hub-tickets";
 export { JobBoard } from "../durable-objects/job-board";
 export { LegacyHub } from "../durable-objects/legacy-hub";
 export { RateLimiter } from "../durable-objects/rate-limiter";
+export { ServiceCredentials } from "../durable-objects/service-credentials";
 
 const app = createGateway({ title: "Tessera", version: pkg.version, description: pkg.description }, [
   { prefix: "", router: systemService({ service: "tessera", version: pkg.version }) },
@@ -39,6 +42,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/jobs", router: jobsService },
   { prefix: "/v1/gpu", router: gpuService },
   { prefix: "/v1/admin", router: jobsAdminService },
+  { prefix: "/v1/admin", router: serviceCredentialsService },
   { prefix: "/v1/audio", router: audioService },
   { prefix: "/api/auth", router: legacyAuthService },
   { prefix: "/api/memory", router: legacyMemoryService },

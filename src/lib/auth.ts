@@ -5,6 +5,7 @@ import { db } from "./db/client";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { type AccessClaims, verifyAccessToken } from "./jwt";
+import { isServiceSecret, type ServiceCaller, type ServiceScope, verifyServiceSecret } from "./service-credentials";
 import { liveSessionUser } from "./sessions";
 import type { PublicUser } from "./users";
 
@@ -12,9 +13,14 @@ import type { PublicUser } from "./users";
  * - "public": anyone;
  * - "user": a valid access token (stateless: a revoked session works until the token expires, ≤ its TTL);
  * - "session": a valid token whose session is live and whose user is active, checked in the database;
- * - { role }: like "session", and the user's current roles (from the database, not the token) include it.
+ * - { role }: like "session", and the user's current roles (from the database, not the token) include it;
+ * - { scope, orRole? }: a service credential (`tsc_…`, docs/service-credentials.md) holding the scope, or,
+ *   where orRole is set, a user as { role: orRole } would admit. Only these routes take a credential, and a
+ *   credential is never taken for a user: it is not a JWT, so the token check above refuses it.
  */
-export type Access = "public" | "user" | "session" | { role: string };
+export type UserAccess = "user" | "session" | { role: string };
+export type ServiceAccess = { scope: ServiceScope; orRole?: string };
+export type Access = "public" | UserAccess | ServiceAccess;
 
 export type Principal = AccessClaims;
 
@@ -40,9 +46,38 @@ async function verified(c: Context<AppEnv>): Promise<Principal> {
   return claims;
 }
 
+/** Who called a route: a user's claims, or a service credential (only on { scope } routes). */
+export type Caller = Principal | (ServiceCaller & { sub: string });
+
+function isServiceAccess(access: Access): access is ServiceAccess {
+  return typeof access === "object" && "scope" in access;
+}
+
+/** A { scope } route: a credential with the scope, or a user with `orRole`. */
+async function authorizeService(c: Context<AppEnv>, access: ServiceAccess): Promise<Caller> {
+  const token = bearerToken(c);
+  if (token && isServiceSecret(token)) {
+    const service = await verifyServiceSecret(c.env, token);
+    if (!service) throw new ApiError("unauthorized", "The service credential is unknown or revoked");
+    if (!service.scopes.includes(access.scope)) {
+      throw new ApiError("forbidden", `Requires a credential with the '${access.scope}' scope`);
+    }
+    c.set("service", service);
+    // The rate limit keys on `sub`; a credential's id ("svc_…") never collides with a user's.
+    return { ...service, sub: service.id };
+  }
+  if (access.orRole) return (await authorize(c, { role: access.orRole })) as Principal;
+  throw new ApiError("unauthorized", `Requires a service credential with the '${access.scope}' scope`, {
+    headers: { "WWW-Authenticate": "Bearer" },
+  });
+}
+
 /** Enforces `access` and returns the caller, or undefined on a public route. */
-export async function authorize(c: Context<AppEnv>, access: Access): Promise<Principal | undefined> {
+export async function authorize(c: Context<AppEnv>, access: "public" | UserAccess): Promise<Principal | undefined>;
+export async function authorize(c: Context<AppEnv>, access: Access): Promise<Caller | undefined>;
+export async function authorize(c: Context<AppEnv>, access: Access): Promise<Caller | undefined> {
   if (access === "public") return undefined;
+  if (isServiceAccess(access)) return authorizeService(c, access);
   const principal = await verified(c);
   if (access === "user") return principal;
   const live = await liveSessionUser(db(c.env), principal.sid, principal.sub);
@@ -62,6 +97,11 @@ export function sessionUser(c: Context<AppEnv>): PublicUser {
   const user = c.get("sessionUser");
   if (!user) throw new Error("sessionUser() on a route that does not check the session");
   return user;
+}
+
+/** The service credential that called a { scope } route, if a service (not a user) called it. */
+export function serviceCaller(c: Context<AppEnv>): ServiceCaller | undefined {
+  return c.get("service");
 }
 
 /** The caller on a route that declared an access other than "public". */

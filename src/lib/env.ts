@@ -1,10 +1,12 @@
 // The one Env: every binding, var and secret the Worker sees, and the typed config parsed from it once per isolate.
 import { z } from "zod";
 import type { Hub } from "../../durable-objects/hub";
+import type { HubConnections } from "../../durable-objects/hub-connections";
 import type { HubTickets } from "../../durable-objects/hub-tickets";
 import type { JobBoard } from "../../durable-objects/job-board";
 import type { LegacyHub } from "../../durable-objects/legacy-hub";
 import type { RateLimiter } from "../../durable-objects/rate-limiter";
+import type { ServiceCredentials } from "../../durable-objects/service-credentials";
 import type { Logger, LogLevel } from "./log";
 import { SharedNamespacesSchema } from "./memory-namespace";
 import type { QueueMessage } from "./protocol";
@@ -18,6 +20,8 @@ export interface Env {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   HUB_TICKETS: DurableObjectNamespace<HubTickets>;
   LEGACY_HUB: DurableObjectNamespace<LegacyHub>;
+  HUB_CONNECTIONS: DurableObjectNamespace<HubConnections>;
+  SERVICE_CREDENTIALS: DurableObjectNamespace<ServiceCredentials>;
   GPU_JOBS: Queue<QueueMessage>;
   // Vars (wrangler.toml [vars]); strings, parsed by getConfig
   ENVIRONMENT?: string;
@@ -74,6 +78,8 @@ export interface AppEnv {
     principal?: import("./jwt").AccessClaims;
     /** The caller's user as the database has it now, set by authorize() on session-checked routes. */
     sessionUser?: import("./users").PublicUser;
+    /** The service credential that called a { scope } route (src/lib/auth.ts). */
+    service?: import("./service-credentials").ServiceCaller;
   };
 }
 
@@ -170,8 +176,8 @@ export interface Config {
   memorySharedNamespaces: ReadonlyMap<string, readonly string[]>;
   /** How long a memory stays in the KV cache (MEMORY_CACHE_TTL_SECONDS). */
   memoryCacheTtlSeconds: number;
-  /** The hub's limits (docs/hub.md): frame bytes, client frames per second per socket, sockets per user in one
-   *  room, distinct users online in one room. */
+  /** The hub's limits (docs/hub.md): frame bytes, client frames per second per socket, sockets per user across
+   *  all rooms, distinct users online in one room. */
   hub: {
     maxFrameBytes: number;
     messagesPerSecond: number;

@@ -2,7 +2,7 @@
 // the client swaps its access token for a ticket and puts the ticket, never the token, in the URL.
 import type { Env } from "./env";
 import type { HubTicketHolder } from "./protocol";
-import { randomToken, sha256Hex } from "./tokens";
+import { newSecret, sha256Hex } from "./tokens";
 
 export const HUB_TICKET_TTL_SECONDS = 60;
 /** Tickets are spread over this many objects by the first hex digit of their hash. */
@@ -14,10 +14,9 @@ function shard(env: Env, hash: string) {
 }
 
 export async function issueHubTicket(env: Env, holder: HubTicketHolder): Promise<string> {
-  const ticket = randomToken("hubt_");
-  const hash = await sha256Hex(ticket);
+  const { secret, hash } = await newSecret("hubt_");
   await shard(env, hash).issue(hash, holder, HUB_TICKET_TTL_SECONDS * 1000);
-  return ticket;
+  return secret;
 }
 
 /** The ticket's holder, or null when it is unknown, used or expired. A ticket works once. */

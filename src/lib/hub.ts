@@ -2,9 +2,15 @@
 // object, and publishing to rooms (or a user's own channel) over the object's RPC.
 import { z } from "zod";
 import type { Env } from "./env";
-import { type HubEvent, HubSender, RoomName } from "./protocol";
+import { type HubEvent, type HubRoomInfo, HubSender, RoomName } from "./protocol";
 
 export const HUB_PROTOCOL_PREFIX = "bearer.";
+
+/**
+ * `data.kind` of the event sent before a `since` replay when messages after `since` are no longer kept:
+ * `{type:"event", room, data:{kind:"history.truncated", since, oldestSeq, lastSeq}, ts}` (no seq: not kept).
+ */
+export const HUB_HISTORY_TRUNCATED = "history.truncated";
 
 /** The room object for a room name: one object per room, found by name. */
 export function roomStub(env: Env, room: string) {
@@ -26,7 +32,7 @@ export function roomKind(room: string): RoomKind {
 
 /**
  * Who may open or read a room: `public:*` any signed-in user, `user:<id>` that user only, any other room
- * its members (kept by the room object) — admins may open every room.
+ * its members (kept by the room object, the owner among them) — admins may open every members-only room.
  */
 export async function mayEnter(env: Env, room: string, user: { sub: string; roles: string[] }): Promise<boolean> {
   const kind = roomKind(room);
@@ -34,6 +40,16 @@ export async function mayEnter(env: Env, room: string, user: { sub: string; role
   if (kind === "user") return room === userRoom(user.sub);
   if (user.roles.includes("admin")) return true;
   return roomStub(env, room).isMember(user.sub);
+}
+
+/** What a caller is to a members-only room; "stranger" for a room that does not exist as well. */
+export type RoomRole = "admin" | "owner" | "member" | "stranger";
+
+export function roomRole(info: HubRoomInfo | null, user: { sub: string; roles: string[] }): RoomRole {
+  if (!info) return "stranger";
+  if (user.roles.includes("admin")) return "admin";
+  if (info.owner === user.sub) return "owner";
+  return info.members.includes(user.sub) ? "member" : "stranger";
 }
 
 /** What the Worker tells a room object about a socket it has already authenticated and authorised. */
@@ -45,6 +61,11 @@ export const HubConnect = z.object({
   protocol: z.string().optional(),
   /** Replay the room's kept messages with a seq greater than this before any new one. */
   since: z.number().int().nonnegative().optional(),
+  /**
+   * The Worker let the user in as a member: the room checks again just before accepting, since a removal may
+   * have landed in between (admins and public/user rooms need no such check).
+   */
+  asMember: z.boolean().optional(),
 });
 export type HubConnect = z.infer<typeof HubConnect>;
 

@@ -87,11 +87,14 @@ function operationObject(op: Operation): JsonSchema {
   const accessNote =
     access === "public"
       ? ""
-      : typeof access === "object"
-        ? `Requires the '${access.role}' role (checked against the live session).`
-        : access === "session"
-          ? "Requires a signed-in user with a live session."
-          : "Requires a signed-in user.";
+      : typeof access === "object" && "scope" in access
+        ? `Requires a service credential with the '${access.scope}' scope` +
+          (access.orRole ? `, or the '${access.orRole}' role (checked against the live session).` : ".")
+        : typeof access === "object"
+          ? `Requires the '${access.role}' role (checked against the live session).`
+          : access === "session"
+            ? "Requires a signed-in user with a live session."
+            : "Requires a signed-in user.";
   const description = [op.spec.description, accessNote].filter(Boolean).join("\n\n");
   return {
     summary: op.spec.summary,

@@ -40,17 +40,24 @@ export const HubFrame = z.object({
 });
 export type HubFrame = z.infer<typeof HubFrame>;
 
-/** presence's data: who joined or left, and who is in the room now. */
+/**
+ * presence's data: who joined or left. `members` (everyone online, the joiner included) is on the joining
+ * socket's own join only; the others get the change, so a join costs O(members) frames' bytes, not O(members²).
+ */
 export const HubPresence = z.object({
   event: z.enum(["join", "leave"]),
   user: HubSender,
-  members: z.array(HubSender),
+  members: z.array(HubSender).optional(),
 });
 export type HubPresence = z.infer<typeof HubPresence>;
 
 /** What a service publishes: a server event for a room (kept in its history with a seq). */
 export const HubEvent = z.object({ data: z.unknown(), id: z.string().min(1).max(128).optional() });
 export type HubEvent = z.infer<typeof HubEvent>;
+
+/** A members-only room as its owner, members and admins see it. */
+export const HubRoomInfo = z.object({ room: RoomName, owner: z.string(), members: z.array(z.string()) });
+export type HubRoomInfo = z.infer<typeof HubRoomInfo>;
 
 export const HubRoomStats = z.object({ room: RoomName, online: z.number().int(), lastSeq: z.number().int() });
 export type HubRoomStats = z.infer<typeof HubRoomStats>;

@@ -13,6 +13,15 @@ export async function sha256Hex(value: string): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * A new opaque credential and the hash to store in its place (GPU worker and service credentials, tickets):
+ * the secret is shown to its holder once and never kept.
+ */
+export async function newSecret(prefix: string): Promise<{ secret: string; hash: string }> {
+  const secret = randomToken(prefix);
+  return { secret, hash: await sha256Hex(secret) };
+}
+
 /** HMAC-SHA256(key, message) as base64url. */
 export async function hmacBase64url(key: string, message: string): Promise<string> {
   const cryptoKey = await crypto.subtle.importKey(

@@ -3,7 +3,15 @@ import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { HUB_HISTORY_LIMIT, type Hub } from "../../durable-objects/hub";
-import { publishToRoom, publishToUser, roomStub, withinBytes } from "../../src/lib/hub";
+import { HUB_REGISTER_GRACE_MS, type HubConnections } from "../../durable-objects/hub-connections";
+import {
+  HUB_CONNECT_HEADER,
+  HUB_HISTORY_TRUNCATED,
+  publishToRoom,
+  publishToUser,
+  roomStub,
+  withinBytes,
+} from "../../src/lib/hub";
 import { FLOOD_WINDOW_MS, FloodGuard } from "../../src/lib/hub-flood";
 import type { HubFrame } from "../../src/lib/protocol";
 import { api, createAdmin, json, registerUser, send } from "./support";
@@ -148,32 +156,111 @@ describe("connecting", () => {
     expect((await json<{ error: { code: string } }>(other.res)).error.code).toBe("forbidden");
   });
 
-  it("lets a members-only room in only its members, managed by an admin", async () => {
-    const admin = await createAdmin();
-    const user = await registerUser();
+  it("lets a members-only room in only its members, managed by its owner", async () => {
+    const owner = await registerUser();
+    const member = await registerUser();
+    const stranger = await registerUser();
     const room = freshRoom("team:t");
-    expect((await connect(room, { token: user.accessToken })).res.status).toBe(403);
-    expect(
-      (await api("PUT", `/v1/hub/rooms/${room}/members/${user.user.id}`, { token: user.accessToken })).status,
-    ).toBe(403);
-    expect(
-      (await api("PUT", `/v1/hub/rooms/${room}/members/${user.user.id}`, { token: admin.accessToken })).status,
-    ).toBe(204);
-    expect(await json(await api("GET", `/v1/hub/rooms/${room}/members`, { token: admin.accessToken }))).toEqual({
-      members: [user.user.id],
+    const path = `/v1/hub/rooms/${room}`;
+    // Nobody may enter a room that nobody created, and nobody may manage it.
+    expect((await connect(room, { token: member.accessToken })).res.status).toBe(403);
+    expect((await api("PUT", `${path}/members/${member.user.id}`, { token: owner.accessToken })).status).toBe(404);
+
+    const created = await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room } });
+    expect(created.status).toBe(201);
+    expect(await json(created)).toEqual({ room, owner: owner.user.id, members: [owner.user.id] });
+    expect((await api("POST", "/v1/hub/rooms", { token: stranger.accessToken, body: { room } })).status).toBe(409);
+    expect((await connect(room, { token: member.accessToken })).res.status).toBe(403);
+
+    expect((await api("PUT", `${path}/members/${member.user.id}`, { token: owner.accessToken })).status).toBe(204);
+    expect(await json(await api("GET", `${path}/members`, { token: member.accessToken }))).toEqual({
+      room,
+      owner: owner.user.id,
+      members: [owner.user.id, member.user.id].sort(),
     });
-    const inside = await connect(room, { token: user.accessToken });
+    // A member may read the list but not manage it; a stranger is not told the room exists.
+    expect((await api("PUT", `${path}/members/${stranger.user.id}`, { token: member.accessToken })).status).toBe(403);
+    expect((await api("DELETE", path, { token: member.accessToken })).status).toBe(403);
+    expect((await api("GET", `${path}/members`, { token: stranger.accessToken })).status).toBe(404);
+    expect((await api("PUT", `${path}/members/${stranger.user.id}`, { token: stranger.accessToken })).status).toBe(404);
+    // Unknown users cannot be added; the owner cannot be removed.
+    const nobody = crypto.randomUUID();
+    expect((await api("PUT", `${path}/members/${nobody}`, { token: owner.accessToken })).status).toBe(404);
+    expect((await api("DELETE", `${path}/members/${owner.user.id}`, { token: owner.accessToken })).status).toBe(409);
+
+    const inside = await connect(room, { token: member.accessToken });
     expect(inside.res.status).toBe(101);
-    await inside.until(joined(user.user.id));
-    expect(
-      (await api("DELETE", `/v1/hub/rooms/${room}/members/${user.user.id}`, { token: admin.accessToken })).status,
-    ).toBe(204);
+    await inside.until(joined(member.user.id));
+    expect((await api("DELETE", `${path}/members/${member.user.id}`, { token: owner.accessToken })).status).toBe(204);
     await inside.until(() => inside.closed() !== undefined);
     expect(inside.closed()?.code).toBe(1008);
-    expect((await connect(room, { token: user.accessToken })).res.status).toBe(403);
+    expect((await connect(room, { token: member.accessToken })).res.status).toBe(403);
+    expect((await api("DELETE", `${path}/members/${member.user.id}`, { token: owner.accessToken })).status).toBe(404);
     expect(
-      (await api("PUT", `/v1/hub/rooms/public:x/members/${user.user.id}`, { token: admin.accessToken })).status,
+      (await api("PUT", `/v1/hub/rooms/public:x/members/${member.user.id}`, { token: owner.accessToken })).status,
     ).toBe(400);
+    expect(
+      (await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room: "public:mine" } })).status,
+    ).toBe(400);
+  });
+
+  it("refuses at the room itself a member removed after the Worker let them through", async () => {
+    const owner = await registerUser();
+    const room = freshRoom("team:r");
+    await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room } });
+    const connect = (userId: string) =>
+      roomStub(env, room).fetch(
+        new Request("https://hub/connect", {
+          headers: {
+            upgrade: "websocket",
+            [HUB_CONNECT_HEADER]: JSON.stringify({
+              room,
+              user: { id: userId, username: "u" },
+              requestId: "r1",
+              asMember: true,
+            }),
+          },
+        }),
+      );
+    const outsider = await connect(crypto.randomUUID());
+    expect(outsider.status).toBe(403);
+    expect((await json<{ error: { code: string } }>(outsider)).error.code).toBe("forbidden");
+    const inside = await connect(owner.user.id);
+    expect(inside.status).toBe(101);
+    inside.webSocket?.accept();
+    inside.webSocket?.close(1000);
+  });
+
+  it("lets a member leave, the owner hand the room on, an admin manage it, and the owner delete it", async () => {
+    const owner = await registerUser();
+    const next = await registerUser();
+    const admin = await createAdmin();
+    const room = freshRoom("team:h");
+    const path = `/v1/hub/rooms/${room}`;
+    await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room } });
+    expect((await api("PUT", `${path}/members/${next.user.id}`, { token: owner.accessToken })).status).toBe(204);
+    expect((await api("DELETE", `${path}/members/${next.user.id}`, { token: next.accessToken })).status).toBe(204);
+
+    const handed = await api("PUT", `${path}/owner`, { token: owner.accessToken, body: { userId: next.user.id } });
+    expect(handed.status).toBe(200);
+    expect(await json(handed)).toEqual({ room, owner: next.user.id, members: [owner.user.id, next.user.id].sort() });
+    // The old owner is now a member: no longer allowed to manage.
+    expect((await api("DELETE", path, { token: owner.accessToken })).status).toBe(403);
+    // An admin manages any members-only room, without being a member.
+    expect((await api("DELETE", `${path}/members/${owner.user.id}`, { token: admin.accessToken })).status).toBe(204);
+
+    const s = await connect(room, { token: next.accessToken, query: "" });
+    await s.until(joined(next.user.id));
+    s.ws?.send(JSON.stringify({ type: "chat", data: "kept?" }));
+    await s.until((f) => f.seq === 1);
+    expect((await api("DELETE", path, { token: next.accessToken })).status).toBe(204);
+    await s.until(() => s.closed() !== undefined);
+    expect(s.closed()?.code).toBe(1008);
+    expect((await api("GET", `${path}/members`, { token: admin.accessToken })).status).toBe(404);
+    // Made again, the room starts empty, and never reuses a sequence number.
+    await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room } });
+    expect(await historyOf(room)).toEqual([]);
+    expect((await publishToRoom(env, room, { data: "new" })).seq).toBe(2);
   });
 
   it("takes a single-use ticket instead of a token", async () => {
@@ -190,13 +277,56 @@ describe("connecting", () => {
     expect((await connect(room, { query: "?ticket=hubt_made_up" })).res.status).toBe(401);
   });
 
-  it(`refuses more than ${5} sockets per user in one room with 429`, async () => {
+  it("refuses a user's sixth socket across rooms (and /ws) with 429, and frees a place when one closes", async () => {
     const user = await registerUser();
-    const room = freshRoom();
-    for (let i = 0; i < 5; i++) expect((await connect(room, { token: user.accessToken })).res.status).toBe(101);
-    const sixth = await connect(room, { token: user.accessToken });
+    const sockets = [];
+    for (let i = 0; i < 4; i++) {
+      const s = await connect(freshRoom(), { token: user.accessToken });
+      expect(s.res.status).toBe(101);
+      sockets.push(s);
+    }
+    const legacy = await send("GET", "/ws", {
+      headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `bearer.${user.accessToken}` },
+    });
+    expect(legacy.status).toBe(101);
+    legacy.webSocket?.accept();
+    if (legacy.webSocket) opened.push(legacy.webSocket);
+    const sixth = await connect(freshRoom(), { token: user.accessToken });
     expect(sixth.res.status).toBe(429);
     expect(sixth.res.headers.get("retry-after")).toBe("5");
+    expect(
+      (
+        await send("GET", "/ws", {
+          headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `bearer.${user.accessToken}` },
+        })
+      ).status,
+    ).toBe(429);
+
+    sockets[0]?.ws?.close(1000);
+    const counter = env.HUB_CONNECTIONS.get(env.HUB_CONNECTIONS.idFromName(user.user.id));
+    for (let i = 0; i < 50 && (await counter.count()) > 4; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await connect(freshRoom(), { token: user.accessToken })).res.status).toBe(101);
+  });
+
+  it("heals the per-user count when a room never reported its closes", async () => {
+    const user = await registerUser();
+    const counter = env.HUB_CONNECTIONS.get(env.HUB_CONNECTIONS.idFromName(user.user.id));
+    const ghostRoom = freshRoom();
+    // Five sockets a room once held and never released (as if the room had died), past the grace period.
+    await runInDurableObject(counter, (obj: HubConnections, state) => {
+      for (let i = 0; i < 5; i++) {
+        state.storage.sql.exec(
+          "INSERT INTO sockets (conn_id, holder, opened_at) VALUES (?, ?, ?)",
+          `ghost-${i}`,
+          ghostRoom,
+          Date.now() - HUB_REGISTER_GRACE_MS - 1,
+        );
+      }
+      expect(obj.count()).toBe(5);
+    });
+    const s = await connect(freshRoom(), { token: user.accessToken });
+    expect(s.res.status).toBe(101);
+    expect(await counter.count()).toBe(1);
   });
 });
 
@@ -214,7 +344,7 @@ describe("frames", () => {
     sa.ws?.send(JSON.stringify({ type: "chat", data: { text: "two" } }));
     const two = await sb.until((f) => f.type === "chat" && f.seq === 2);
     expect(two).toMatchObject({ room, data: { text: "two" }, from: { id: a.user.id } });
-    expect(sb.frames.some((f) => f.type === "typing" && f.from?.id === a.user.id)).toBe(true);
+    await sb.until((f) => f.type === "typing" && f.from?.id === a.user.id);
     await sa.until((f) => f.seq === 2);
     expect(sa.frames.some((f) => f.type === "typing")).toBe(false);
     expect(sa.frames.find((f) => f.seq === 1)).toMatchObject({ id: "c1", data: { text: "one" } });
@@ -227,7 +357,57 @@ describe("frames", () => {
 
     sa.ws?.close(1000);
     const leave = await sb.until((f) => f.type === "presence" && (f.data as { event: string }).event === "leave");
-    expect(leave.data).toMatchObject({ user: { id: a.user.id }, members: [{ id: b.user.id }] });
+    expect(leave.data).toEqual({ event: "leave", user: { id: a.user.id, username: a.user.username } });
+  });
+
+  it("sends the member list to the joiner only, and announces a user once however many sockets they open", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const room = freshRoom();
+    const sa = await connect(room, { token: a.accessToken });
+    await sa.until(joined(a.user.id));
+    const sb = await connect(room, { token: b.accessToken });
+    const own = await sb.until(joined(b.user.id));
+    expect(((own.data as { members: { id: string }[] }).members ?? []).map((m) => m.id).sort()).toEqual(
+      [a.user.id, b.user.id].sort(),
+    );
+    const told = await sa.until(joined(b.user.id));
+    expect(told.data).toEqual({ event: "join", user: { id: b.user.id, username: b.user.username } });
+    // b's second socket: its own join, but nothing to a; closing it says nothing either (b is still here).
+    const sb2 = await connect(room, { token: b.accessToken });
+    await sb2.until(joined(b.user.id));
+    sb2.ws?.close(1000);
+    for (let i = 0; i < 50 && (await roomStub(env, room).openSockets(b.user.id)).length > 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    sa.ws?.send(JSON.stringify({ type: "chat", data: "marker" }));
+    await sb.until((f) => f.type === "chat");
+    await sa.until((f) => f.type === "chat");
+    expect(sa.frames.filter((f) => f.type === "presence" && f !== sa.frames[0])).toHaveLength(1);
+  });
+
+  it("says so before the replay when since is older than the kept history", async () => {
+    const a = await registerUser();
+    const room = freshRoom();
+    const stub = roomStub(env, room);
+    await runInDurableObject(stub, (hub: Hub) => {
+      for (let i = 1; i <= HUB_HISTORY_LIMIT + 20; i++) hub.publish(room, { data: i });
+    });
+    const s = await connect(room, { token: a.accessToken, query: "?since=5" });
+    await s.until(joined(a.user.id));
+    expect(s.frames[0]).toMatchObject({
+      type: "event",
+      room,
+      data: { kind: HUB_HISTORY_TRUNCATED, since: 5, oldestSeq: 21, lastSeq: HUB_HISTORY_LIMIT + 20 },
+    });
+    expect(s.frames[0]?.seq).toBeUndefined();
+    expect(s.frames[1]?.seq).toBe(21);
+    expect(s.frames.filter((f) => f.seq !== undefined)).toHaveLength(HUB_HISTORY_LIMIT);
+    // A since the history still covers gets no such event.
+    const fine = await connect(room, { token: a.accessToken, query: "?since=20" });
+    await fine.until(joined(a.user.id));
+    expect(fine.frames[0]?.seq).toBe(21);
+    expect(fine.frames.some((f) => f.type === "event" && f.seq === undefined)).toBe(false);
   });
 
   it("answers an oversized or invalid frame with an error frame and keeps the socket open", async () => {
