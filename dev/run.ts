@@ -13,6 +13,7 @@ const dataDir = env.TESSERA_DATA_DIR ?? join(ROOT, ".data");
 async function main(): Promise<void> {
   await assertPortFree(port, "PORT");
   await assertPortFree(bridgePort, "DB_BRIDGE_PORT");
+  if (env.GPU_WORKER !== "0") await assertPortFree(Number(env.GPU_WORKER_PORT ?? 9477), "GPU_WORKER_PORT");
   const inspectorPort = env.INSPECTOR_PORT ? Number(env.INSPECTOR_PORT) : await freePort();
   const keys = await localSigningKeys(join(dataDir, "dev-signing-keys.json"), join(ROOT, ".dev.vars"));
   const gpuWorkerSecret = await localGpuWorkerSecret(join(dataDir, "dev-gpu-worker.json"), join(ROOT, ".dev.vars"));
@@ -29,6 +30,15 @@ async function main(): Promise<void> {
     databaseUrl: env.DATABASE_URL || undefined,
     persistDir: env.WRANGLER_PERSIST_DIR ?? join(dataDir, "wrangler"),
     vars,
+    // The GPU worker in CPU mode (GPU_WORKER=0 leaves it out); models it fetched live under .data/models.
+    gpuWorker:
+      env.GPU_WORKER === "0"
+        ? undefined
+        : {
+            secret: gpuWorkerSecret,
+            port: Number(env.GPU_WORKER_PORT ?? 9477),
+            env: { GPU_WORKER_MODELS_DIR: env.GPU_WORKER_MODELS_DIR ?? join(dataDir, "models") },
+          },
   });
 
   let shuttingDown = false;
@@ -51,7 +61,7 @@ async function main(): Promise<void> {
 [dev] Tessera is up in ${((Date.now() - started) / 1000).toFixed(1)} s
 [dev]   API       ${suite.workerUrl}          (health: ${suite.workerUrl}/health, docs: ${suite.workerUrl}/docs)
 [dev]   database  ${suite.bridgeUrl}  bridge → ${backend}
-[dev] Ctrl-C stops everything.
+${suite.gpuWorkerUrl ? `[dev]   GPU       ${suite.gpuWorkerUrl}  worker (CPU; health, metrics)\n` : ""}[dev] Ctrl-C stops everything.
 `);
 }
 

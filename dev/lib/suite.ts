@@ -19,11 +19,24 @@ export interface DevSuiteOptions {
   vars?: Record<string, string>;
   write?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** Also start a GPU worker (gpu-worker/, CPU mode) against the Worker with this credential and environment. */
+  gpuWorker?: GpuWorkerOptions;
+}
+
+export interface GpuWorkerOptions {
+  /** The worker credential; the Worker must accept it (GPU_WORKER_BOOTSTRAP_SECRET). */
+  secret: string;
+  /** Port for its /health and /metrics. */
+  port: number;
+  /** Extra environment (GPU_WORKER_MODELS, GPU_WORKER_TYPES, …). */
+  env?: Record<string, string>;
 }
 
 export interface DevSuite {
   workerUrl: string;
   bridgeUrl: string;
+  /** The GPU worker's health URL, when one was started. */
+  gpuWorkerUrl?: string;
   processes: ManagedProcess[];
   /** Resolves when any child exits on its own. */
   firstExit: Promise<{ name: string; code: number | string }>;
@@ -97,10 +110,38 @@ export async function startDevSuite(opts: DevSuiteOptions): Promise<DevSuite> {
     await waitForHttp(`${workerUrl}/`, worker, timeout);
     // Run the cron once now, so the gateway knows its upstreams' health before the first request.
     await fetch(`${workerUrl}/cdn-cgi/handler/scheduled`).then((res) => res.body?.cancel());
+    let gpuWorkerUrl: string | undefined;
+    if (opts.gpuWorker) {
+      const gpu = startGpuWorker({ ...opts.gpuWorker, edgeUrl: workerUrl, write: opts.write });
+      processes.push(gpu);
+      gpuWorkerUrl = `http://127.0.0.1:${opts.gpuWorker.port}`;
+      await waitForHttp(`${gpuWorkerUrl}/health`, gpu, timeout);
+    }
     const firstExit = Promise.race(processes.map((p) => p.exited.then((code) => ({ name: p.name, code }))));
-    return { workerUrl, bridgeUrl, processes, firstExit, stop };
+    return { workerUrl, bridgeUrl, gpuWorkerUrl, processes, firstExit, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** `npm run gpu-worker` as a child: CPU mode unless the environment says otherwise. */
+export function startGpuWorker(
+  opts: GpuWorkerOptions & { edgeUrl: string; name?: string; write?: (line: string) => void },
+): ManagedProcess {
+  return spawnPrefixed({
+    name: opts.name ?? "gpu",
+    command: process.execPath,
+    args: ["--import", "tsx", "gpu-worker/main.ts"],
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      TESSERA_URL: opts.edgeUrl,
+      GPU_WORKER_SECRET: opts.secret,
+      GPU_WORKER_DEVICE: process.env.GPU_WORKER_DEVICE ?? "cpu",
+      GPU_WORKER_PORT: String(opts.port),
+      ...opts.env,
+    },
+    write: opts.write,
+  });
 }

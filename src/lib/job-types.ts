@@ -21,18 +21,18 @@ const AUDIO = ["audio/wav", "audio/x-wav", "audio/mpeg", "audio/mp4", "audio/ogg
 const IMAGE = ["image/png", "image/jpeg", "image/webp"];
 
 export const JOB_TYPES = {
-  transcribe: { model: "whisper-large-v3", vramMiB: 6144, input: "bytes", mediaTypes: AUDIO, lane: "interactive" },
+  transcribe: { model: "whisper-large-v3-ggml", vramMiB: 4096, input: "bytes", mediaTypes: AUDIO, lane: "interactive" },
   speech: {
-    model: "kokoro-82m",
-    vramMiB: 1024,
+    model: "espeak-ng",
+    vramMiB: 0,
     input: "text",
     mediaTypes: [],
     maxTextChars: 4096,
     lane: "interactive",
   },
-  "vision.ocr": { model: "florence-2-large", vramMiB: 3072, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
-  "vision.detect": { model: "yolov8x", vramMiB: 2048, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
-  "vision.classify": { model: "siglip-so400m", vramMiB: 2048, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
+  "vision.ocr": { model: "paddleocr-v4", vramMiB: 1024, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
+  "vision.detect": { model: "human-centernet", vramMiB: 1536, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
+  "vision.classify": { model: "vit-base-patch16-224", vramMiB: 1024, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
 } as const satisfies Record<string, JobTypeSpec>;
 
 export type JobType = keyof typeof JOB_TYPES;

@@ -226,3 +226,59 @@ export type JobEventName = z.infer<typeof JobEventName>;
 
 /** A JSON value (a job's options and result). */
 export type JsonValue = z.infer<ReturnType<typeof z.json>>;
+
+// ---- GPU job results (what the GPU worker completes each type with; docs/jobs.md "Results") ----
+
+/** `transcribe`: `{text, language?, duration?, segments}` in seconds (the OpenAI formats are built from it). */
+export { TranscriptResult } from "./transcript-formats";
+
+/** `speech`: the audio is the artifact it names; the rest describes it truthfully. */
+export const SpeechResult = z.object({
+  artifact: z.string(),
+  /** The artifact's media type: audio/wav unless a converter produced the requested format. */
+  contentType: z.string(),
+  /** The format delivered, and the one asked for (they differ when no converter was available). */
+  format: z.string(),
+  requestedFormat: z.string(),
+  sampleRate: z.number().int().positive(),
+  /** Seconds of audio. */
+  duration: z.number().nonnegative(),
+  voice: z.string(),
+  engine: z.string(),
+});
+export type SpeechResult = z.infer<typeof SpeechResult>;
+
+/** An axis-aligned box in the input image's pixels. */
+export const ImageBox = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
+export type ImageBox = z.infer<typeof ImageBox>;
+
+/** `vision.ocr`: the text read, top to bottom, and each line with its confidence and box. */
+export const OcrResult = z.object({
+  text: z.string(),
+  lines: z.array(z.object({ text: z.string(), confidence: z.number().min(0).max(1), box: ImageBox })),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+export type OcrResult = z.infer<typeof OcrResult>;
+
+const Detection = z.object({ label: z.string(), score: z.number().min(0).max(1), box: ImageBox });
+
+/** `vision.detect`: COCO objects, faces and people (bodies), each with a score and a box. */
+export const DetectResult = z.object({
+  objects: z.array(Detection),
+  faces: z.array(Detection),
+  bodies: z.array(Detection),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+export type DetectResult = z.infer<typeof DetectResult>;
+
+/** `vision.classify`: the top labels, best first. */
+export const ClassifyResult = z.object({
+  labels: z.array(z.object({ label: z.string(), score: z.number().min(0).max(1) })),
+});
+export type ClassifyResult = z.infer<typeof ClassifyResult>;
+
+/** The GPU worker reads the registry (which model serves which type) through this file, its one import from src/lib. */
+export { JOB_TYPES } from "./job-types";
+export type JobTypeName = z.infer<typeof JobTypeName>;

@@ -31,6 +31,7 @@ async function startDev(): Promise<Running> {
     PORT: String(port),
     DB_BRIDGE_PORT: String(bridgePort),
     INSPECTOR_PORT: String(inspectorPort),
+    GPU_WORKER_PORT: String(await freePort()),
     TESSERA_DATA_DIR: scratch.dir,
     NO_COLOR: "1",
   };

@@ -4,6 +4,8 @@ import type { TestProject } from "vitest/node";
 import { freePort } from "../../dev/lib/processes";
 import { startDevSuite } from "../../dev/lib/suite";
 import { generateKeyPairSecrets } from "../../src/lib/keys";
+import { WORKER_SECRET_PREFIX } from "../../src/lib/protocol";
+import { randomToken } from "../../src/lib/tokens";
 import { createScratch } from "../support/scratch";
 import { startTestUpstream, testGatewayRoutes } from "../support/upstream";
 
@@ -13,6 +15,8 @@ declare module "vitest" {
     bridgeUrl: string;
     bootstrapToken: string;
     upstreamUrl: string;
+    /** The credential the Worker accepts as GPU_WORKER_BOOTSTRAP_SECRET, for tests that start a GPU worker. */
+    gpuWorkerSecret: string;
   }
 }
 
@@ -22,6 +26,7 @@ export default async function setup(project: TestProject) {
   const scratch = await createScratch("tessera-e2e");
   const upstream = await startTestUpstream();
   const lines: string[] = [];
+  const gpuWorkerSecret = randomToken(WORKER_SECRET_PREFIX);
   try {
     const suite = await startDevSuite({
       port: await freePort(),
@@ -42,6 +47,7 @@ export default async function setup(project: TestProject) {
         // Short leases, so the lease-expiry scenario takes seconds; {url} input from the local test upstream.
         JOBS_LEASE_MS: "4000",
         JOBS_INPUT_URL_ALLOW_PRIVATE: "true",
+        GPU_WORKER_BOOTSTRAP_SECRET: gpuWorkerSecret,
       },
       write: (line) => lines.push(line),
     });
@@ -49,6 +55,7 @@ export default async function setup(project: TestProject) {
     project.provide("bridgeUrl", suite.bridgeUrl);
     project.provide("bootstrapToken", BOOTSTRAP_TOKEN);
     project.provide("upstreamUrl", upstream.url);
+    project.provide("gpuWorkerSecret", gpuWorkerSecret);
     return async () => {
       await suite.stop();
       await upstream.close();

@@ -74,7 +74,7 @@ describe("JobBoard", () => {
     expect(lease?.jobId).toBe(interactive.id);
   });
 
-  it("never hands a 6 GB model's job to a worker with 2 GB free", async () => {
+  it("never hands a 4 GB model's job to a worker with 2 GB free", async () => {
     const board = freshBoard();
     const big = await board.enqueue(
       spec("u", "transcribe", { input: { r2Key: "k", mediaType: "audio/wav", bytes: 1 } }),
@@ -88,15 +88,15 @@ describe("JobBoard", () => {
     const board = freshBoard();
     await board.enqueue(spec("a", "vision.ocr"));
     await board.enqueue(spec("b", "vision.detect"));
-    // 3072 + 2048 MiB do not fit in 4096: only the first goes.
-    expect(await board.lease("w", { freeVramMiB: 4096, loadedModels: [], max: 2 })).toHaveLength(1);
+    // 1024 + 1536 MiB do not fit in 2048: only the first goes.
+    expect(await board.lease("w", { freeVramMiB: 2048, loadedModels: [], max: 2 })).toHaveLength(1);
   });
 
   it("prefers a job whose model the worker has loaded", async () => {
     const board = freshBoard();
     await board.enqueue(spec("u", "vision.ocr"));
     const detect = await board.enqueue(spec("u", "vision.detect"));
-    const [lease] = await board.lease("w", { freeVramMiB: 80_000, loadedModels: ["yolov8x"] });
+    const [lease] = await board.lease("w", { freeVramMiB: 80_000, loadedModels: ["human-centernet"] });
     expect(lease?.jobId).toBe(detect.id);
   });
 

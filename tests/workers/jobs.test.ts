@@ -111,7 +111,7 @@ describe("the GPU worker protocol", () => {
     );
     const worker = await newWorker(admin.accessToken);
     const lease = await worker.leaseJob(job.id);
-    expect(lease).toMatchObject({ type: "vision.ocr", attempt: 1, model: "florence-2-large" });
+    expect(lease).toMatchObject({ type: "vision.ocr", attempt: 1, model: "paddleocr-v4" });
     const listed = await json<{ workers: { id: string; jobsInHand: number; freeVramMiB: number }[] }>(
       await api("GET", "/v1/admin/gpu-workers", { token: admin.accessToken }),
     );

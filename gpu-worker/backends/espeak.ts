@@ -1,0 +1,103 @@
+// Text-to-speech with espeak-ng compiled to WebAssembly: its voices ship inside the npm package, so speech works on
+// any host with nothing provisioned. Each job runs the espeak-ng program once in a fresh WebAssembly instance.
+import ESpeakNg from "espeak-ng";
+import type { SpeechResult } from "../../src/lib/protocol";
+import { ffmpeg, ffmpegAvailable } from "../audio/ffmpeg";
+import { decodeWav, durationSeconds, encodeWav, resample, toPcm16 } from "../audio/wav";
+import { JobError } from "../errors";
+import { type Backend, type JobInput, numberOption, stringOption } from "./types";
+
+/** espeak-ng's default speaking rate in words per minute; OpenAI's speed 1 maps to it. */
+const BASE_WPM = 175;
+const RESPONSE_NAME = "speech";
+
+/** Output formats ffmpeg produces for OpenAI's names, and their media types. */
+const CONVERTED: Record<string, { args: string[]; contentType: string; ext: string }> = {
+  mp3: { args: ["-f", "mp3", "-codec:a", "libmp3lame", "-q:a", "4"], contentType: "audio/mpeg", ext: "mp3" },
+  opus: { args: ["-f", "ogg", "-codec:a", "libopus", "-b:a", "48k"], contentType: "audio/ogg", ext: "opus" },
+  aac: { args: ["-f", "adts", "-codec:a", "aac"], contentType: "audio/aac", ext: "aac" },
+  flac: { args: ["-f", "flac"], contentType: "audio/flac", ext: "flac" },
+};
+
+/**
+ * The espeak-ng voice for a job's `voice`: Kokoro-style names (what the edge maps OpenAI's voices to: `af_*`
+ * American female, `bm_*` British male …) become an English voice with a matching variant; an espeak-ng voice name
+ * (`en-gb`, `de`, `en-us+f2`) is used as it is.
+ */
+export function espeakVoice(voice: string | undefined): string {
+  if (!voice) return "en-us";
+  const kokoro = /^([ab])([fm])_[a-z]+$/.exec(voice);
+  if (kokoro) return `${kokoro[1] === "b" ? "en-gb" : "en-us"}+${kokoro[2] === "f" ? "f3" : "m3"}`;
+  if (/^[a-z]{2,3}(-[a-z0-9]+)*(\+[a-z0-9]+)?$/i.test(voice)) return voice;
+  throw new JobError(`unknown voice "${voice}"`, false);
+}
+
+/** Runs espeak-ng once: the text goes in through a file, so no text can be mistaken for an option. */
+export async function synthesize(text: string, voice: string, wpm: number): Promise<Uint8Array> {
+  const errors: string[] = [];
+  let instance: Awaited<ReturnType<typeof ESpeakNg>>;
+  try {
+    instance = await ESpeakNg({
+      arguments: ["-w", "out.wav", "-v", voice, "-s", String(wpm), "-f", "in.txt"],
+      preRun: [(m) => m.FS.writeFile("in.txt", text)],
+      print: () => {},
+      printErr: (line: string) => errors.push(line),
+    });
+  } catch (err) {
+    const reason = errors.find((l) => l.startsWith("Error:")) ?? (err instanceof Error ? err.message : String(err));
+    throw new JobError(`espeak-ng failed for voice "${voice}": ${reason}`, false);
+  }
+  return instance.FS.readFile("out.wav");
+}
+
+export const espeakBackend: Backend = {
+  async load() {
+    // Compiles the WebAssembly once up front, so the first job does not pay for it.
+    await synthesize(" ", "en-us", BASE_WPM);
+    return {
+      async run(input: JobInput, ctx) {
+        const text = input.text ?? "";
+        const requested = stringOption(input, "voice");
+        const voice = espeakVoice(requested);
+        const speed = Math.min(4, Math.max(0.25, numberOption(input, "speed") ?? 1));
+        const wpm = Math.round(Math.min(450, Math.max(80, BASE_WPM * speed)));
+        const format = stringOption(input, "format") ?? "wav";
+        ctx.signal.throwIfAborted();
+        const wav = await synthesize(text, voice, wpm);
+        const audio = decodeWav(wav);
+        ctx.progress(0.8);
+        let bytes: Uint8Array = wav;
+        let contentType = "audio/wav";
+        let delivered = "wav";
+        let sampleRate = audio.sampleRate;
+        if (format === "pcm") {
+          // OpenAI's pcm: raw signed 16-bit little-endian at 24 kHz, mono.
+          const pcm = resample(audio, 24_000);
+          bytes = toPcm16(pcm.samples);
+          contentType = "audio/pcm";
+          delivered = "pcm";
+          sampleRate = pcm.sampleRate;
+        } else if (format !== "wav" && CONVERTED[format] && ffmpegAvailable()) {
+          const target = CONVERTED[format];
+          bytes = await ffmpeg(encodeWav(audio), target.args, ctx.signal);
+          contentType = target.contentType;
+          delivered = format;
+        } else if (format !== "wav") {
+          ctx.log.debug("no converter for the requested format: delivering WAV", { format });
+        }
+        const result: SpeechResult = {
+          artifact: RESPONSE_NAME,
+          contentType,
+          format: delivered,
+          requestedFormat: format,
+          sampleRate,
+          duration: durationSeconds(audio),
+          voice,
+          engine: "espeak-ng",
+        };
+        return { result, artifacts: [{ name: RESPONSE_NAME, contentType, bytes }] };
+      },
+      async unload() {},
+    };
+  },
+};

@@ -1,0 +1,230 @@
+// The GPU worker end to end against `wrangler dev`: a worker started as `npm run dev` starts it (CPU mode, real
+// engines, the Worker's GPU_WORKER_BOOTSTRAP_SECRET) answers the OpenAI audio routes and vision jobs; and a worker
+// killed with SIGKILL in the middle of a job loses nothing: its lease expires and the job completes on the worker
+// started after it. The worker runs only while this file does: jobs.test.ts scripts workers of its own for every
+// type, and a real one beside them would take their jobs.
+
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { freePort, type ManagedProcess, waitForHttp } from "../../dev/lib/processes";
+import { startGpuWorker } from "../../dev/lib/suite";
+import { decodeWav, durationSeconds, rmsDbfs } from "../../gpu-worker/audio/wav";
+import type { JobRecord } from "../../src/lib/protocol";
+import { renderText } from "../gpu-worker/support/images";
+import { TINY_WHISPER_TEXT } from "../gpu-worker/support/tiny-whisper";
+import { writeE2eModelsFile } from "./gpu-models";
+import { deleteAdmin, signUp, signUpAdmin, type User } from "./users";
+
+const base = inject("workerUrl");
+/**
+ * Short polls instead of long-polls: the board keeps a long-poll waiting after its worker has gone (stopped or
+ * killed), and that call would still take the next job, costing it an attempt and a lease expiry. A test that
+ * counts attempts (here and in jobs.test.ts, which runs after) must not leave such a call behind.
+ */
+const SHORT_POLL = { GPU_WORKER_LEASE_WAIT_MS: "0", GPU_WORKER_IDLE_POLL_MS: "50", GPU_WORKER_IDLE_POLL_MAX_MS: "200" };
+let user: User;
+let admin: User;
+let scratch: string;
+let suiteWorker: ManagedProcess | undefined;
+let suiteWorkerUrl: string;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  [user, admin] = await Promise.all([signUp("gpu"), signUpAdmin("gpuadmin")]);
+  scratch = await mkdtemp(join(tmpdir(), "tessera-e2e-gpu-"));
+  const port = await freePort();
+  suiteWorkerUrl = `http://127.0.0.1:${port}`;
+  suiteWorker = startGpuWorker({
+    secret: inject("gpuWorkerSecret"),
+    edgeUrl: base,
+    port,
+    env: {
+      GPU_WORKER_MODELS: await writeE2eModelsFile(scratch),
+      // vision.classify is left to the worker-kill test's own workers.
+      GPU_WORKER_TYPES: "speech,transcribe,vision.ocr,vision.detect",
+      GPU_WORKER_THREADS: "2",
+      ...SHORT_POLL,
+      LOG_LEVEL: "warn",
+    },
+    write: (line) => logs.push(line),
+  });
+  await waitForHttp(`${suiteWorkerUrl}/health`, suiteWorker, 30_000);
+});
+afterAll(async () => {
+  await suiteWorker?.stop();
+  if (admin) await deleteAdmin(admin);
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+async function post(path: string, body: unknown, token = user.token) {
+  return fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+async function job(id: string): Promise<JobRecord> {
+  const res = await fetch(`${base}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${user.token}` } });
+  return (await res.json()) as JobRecord;
+}
+
+/** Polls a job until it is finished (or the timeout passes). */
+async function finished(id: string, timeoutMs = 30_000): Promise<JobRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const current = await job(id);
+    if (!["queued", "running"].includes(current.status) || Date.now() > deadline) return current;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function submit(type: string, bytes: Uint8Array, mediaType: string): Promise<JobRecord> {
+  const res = await post("/v1/jobs", { type, input: { base64: Buffer.from(bytes).toString("base64"), mediaType } });
+  expect(res.status).toBe(202);
+  return (await res.json()) as JobRecord;
+}
+
+describe.concurrent("a GPU worker as npm run dev starts it (CPU, real engines)", () => {
+  it("POST /v1/audio/speech returns a WAV of the text, and /v1/audio/transcriptions of that WAV returns text", async () => {
+    const speech = await post("/v1/audio/speech", {
+      model: "tts-1",
+      input: "Good morning, this is Tessera speaking.",
+      voice: "nova",
+      response_format: "wav",
+    });
+    expect(speech.status).toBe(200);
+    expect(speech.headers.get("content-type")).toBe("audio/wav");
+    const wav = new Uint8Array(await speech.arrayBuffer());
+    const audio = decodeWav(wav);
+    expect(durationSeconds(audio)).toBeGreaterThan(1.2);
+    expect(durationSeconds(audio)).toBeLessThan(5);
+    expect(rmsDbfs(audio.samples)).toBeGreaterThan(-35);
+
+    const form = new FormData();
+    form.set("file", new Blob([wav], { type: "audio/wav" }), "speech.wav");
+    form.set("model", "whisper-1");
+    form.set("response_format", "verbose_json");
+    const res = await fetch(`${base}/v1/audio/transcriptions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}` },
+      body: form,
+    });
+    expect(res.status).toBe(200);
+    const transcript = (await res.json()) as { text: string; duration: number; segments: { text: string }[] };
+    // whisper.cpp ran the model file the setup wrote, whose weights decode any audio to this phrase.
+    expect(transcript.text).toBe(TINY_WHISPER_TEXT);
+    expect(transcript.duration).toBeCloseTo(durationSeconds(audio), 1);
+    expect(transcript.segments.map((s) => s.text)).toEqual([TINY_WHISPER_TEXT]);
+  });
+
+  it("an OCR job returns the text of the image", async () => {
+    const submitted = await submit("vision.ocr", await renderText("Tessera reads printed text"), "image/png");
+    const done = await finished(submitted.id);
+    expect(done).toMatchObject({ status: "completed", result: { text: "Tessera reads printed text" } });
+  });
+
+  it("a detection job finds the people in an image", async () => {
+    const { HUMAN_DIR } = await import("../../gpu-worker/backends/human");
+    const { readFile } = await import("node:fs/promises");
+    const image = new Uint8Array(await readFile(join(HUMAN_DIR, "assets", "samples.jpg")));
+    const done = await finished((await submit("vision.detect", image, "image/jpeg")).id);
+    expect(done.status).toBe("completed");
+    const result = done.result as { objects: { label: string }[]; faces: unknown[] };
+    expect(result.objects.some((o) => o.label === "person")).toBe(true);
+    expect(result.faces.length).toBeGreaterThan(0);
+  });
+
+  it("reports its models, VRAM and finished jobs on /health and /metrics", async () => {
+    const spoken = await post("/v1/audio/speech", {
+      model: "tts-1",
+      input: "metrics",
+      voice: "alloy",
+      response_format: "wav",
+    });
+    expect(spoken.status).toBe(200);
+    const health = (await (await fetch(`${suiteWorkerUrl}/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ status: "ok", device: "cpu", vram: { budgetMiB: 24_576 } });
+    const metrics = await (await fetch(`${suiteWorkerUrl}/metrics`)).text();
+    expect(metrics).toContain('tessera_gpu_worker_model_loaded{model="espeak-ng",state="ready"} 1');
+    expect(metrics).toMatch(/tessera_gpu_worker_jobs_total\{type="speech",outcome="completed"\} [1-9]/);
+    expect(metrics).toMatch(/tessera_gpu_worker_job_seconds_count\{model="espeak-ng"\} [1-9]/);
+    expect(metrics).toContain("tessera_gpu_worker_vram_free_mib");
+  });
+
+  it("a worker killed with SIGKILL in the middle of a job: the job completes after a new worker starts", {
+    timeout: 60_000,
+  }, async () => {
+    // The job runs on a remote-fallback model (hf-inference) served here, so the test decides when it is "in the
+    // middle": the first request is held open, and the worker is killed while it waits.
+    const dir = await mkdtemp(join(tmpdir(), "tessera-gpu-kill-"));
+    const requests: string[] = [];
+    let hold = true;
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      requests.push(req.url ?? "");
+      if (hold) return; // never answered: the worker holding this job is killed meanwhile
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify([{ label: "tabby cat", score: 0.93 }]));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const address = server.address();
+    const endpointUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    const models = join(dir, "models.json");
+    await writeFile(
+      models,
+      JSON.stringify({
+        models: [
+          { id: "vit-base-patch16-224", backend: "hf-inference", vramMiB: 0, options: { endpointUrl, model: "vit" } },
+        ],
+      }),
+    );
+    const issued = await post("/v1/admin/gpu-workers", { name: "e2e-kill" }, admin.token);
+    const { secret } = (await issued.json()) as { secret: string };
+    const start = async (name: string): Promise<ManagedProcess> =>
+      startGpuWorker({
+        name,
+        secret,
+        edgeUrl: base,
+        port: await freePort(),
+        env: {
+          GPU_WORKER_MODELS: models,
+          GPU_WORKER_TYPES: "vision.classify",
+          ...SHORT_POLL,
+          LOG_LEVEL: "warn",
+        },
+        write: () => {},
+      });
+    let first: ManagedProcess | undefined;
+    let second: ManagedProcess | undefined;
+    try {
+      first = await start("gpu-a");
+      const submitted = await submit("vision.classify", await renderText("a cat"), "image/png");
+      const deadline = Date.now() + 20_000;
+      while (requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(requests.length).toBe(1);
+      expect(await job(submitted.id)).toMatchObject({ status: "running", attempts: 1 });
+
+      process.kill(-(first.child.pid as number), "SIGKILL");
+      await first.exited;
+      hold = false;
+      second = await start("gpu-b");
+      // Nothing tells the edge the worker died: its lease runs out (60 s), the job is queued again, and the new
+      // worker gets it after the backoff.
+      const done = await finished(submitted.id, 40_000);
+      expect(done).toMatchObject({
+        status: "completed",
+        attempts: 2,
+        result: { labels: [{ label: "tabby cat", score: 0.93 }] },
+      });
+    } finally {
+      await Promise.all([first?.stop(), second?.stop()]);
+      server.closeAllConnections();
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
