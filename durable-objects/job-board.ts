@@ -304,6 +304,31 @@ export class JobBoard extends DurableObject<Env> {
     return leases;
   }
 
+  /**
+   * Puts jobs leased to a call whose worker had already hung up back in the queue, as if never handed out: the
+   * attempt is not counted and nothing waits for a lease to expire. A lease that has moved on is left alone.
+   */
+  giveBack(leases: { jobId: string; leaseId: string }[]): number {
+    let returned = 0;
+    for (const { jobId, leaseId } of leases) {
+      const row = this.leased(jobId, leaseId);
+      if (!row.ok) continue;
+      this.sql.exec(
+        `UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_id = NULL, lease_worker = NULL,
+           lease_deadline = NULL, progress = 0, available_at = ?1, updated_at = ?1 WHERE id = ?2`,
+        Date.now(),
+        jobId,
+      );
+      this.changed(jobId);
+      returned++;
+    }
+    if (returned > 0) {
+      this.wakeWaiters();
+      this.scheduleAlarm();
+    }
+    return returned;
+  }
+
   /** Extends a live lease and records progress; `cancel` tells the worker to stop (its owner cancelled). */
   heartbeat(id: string, leaseId: string, progress?: number): BoardResult<{ leaseDeadline: number; cancel: boolean }> {
     const row = this.leased(id, leaseId);

@@ -60,7 +60,20 @@ export const gpuService = new ApiRouter("gpu-workers")
     async (c) => {
       const worker = await authenticateWorker(c);
       const state = await readJsonBody(c, GpuWorkerState, WORKER_BODY_LIMIT);
-      return c.json({ jobs: await withInputUrls(c, await jobBoard(c.env).lease(worker.id, state)) });
+      const board = jobBoard(c.env);
+      const hungUp = c.req.raw.signal;
+      const leasing = board.lease(worker.id, state);
+      // A worker that hangs up during a long-poll (stopped, killed, restarted) must not keep what its abandoned call
+      // is handed: that would cost each job an attempt and a lease's wait. waitUntil outlives the cancelled request.
+      c.executionCtx.waitUntil(
+        leasing.then(
+          async (leases) => {
+            if (hungUp.aborted && leases.length > 0) await board.giveBack(leases);
+          },
+          () => undefined,
+        ),
+      );
+      return c.json({ jobs: await withInputUrls(c, await leasing) });
     },
   )
   .route(

@@ -1,7 +1,7 @@
 // /v1/jobs, /v1/gpu, /v1/admin job routes and /v1/audio through the Worker's own fetch, with a scripted GPU worker
 // client. One file on purpose: they share the one board, and the scripted worker fails jobs that are not its test's,
 // so these tests must not run beside each other.
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
@@ -283,6 +283,34 @@ describe("long-poll, worker capabilities and signed input URLs", () => {
     const { jobs } = await json<{ jobs: JobLease[] }>(res);
     expect(jobs).toMatchObject([{ jobId: job.id, attempt: 2 }]);
     await worker.call("POST", `/v1/gpu/jobs/${job.id}/complete`, { leaseId: jobs[0]?.leaseId, result: null });
+  });
+
+  it("gives a job handed to a long-poll whose worker hung up straight back, without counting an attempt", async () => {
+    const gone = await newWorker(admin.accessToken, "hung-up");
+    const hangUp = new AbortController();
+    // Called directly with a signal the test controls: the local runtimes' proxies do not pass a client's hang-up
+    // on to request.signal, the production runtime does (enable_request_signal).
+    const request = new Request("http://tessera.test/v1/gpu/lease", {
+      method: "POST",
+      headers: { authorization: `Bearer ${gone.secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ freeVramMiB: 80_000, types: ["vision.classify"], waitMs: 10_000 }),
+      signal: hangUp.signal,
+    });
+    const ctx = createExecutionContext();
+    const abandoned = worker.fetch(request, env, ctx);
+    await new Promise((r) => setTimeout(r, 300));
+    hangUp.abort();
+    const job = await json<JobRecord>(await submit(png(new Uint8Array([5]))));
+    await abandoned;
+    await waitOnExecutionContext(ctx);
+    expect(await json(await api("GET", `/v1/jobs/${job.id}`, { token: alice.accessToken }))).toMatchObject({
+      status: "queued",
+      attempts: 0,
+    });
+    const live = await newWorker(admin.accessToken, "live");
+    const lease = await live.leaseJob(job.id);
+    expect(lease.attempt).toBe(1);
+    await live.call("POST", `/v1/gpu/jobs/${job.id}/complete`, { leaseId: lease.leaseId, result: null });
   });
 
   it("refuses a wait over 25 s and an unknown job type in `types` with 400", async () => {
