@@ -109,9 +109,6 @@ CREATE TABLE IF NOT EXISTS workers (
 );
 `;
 
-/** How often a waiting lease call looks for a queue change: the most a long-poll adds to a job's wait. */
-const WAKE_CHECK_MS = 20;
-
 /** Backoff before attempt n+1 after attempt n failed. */
 export function retryDelayMs(attempt: number): number {
   return Math.min(JOB_LIMITS.retryMaxMs, JOB_LIMITS.retryBaseMs * 2 ** Math.max(0, attempt - 1));
@@ -147,9 +144,10 @@ const EVENT_FOR: Partial<Record<JobStatus, JobEventName>> = {
 export class JobBoard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly leaseMs: number;
-  /** Bumped by every change that could make a job leasable; waiting lease calls watch it. Only in memory: after
-   *  an eviction a waiting call simply fails and its worker asks again, so nothing durable depends on it. */
-  private queueVersion = 0;
+  /** Lease calls waiting for work (long-poll), woken by every change that could make a job leasable. Only in
+   *  memory: after an eviction a waiting call simply fails and its worker asks again, so nothing durable depends on
+   *  it. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -515,23 +513,21 @@ export class JobBoard extends DurableObject<Env> {
     if (status === "queued") this.wakeWaiters();
   }
 
-  /**
-   * Resolves after `ms`, or within WAKE_CHECK_MS of a queue change. A promise resolved by another request (the
-   * enqueue) would resume this call only when its own request next ran, so a waiting call checks a counter on a
-   * short timer of its own instead.
-   */
-  private async waitForWork(ms: number): Promise<void> {
-    const seen = this.queueVersion;
-    const until = Date.now() + ms;
-    while (this.queueVersion === seen) {
-      const left = until - Date.now();
-      if (left <= 0) return;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(WAKE_CHECK_MS, left)));
-    }
+  /** Resolves after `ms`, or as soon as the queue changes. */
+  private waitForWork(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
   }
 
   private wakeWaiters(): void {
-    this.queueVersion++;
+    for (const wake of [...this.waiters]) wake();
   }
 
   /** Milliseconds until the earliest job in backoff becomes leasable (infinite when none is waiting). */
