@@ -303,13 +303,14 @@ export class JobBoard extends DurableObject<Env> {
   }
 
   /**
-   * Puts jobs leased to a call whose worker had already hung up back in the queue, as if never handed out: the
-   * attempt is not counted and nothing waits for a lease to expire. A lease that has moved on is left alone.
+   * Puts leased jobs back in the queue as if never handed out: the attempt is not counted and nothing waits for a
+   * lease to expire. For a call whose worker had already hung up, and for a worker handing back what it holds when
+   * it shuts down. A lease that has moved on (or, with `workerId`, is another worker's) is left alone.
    */
-  giveBack(leases: { jobId: string; leaseId: string }[]): number {
+  giveBack(leases: { jobId: string; leaseId: string }[], workerId?: string): number {
     let returned = 0;
     for (const { jobId, leaseId } of leases) {
-      const row = this.leased(jobId, leaseId);
+      const row = this.leased(jobId, leaseId, workerId);
       if (!row.ok) continue;
       this.sql.exec(
         `UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_id = NULL, lease_worker = NULL,
@@ -328,8 +329,13 @@ export class JobBoard extends DurableObject<Env> {
   }
 
   /** Extends a live lease and records progress; `cancel` tells the worker to stop (its owner cancelled). */
-  heartbeat(id: string, leaseId: string, progress?: number): BoardResult<{ leaseDeadline: number; cancel: boolean }> {
-    const row = this.leased(id, leaseId);
+  heartbeat(
+    id: string,
+    leaseId: string,
+    progress?: number,
+    workerId?: string,
+  ): BoardResult<{ leaseDeadline: number; cancel: boolean }> {
+    const row = this.leased(id, leaseId, workerId);
     if (!row.ok) return row;
     const now = Date.now();
     const deadline = now + this.leaseMs;
@@ -345,8 +351,8 @@ export class JobBoard extends DurableObject<Env> {
     return { ok: true, value: { leaseDeadline: deadline, cancel: row.value.cancel_requested === 1 } };
   }
 
-  complete(id: string, leaseId: string, result: unknown): BoardResult<OwnedJob> {
-    const row = this.leased(id, leaseId);
+  complete(id: string, leaseId: string, result: unknown, workerId?: string): BoardResult<OwnedJob> {
+    const row = this.leased(id, leaseId, workerId);
     if (!row.ok) return row;
     const text = JSON.stringify(result ?? null);
     this.sql.exec(
@@ -360,15 +366,15 @@ export class JobBoard extends DurableObject<Env> {
   }
 
   /** The input of a job under a live lease (for its worker's download); a stale lease → conflict. */
-  leasedInput(id: string, leaseId: string): BoardResult<JobInputRef> {
-    const row = this.leased(id, leaseId);
+  leasedInput(id: string, leaseId: string, workerId?: string): BoardResult<JobInputRef> {
+    const row = this.leased(id, leaseId, workerId);
     if (!row.ok) return row;
     return { ok: true, value: JSON.parse(row.value.input) as JobInputRef };
   }
 
   /** A failed attempt: retried with backoff while attempts remain and the error is retryable, else failed or dead. */
-  fail(id: string, leaseId: string, error: string, retryable: boolean): BoardResult<OwnedJob> {
-    const row = this.leased(id, leaseId);
+  fail(id: string, leaseId: string, error: string, retryable: boolean, workerId?: string): BoardResult<OwnedJob> {
+    const row = this.leased(id, leaseId, workerId);
     if (!row.ok) return row;
     this.endAttempt(row.value, error.slice(0, JOB_LIMITS.maxErrorChars), retryable);
     return { ok: true, value: this.changed(id) };
@@ -542,11 +548,18 @@ export class JobBoard extends DurableObject<Env> {
     return at === null ? Number.POSITIVE_INFINITY : at - now;
   }
 
-  /** The running job under this lease, or why not: another lease (or none) is a stale caller → conflict. */
-  private leased(id: string, leaseId: string): BoardResult<JobRow> {
+  /**
+   * The running job under this lease, or why not: another lease (or none) is a stale caller → conflict. With
+   * `workerId`, the lease must also be that worker's: a lease id alone never lets another worker act on a job.
+   */
+  private leased(id: string, leaseId: string, workerId?: string): BoardResult<JobRow> {
     const row = this.row(id);
     if (!row) return notFound();
-    if (row.status !== "running" || row.lease_id !== leaseId) {
+    if (
+      row.status !== "running" ||
+      row.lease_id !== leaseId ||
+      (workerId !== undefined && row.lease_worker !== workerId)
+    ) {
       return { ok: false, error: "conflict", message: "This lease is no longer current" };
     }
     return { ok: true, value: row };

@@ -20,6 +20,7 @@ import {
   JobHeartbeat,
   JobLease,
   JobRecord,
+  JobRelease,
 } from "../src/lib/protocol";
 import { ApiRouter } from "../src/lib/router";
 import { parseInput, readBodyBytes, readJsonBody } from "../src/lib/validate";
@@ -109,9 +110,9 @@ export const gpuService = new ApiRouter("gpu-workers")
       responses: { 200: { description: "The bytes, with their media type" }, 409: { description: "Stale lease" } },
     },
     async (c, { params }) => {
-      await authenticateWorker(c);
+      const worker = await authenticateWorker(c);
       const query = parseInput(LeaseQuery, c.req.query(), "query");
-      return inputResponse(c.env, unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId)));
+      return inputResponse(c.env, unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId, worker.id)));
     },
   )
   .route(
@@ -131,9 +132,9 @@ export const gpuService = new ApiRouter("gpu-workers")
       },
     },
     async (c, { params }) => {
-      await authenticateWorker(c);
+      const worker = await authenticateWorker(c);
       const body = await readJsonBody(c, JobHeartbeat, WORKER_BODY_LIMIT);
-      return c.json(unwrap(await jobBoard(c.env).heartbeat(params.id, body.leaseId, body.progress)));
+      return c.json(unwrap(await jobBoard(c.env).heartbeat(params.id, body.leaseId, body.progress, worker.id)));
     },
   )
   .route(
@@ -150,9 +151,9 @@ export const gpuService = new ApiRouter("gpu-workers")
       },
     },
     async (c, { params }) => {
-      await authenticateWorker(c);
+      const worker = await authenticateWorker(c);
       const query = parseInput(LeaseQuery, c.req.query(), "query");
-      unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId));
+      unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId, worker.id));
       const bytes = await readBodyBytes(c, JOB_LIMITS.maxArtifactBytes);
       const key = jobArtifactKey(params.id, params.name);
       const contentType = c.req.header("content-type") ?? "application/octet-stream";
@@ -174,9 +175,9 @@ export const gpuService = new ApiRouter("gpu-workers")
       },
     },
     async (c, { params }) => {
-      await authenticateWorker(c);
+      const worker = await authenticateWorker(c);
       const body = await readJsonBody(c, JobComplete, WORKER_BODY_LIMIT);
-      return c.json(publicJob(unwrap(await jobBoard(c.env).complete(params.id, body.leaseId, body.result))));
+      return c.json(publicJob(unwrap(await jobBoard(c.env).complete(params.id, body.leaseId, body.result, worker.id))));
     },
   )
   .route(
@@ -193,8 +194,35 @@ export const gpuService = new ApiRouter("gpu-workers")
       },
     },
     async (c, { params }) => {
-      await authenticateWorker(c);
+      const worker = await authenticateWorker(c);
       const body = await readJsonBody(c, JobFail, WORKER_BODY_LIMIT);
-      return c.json(publicJob(unwrap(await jobBoard(c.env).fail(params.id, body.leaseId, body.error, body.retryable))));
+      const board = jobBoard(c.env);
+      return c.json(
+        publicJob(unwrap(await board.fail(params.id, body.leaseId, body.error, body.retryable, worker.id))),
+      );
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/jobs/:id/release",
+      auth: WORKER_AUTH,
+      summary: "Hand a leased job back unfinished (e.g. shutting down): queued again at once, the attempt not counted",
+      description: WORKER_NOTE,
+      params: JobParams,
+      responses: {
+        200: { description: "The job, queued again", schema: JobRecord },
+        409: { description: "Stale lease, or another worker's" },
+      },
+    },
+    async (c, { params }) => {
+      const worker = await authenticateWorker(c);
+      const body = await readJsonBody(c, JobRelease, WORKER_BODY_LIMIT);
+      const board = jobBoard(c.env);
+      const released = await board.giveBack([{ jobId: params.id, leaseId: body.leaseId }], worker.id);
+      if (released === 0) throw new ApiError("conflict", "This lease is no longer current");
+      const job = await board.get(params.id);
+      if (!job) throw new ApiError("not_found", "Job not found");
+      return c.json(publicJob(job));
     },
   );

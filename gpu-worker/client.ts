@@ -31,6 +31,8 @@ export interface EdgeClient {
   artifact(lease: JobLease, name: string, contentType: string, bytes: Uint8Array): Promise<void>;
   complete(lease: JobLease, result: JsonValue): Promise<void>;
   fail(lease: JobLease, error: string, retryable: boolean): Promise<void>;
+  /** Hands the job back unfinished: queued again at once, the attempt not counted (shutting down). */
+  release(lease: JobLease): Promise<void>;
 }
 
 export function edgeClient(baseUrl: string, secret: string, fetchImpl: typeof fetch = fetch): EdgeClient {
@@ -105,6 +107,9 @@ export function edgeClient(baseUrl: string, secret: string, fetchImpl: typeof fe
         error: error.slice(0, JOB_LIMITS.maxErrorChars),
         retryable,
       });
+    },
+    async release(lease) {
+      await json("POST", jobPath(lease, "release"), { leaseId: lease.leaseId });
     },
   };
 }

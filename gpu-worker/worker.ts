@@ -281,10 +281,23 @@ export class GpuWorker {
       log.warn("lease lost: dropping the job (the edge re-queues or has finished it)", { job: lease.jobId });
       return;
     }
+    if (cause === "shutdown") {
+      // Not the job's fault: handed back without costing it an attempt or a backoff.
+      metrics.jobFinished(lease.type, lease.model, "failed", seconds);
+      log.warn("handing the job back: shutting down", { job: lease.jobId });
+      try {
+        await client.release(lease);
+      } catch (releaseErr) {
+        log.warn("could not hand the job back; the lease will expire", {
+          job: lease.jobId,
+          error: errorMessage(releaseErr),
+        });
+      }
+      return;
+    }
     let message: string;
     let retryable: boolean;
     if (cause === "cancelled") [message, retryable] = ["cancelled by its owner", false];
-    else if (cause === "shutdown") [message, retryable] = ["worker shutting down", true];
     else if (err instanceof JobError) [message, retryable] = [err.message, err.retryable];
     else [message, retryable] = [errorMessage(err), true]; // an engine crash or network error may not recur
     metrics.jobFinished(lease.type, lease.model, cause === "cancelled" ? "cancelled" : "failed", seconds);

@@ -206,6 +206,7 @@ export const JobHeartbeat = z.object({
   leaseId: z.string().min(1).max(128),
   progress: z.number().min(0).max(1).optional(),
 });
+export const JobRelease = z.object({ leaseId: z.string().min(1).max(128) });
 export const JobComplete = z.object({ leaseId: z.string().min(1).max(128), result: z.json() });
 export const JobFail = z.object({
   leaseId: z.string().min(1).max(128),

@@ -211,7 +211,7 @@ describe("the lease loop", () => {
 });
 
 describe("shutdown", () => {
-  it("stops leasing, lets a job finish within the grace period, and hands the rest back as retryable", async () => {
+  it("stops leasing, lets a job finish within the grace period, and releases the rest unfinished", async () => {
     edge.queue.push(lease("s1", { input: { text: "s1" } }), lease("s2", { input: { text: "s2" } }));
     startWorker(2);
     await vi.waitFor(() => expect(models.seen).toHaveLength(2));
@@ -221,9 +221,6 @@ describe("shutdown", () => {
     await stopped;
     expect(calls(/\/lease$/).length).toBe(leaseCalls);
     expect(edge.finished("s1")?.path).toBe("/v1/gpu/jobs/s1/complete");
-    expect(edge.finished("s2")).toMatchObject({
-      path: "/v1/gpu/jobs/s2/fail",
-      body: { error: "worker shutting down", retryable: true },
-    });
+    expect(edge.finished("s2")).toMatchObject({ path: "/v1/gpu/jobs/s2/release", body: { leaseId: "lease-s2" } });
   });
 });

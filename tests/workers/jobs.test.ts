@@ -313,6 +313,36 @@ describe("long-poll, worker capabilities and signed input URLs", () => {
     await live.call("POST", `/v1/gpu/jobs/${job.id}/complete`, { leaseId: lease.leaseId, result: null });
   });
 
+  it("ties a lease to its worker: another worker holding the lease id gets 409 on every call", async () => {
+    const job = await json<JobRecord>(await submit(png(new Uint8Array([6]))));
+    const holder = await newWorker(admin.accessToken, "holder");
+    const thief = await newWorker(admin.accessToken, "thief");
+    const lease = await holder.leaseJob(job.id);
+    const leaseId = lease.leaseId;
+    const path = `/v1/gpu/jobs/${job.id}`;
+    expect((await thief.call("POST", `${path}/heartbeat`, { leaseId })).status).toBe(409);
+    expect((await thief.call("POST", `${path}/complete`, { leaseId, result: "forged" })).status).toBe(409);
+    expect((await thief.call("POST", `${path}/fail`, { leaseId, error: "x", retryable: false })).status).toBe(409);
+    expect((await thief.call("POST", `${path}/release`, { leaseId })).status).toBe(409);
+    expect((await send("GET", `${path}/input?leaseId=${leaseId}`, { token: thief.secret })).status).toBe(409);
+    expect((await holder.call("POST", `${path}/complete`, { leaseId, result: "real" })).status).toBe(200);
+    expect(await json(await api("GET", `/v1/jobs/${job.id}`, { token: alice.accessToken }))).toMatchObject({
+      result: "real",
+    });
+  });
+
+  it("takes a released job back at once without counting the attempt", async () => {
+    const job = await json<JobRecord>(await submit(png(new Uint8Array([8]))));
+    const worker = await newWorker(admin.accessToken, "releasing");
+    const first = await worker.leaseJob(job.id);
+    const released = await worker.call("POST", `/v1/gpu/jobs/${job.id}/release`, { leaseId: first.leaseId });
+    expect(await json(released)).toMatchObject({ status: "queued", attempts: 0 });
+    expect((await worker.call("POST", `/v1/gpu/jobs/${job.id}/release`, { leaseId: first.leaseId })).status).toBe(409);
+    const again = await worker.leaseJob(job.id);
+    expect(again.attempt).toBe(1);
+    await worker.call("POST", `/v1/gpu/jobs/${job.id}/complete`, { leaseId: again.leaseId, result: null });
+  });
+
   it("refuses a wait over 25 s and an unknown job type in `types` with 400", async () => {
     const worker = await newWorker(admin.accessToken, "bad-lease");
     for (const body of [

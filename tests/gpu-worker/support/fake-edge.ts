@@ -99,6 +99,10 @@ export async function startFakeEdge(): Promise<FakeEdge> {
     await record(c, "json");
     return c.json({ ok: true });
   });
+  app.post("/v1/gpu/jobs/:id/release", async (c) => {
+    await record(c, "json");
+    return c.json({ ok: true });
+  });
   const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve) => {
     const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info) =>
       resolve({ server, port: info.port }),
@@ -108,7 +112,7 @@ export async function startFakeEdge(): Promise<FakeEdge> {
     url: `http://127.0.0.1:${port}`,
     calls,
     finished: (jobId: string) =>
-      calls.find((c) => c.path === `/v1/gpu/jobs/${jobId}/complete` || c.path === `/v1/gpu/jobs/${jobId}/fail`),
+      calls.find((c) => ["complete", "fail", "release"].some((end) => c.path === `/v1/gpu/jobs/${jobId}/${end}`)),
     close: () => new Promise<void>((done) => server.close(() => done())),
   });
 }
