@@ -6,6 +6,7 @@ import { fromBase64, toBase64 } from "./base64";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { fetchUrlInput } from "./input-url";
+import { acceptedMediaType } from "./job-media";
 import { jobTypeSpec } from "./job-types";
 import { jobInputKey } from "./jobs";
 import { JOB_LIMITS, type JobInputRef, type JobSpec, JobTypeName } from "./protocol";
@@ -119,19 +120,19 @@ export async function storeSubmissionInput(
       throw invalid(["input", "base64"], "input.base64 is not valid base64");
     }
   }
-  mediaType = mediaType.toLowerCase();
-  if (!spec.mediaTypes.includes(mediaType)) {
-    throw new ApiError(
-      "unsupported_media_type",
-      `A ${sub.type} job accepts ${spec.mediaTypes.join(", ")}, not ${mediaType}`,
-    );
-  }
   if (bytes.byteLength > JOB_LIMITS.maxInputBytes) {
     throw new ApiError("payload_too_large", `A job's input is at most ${JOB_LIMITS.maxInputBytes} bytes`);
   }
+  const accepted = acceptedMediaType(mediaType, bytes, spec.mediaTypes);
+  if (!accepted) {
+    throw new ApiError(
+      "unsupported_media_type",
+      `A ${sub.type} job accepts ${spec.mediaTypes.join(", ")}, not ${mediaType.toLowerCase()}`,
+    );
+  }
   const r2Key = jobInputKey(jobId);
-  await c.env.FILES.put(r2Key, bytes, { httpMetadata: { contentType: mediaType } });
-  return { r2Key, mediaType, bytes: bytes.byteLength };
+  await c.env.FILES.put(r2Key, bytes, { httpMetadata: { contentType: accepted } });
+  return { r2Key, mediaType: accepted, bytes: bytes.byteLength };
 }
 
 /** The board's spec for a validated submission. */

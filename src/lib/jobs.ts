@@ -15,6 +15,7 @@ import {
 } from "./protocol";
 import { signUrl, verifySignedUrl } from "./signed-url";
 import { sha256Hex, timingSafeEqualStrings } from "./tokens";
+import { untrustedContentHeaders } from "./untrusted-content";
 
 /** The board's public methods as callers see them over RPC: the same signatures, answering promises. */
 export type BoardClient = {
@@ -135,7 +136,11 @@ export async function artifactResponse(env: Env, job: OwnedJob): Promise<Respons
   const name = resultArtifact(job.result);
   const object = name ? await env.FILES.get(jobArtifactKey(job.id, name)) : null;
   if (!object) throw new ApiError("not_found", "This job's result has no artifact; read `result` on the job");
+  // The worker chose the media type: served as a download that cannot run on this origin.
   return new Response(object.body, {
-    headers: { "Content-Type": object.httpMetadata?.contentType ?? "application/octet-stream" },
+    headers: {
+      "Content-Type": object.httpMetadata?.contentType ?? "application/octet-stream",
+      ...untrustedContentHeaders(name ?? "result"),
+    },
   });
 }

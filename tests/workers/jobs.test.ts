@@ -151,6 +151,10 @@ describe("the GPU worker protocol", () => {
     const artifact = await api("GET", `/v1/jobs/${job.id}/result`, { token: alice.accessToken });
     expect(artifact.status).toBe(200);
     expect(artifact.headers.get("content-type")).toBe("text/plain");
+    // Whatever type the worker claimed, the artifact is a download that cannot run as a page of this origin.
+    expect(artifact.headers.get("content-disposition")).toBe("attachment; filename*=UTF-8''out.txt");
+    expect(artifact.headers.get("content-security-policy")).toBe("sandbox; default-src 'none'");
+    expect(artifact.headers.get("x-content-type-options")).toBe("nosniff");
     expect(await artifact.text()).toBe("recognised text");
     expect((await api("GET", `/v1/jobs/${job.id}/result`, { token: bob.accessToken })).status).toBe(404);
 
@@ -616,6 +620,27 @@ describe("POST /v1/audio/transcriptions", () => {
       f.append(name, value);
       expect((await send("POST", "/v1/audio/transcriptions", { token: alice.accessToken, body: f })).status).toBe(400);
     }
+  });
+
+  it("takes what clients call the accepted formats: aliases, and the magic bytes behind octet-stream", async () => {
+    const wav = new Uint8Array([...new TextEncoder().encode("RIFF"), 0, 0, 0, 0, ...new TextEncoder().encode("WAVE")]);
+    const webm = new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 0, 0, 0, 0]);
+    for (const [bytes, declared, stored] of [
+      [webm, "video/webm", "audio/webm"],
+      [new Uint8Array([0, 0, 0, 0]), "audio/x-m4a", "audio/mp4"],
+      [wav, "application/octet-stream", "audio/wav"],
+    ] as const) {
+      const res = await submit({ type: "transcribe", input: { base64: toBase64(bytes), mediaType: declared } });
+      expect(res.status, declared).toBe(202);
+      const job = await json<JobRecord>(res);
+      expect((await env.FILES.get(`jobs/${job.id}/input`))?.httpMetadata?.contentType, declared).toBe(stored);
+      await api("DELETE", `/v1/jobs/${job.id}`, { token: alice.accessToken });
+    }
+    const unknown = await submit({
+      type: "transcribe",
+      input: { base64: toBase64(new Uint8Array([1, 2, 3])), mediaType: "application/octet-stream" },
+    });
+    expect(unknown.status).toBe(415);
   });
 
   it("refuses an unsupported audio format with 415 and an unknown model with 400", async () => {

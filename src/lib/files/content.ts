@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import type { HttpDb } from "../db/client";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { untrustedContentHeaders } from "../untrusted-content";
 import { isTextType } from "./media";
 import type { FileItem } from "./model";
 import { getFile, readBlob } from "./store";
@@ -38,8 +39,7 @@ function contentHeaders(item: FileItem): Record<string, string> {
     ETag: `"${item.sha256}"`,
     "Accept-Ranges": "bytes",
     "Cache-Control": "private, no-cache",
-    "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(item.name)}`,
-    "Content-Security-Policy": "sandbox; default-src 'none'",
+    ...untrustedContentHeaders(item.name),
   };
 }
 
