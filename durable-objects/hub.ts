@@ -4,7 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, type Env, getConfig } from "../src/lib/env";
 import { type ErrorCode, errorBody, type Issue } from "../src/lib/errors";
-import { HUB_HISTORY_TRUNCATED, readConnect, withinBytes } from "../src/lib/hub";
+import { HUB_HISTORY_TRUNCATED, readConnect, roomKind, withinBytes } from "../src/lib/hub";
 import { registerSocket, releaseSocket } from "../src/lib/hub-connections";
 import { FloodGuards } from "../src/lib/hub-flood";
 import {
@@ -65,9 +65,13 @@ export class Hub extends DurableObject<Env> {
     return { sqlite: row.one === 1 };
   }
 
-  /** A server event into the room's history, delivered to everyone online. */
-  publish(room: string, event: HubEvent): { seq: number } {
+  /**
+   * A server event into the room's history, delivered to everyone online; null for a members-only room that
+   * nobody created (or that was deleted): nobody could read it, and it must not wait for a future owner.
+   */
+  publish(room: string, event: HubEvent): { seq: number } | null {
     this.remember(room);
+    if (roomKind(room) === "members" && this.owner() === undefined) return null;
     const frame = this.append({ type: "event", room, data: event.data, id: event.id, ts: Date.now() });
     return { seq: frame.seq ?? 0 };
   }
@@ -103,10 +107,15 @@ export class Hub extends DurableObject<Env> {
     return owner === undefined ? null : { room, owner, members: this.members() };
   }
 
-  /** Creates a members-only room owned (and joined) by `ownerId`; null when it already exists. */
+  /**
+   * Creates a members-only room owned (and joined) by `ownerId`; null when it already exists. Its history
+   * starts empty whatever the name held before (an admin may chat in a room nobody created), while the last
+   * seq stays, so no sequence number is ever reused.
+   */
   create(room: string, ownerId: string): HubRoomInfo | null {
     this.remember(room);
     if (this.owner() !== undefined) return null;
+    this.ctx.storage.sql.exec("DELETE FROM messages");
     this.ctx.storage.kv.put("owner", ownerId);
     this.addMember(ownerId);
     return this.info(room);
@@ -220,12 +229,12 @@ export class Hub extends DurableObject<Env> {
   // ---- Hibernation handlers ----
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    const att = ws.deserializeAttachment() as Attachment;
+    const att = ws.deserializeAttachment() as Attachment | null;
+    // Frames still queued behind a close arrive after left() cleared the attachment: nobody to answer.
+    if (!att) return;
     const room = this.roomName();
-    if (!withinBytes(message, this.config.maxFrameBytes)) {
-      this.sendError(ws, att, "payload_too_large", `Frames may be at most ${this.config.maxFrameBytes} bytes`);
-      return;
-    }
+    // Every frame is charged first, whatever its size or validity: a stream of oversized or broken frames is
+    // as much a flood as one of good ones, and must end in the same close.
     const verdict = this.floods.take(att.connId);
     if (verdict === "close") {
       ws.close(1008, "message rate exceeded");
@@ -233,6 +242,10 @@ export class Hub extends DurableObject<Env> {
     }
     if (verdict === "reject") {
       this.sendError(ws, att, "rate_limited", `At most ${this.config.messagesPerSecond} frames per second`);
+      return;
+    }
+    if (!withinBytes(message, this.config.maxFrameBytes)) {
+      this.sendError(ws, att, "payload_too_large", `Frames may be at most ${this.config.maxFrameBytes} bytes`);
       return;
     }
     let raw: unknown;

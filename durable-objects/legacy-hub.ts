@@ -82,15 +82,18 @@ export class LegacyHub extends DurableObject<Env> {
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    const att = ws.deserializeAttachment() as Attachment;
-    if (!withinBytes(message, this.config.maxFrameBytes)) {
-      this.error(ws, att, "payload_too_large", `Frames may be at most ${this.config.maxFrameBytes} bytes`);
-      return;
-    }
+    const att = ws.deserializeAttachment() as Attachment | null;
+    // Frames still queued behind a close arrive after left() cleared the attachment: nobody to answer.
+    if (!att) return;
+    // Charged before any other check, so oversized or broken frames count towards the flood close too.
     const verdict = this.floods.take(att.connId);
     if (verdict !== "allow") {
       if (verdict === "close") ws.close(1008, "message rate exceeded");
       else this.error(ws, att, "rate_limited", `At most ${this.config.messagesPerSecond} frames per second`);
+      return;
+    }
+    if (!withinBytes(message, this.config.maxFrameBytes)) {
+      this.error(ws, att, "payload_too_large", `Frames may be at most ${this.config.maxFrameBytes} bytes`);
       return;
     }
     let parsed: ReturnType<typeof LegacyHubClientFrame.safeParse>;

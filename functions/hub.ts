@@ -119,11 +119,13 @@ export const hubService = new ApiRouter("hub")
       summary: "Publish a server event to a room (kept in its history with a sequence number)",
       description:
         "For services: `Authorization: Bearer tsc_…`, a service credential with the `hub.publish` scope " +
-        "(POST /v1/admin/service-credentials).",
+        "(POST /v1/admin/service-credentials). A members-only room must have been created first (404 otherwise); " +
+        "`public:*` and `user:<id>` rooms always exist.",
       params: RoomParams,
       body: HubEvent,
       responses: {
         202: { description: "Delivered to everyone online", schema: z.object({ room: RoomName, seq: z.number() }) },
+        404: { description: "A members-only room that nobody created (or that was deleted)" },
       },
     },
     async (c, { params, body }) => {

@@ -2,6 +2,7 @@
 // object, and publishing to rooms (or a user's own channel) over the object's RPC.
 import { z } from "zod";
 import type { Env } from "./env";
+import { ApiError } from "./errors";
 import { type HubEvent, type HubRoomInfo, HubSender, RoomName } from "./protocol";
 
 export const HUB_PROTOCOL_PREFIX = "bearer.";
@@ -95,12 +96,17 @@ export function withinBytes(message: string | ArrayBuffer, limit: number): boole
   return encoder.encode(message).byteLength <= limit;
 }
 
-/** Publishes a server event to a room; resolves to its sequence number in the room's history. */
-export function publishToRoom(env: Env, room: string, event: HubEvent): Promise<{ seq: number }> {
-  return roomStub(env, room).publish(room, event);
+/**
+ * Publishes a server event to a room; resolves to its sequence number in the room's history. A members-only
+ * room must exist: otherwise this throws `not_found` (`public:*` and `user:<id>` rooms always exist).
+ */
+export async function publishToRoom(env: Env, room: string, event: HubEvent): Promise<{ seq: number }> {
+  const published = await roomStub(env, room).publish(room, event);
+  if (!published) throw new ApiError("not_found", `No room ${room}`);
+  return published;
 }
 
-/** Publishes a server event to a user's own channel, `user:<id>`. */
+/** Publishes a server event to a user's own channel, `user:<id>` (which always exists). */
 export function publishToUser(env: Env, userId: string, event: HubEvent): Promise<{ seq: number }> {
   return publishToRoom(env, userRoom(userId), event);
 }

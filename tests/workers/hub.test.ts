@@ -111,6 +111,44 @@ describe("room history (RPC)", () => {
     expect(frame).toMatchObject({ type: "event", room: "user:u-123", seq, data: { job: "done" } });
   });
 
+  it("refuses to publish to a members-only room nobody created (404 over HTTP), never to public: or user:", async () => {
+    const admin = await createAdmin();
+    const room = freshRoom("team:p");
+    await expect(publishToRoom(env, room, { data: "early" })).rejects.toMatchObject({ code: "not_found" });
+    const res = await api("POST", `/v1/hub/rooms/${room}/messages`, { token: admin.accessToken, body: { data: 1 } });
+    expect(res.status).toBe(404);
+    expect((await json<{ error: { code: string } }>(res)).error.code).toBe("not_found");
+    expect(await historyOf(room)).toEqual([]);
+    expect((await publishToRoom(env, freshRoom(), { data: 1 })).seq).toBe(1);
+    expect((await publishToUser(env, crypto.randomUUID(), { data: 1 })).seq).toBe(1);
+
+    const owner = await registerUser();
+    await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room } });
+    expect((await publishToRoom(env, room, { data: "now" })).seq).toBe(1);
+    const s = await connect(room, { token: owner.accessToken, query: "?since=0" });
+    await s.until(joined(owner.user.id));
+    expect(s.frames.filter((f) => f.seq !== undefined).map((f) => f.data)).toEqual(["now"]);
+  });
+
+  it("starts a members-only room's history afresh when it is created, without reusing a seq", async () => {
+    const admin = await createAdmin();
+    const owner = await registerUser();
+    const room = freshRoom("team:s");
+    // Admins may enter any members-only room, one nobody created included, and chat there.
+    const early = await connect(room, { token: admin.accessToken });
+    await early.until(joined(admin.user.id));
+    early.ws?.send(JSON.stringify({ type: "chat", data: "stale" }));
+    await early.until((f) => f.seq === 1);
+    early.ws?.close(1000);
+
+    expect((await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room } })).status).toBe(201);
+    expect(await historyOf(room)).toEqual([]);
+    expect((await publishToRoom(env, room, { data: "fresh" })).seq).toBe(2);
+    const s = await connect(room, { token: owner.accessToken, query: "?since=0" });
+    await s.until(joined(owner.user.id));
+    expect(s.frames.filter((f) => f.seq !== undefined).map((f) => f.data)).toEqual(["fresh"]);
+  });
+
   it("keeps history and sequence numbers when the object is evicted and woken again", async () => {
     const room = freshRoom();
     await publishToRoom(env, room, { data: "before" });
@@ -436,6 +474,23 @@ describe("frames", () => {
     expect(s.closed()?.code).toBe(1008);
     expect(s.frames.filter((f) => f.type === "error").length).toBeGreaterThan(0);
     expect(s.frames.find((f) => f.type === "error")?.data).toMatchObject({ error: { code: "rate_limited" } });
+  });
+});
+
+describe("flood of oversized frames", () => {
+  it("charges oversized frames to the rate limit, so a stream of them ends in 1008", async () => {
+    const a = await registerUser();
+    const s = await connect(freshRoom(), { token: a.accessToken });
+    await s.until(joined(a.user.id));
+    const huge = JSON.stringify({ type: "chat", data: "x".repeat(64 * 1024 + 1) });
+    for (let i = 0; i < 100; i++) s.ws?.send(huge);
+    await s.until(() => s.closed() !== undefined);
+    expect(s.closed()?.code).toBe(1008);
+    const codes = s.frames
+      .filter((f) => f.type === "error")
+      .map((f) => (f.data as { error: { code: string } }).error.code);
+    expect(codes[0]).toBe("payload_too_large");
+    expect(codes).toContain("rate_limited");
   });
 });
 

@@ -13,6 +13,10 @@ async function connect(token?: string) {
   ws?.addEventListener("message", (e) => {
     frames.push(JSON.parse(e.data as string) as LegacyHubFrame);
   });
+  let closed: number | undefined;
+  ws?.addEventListener("close", (e) => {
+    closed = e.code;
+  });
   async function until(match: (f: LegacyHubFrame) => boolean): Promise<LegacyHubFrame> {
     const deadline = Date.now() + 3000;
     for (;;) {
@@ -22,8 +26,17 @@ async function connect(token?: string) {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
+  /** The code the server closed the socket with, once it has. */
+  async function closeCode(): Promise<number> {
+    const deadline = Date.now() + 3000;
+    while (closed === undefined) {
+      if (Date.now() > deadline) throw new Error(`not closed; frames ${JSON.stringify(frames.map((f) => f.type))}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return closed;
+  }
   const sendFrame = (frame: unknown) => ws?.send(JSON.stringify(frame));
-  return { res, ws, frames, until, send: sendFrame };
+  return { res, ws, frames, until, closeCode, send: sendFrame };
 }
 
 describe("/ws", () => {
@@ -74,6 +87,20 @@ describe("/ws", () => {
     s.send({ type: "chat", content: "x".repeat(64 * 1024 + 1) });
     expect((await s.until((f) => f.type === "error")).data).toMatchObject({ error: { code: "payload_too_large" } });
     s.ws?.close(1000);
+  });
+
+  it("charges oversized frames to the rate limit, so a stream of them ends in 1008", async () => {
+    const a = await registerUser();
+    const s = await connect(a.accessToken);
+    await s.until((f) => f.type === "connected");
+    const huge = { type: "chat", content: "x".repeat(64 * 1024 + 1) };
+    for (let i = 0; i < 100; i++) s.send(huge);
+    expect(await s.closeCode()).toBe(1008);
+    const codes = s.frames
+      .filter((f) => f.type === "error")
+      .map((f) => (f.data as { error: { code: string } }).error.code);
+    expect(codes[0]).toBe("payload_too_large");
+    expect(codes).toContain("rate_limited");
   });
 
   it("gives admins broadcast, stats, rooms and clients, and refuses others with 403", async () => {
