@@ -18,6 +18,9 @@ import {
   type JsonValue,
 } from "../src/lib/protocol";
 
+/** What a waiting lease call can take: its worker's report. */
+type WaitingWorker = z.output<typeof GpuWorkerState>;
+
 /** What a board call that can be refused answers: DO RPC loses error classes, so refusals are values. */
 export type BoardResult<T> = { ok: true; value: T } | { ok: false; error: "not_found" | "conflict"; message: string };
 
@@ -147,7 +150,7 @@ export class JobBoard extends DurableObject<Env> {
   /** Lease calls waiting for work (long-poll), woken by every change that could make a job leasable. Only in
    *  memory: after an eviction a waiting call simply fails and its worker asks again, so nothing durable depends on
    *  it. */
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Map<() => void, WaitingWorker>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -168,8 +171,8 @@ export class JobBoard extends DurableObject<Env> {
     const job = JobSpec.parse(spec);
     const existing = this.row(job.id);
     if (existing) return toRecord(existing);
-    this.wakeWaiters();
     const type = jobTypeSpec(job.type);
+    this.wakeOneFor({ type: job.type, model: type.model, vramMiB: type.vramMiB });
     const now = Date.now();
     this.sql.exec(
       `INSERT INTO jobs (id, owner, type, lane, model, vram_mib, status, input, options, max_attempts, available_at,
@@ -224,7 +227,7 @@ export class JobBoard extends DurableObject<Env> {
       const leases = this.leaseNow(workerId, worker);
       const left = until - Date.now();
       if (leases.length > 0 || left <= 0) return leases;
-      await this.waitForWork(Math.min(left, this.untilNextBackoffEnds()));
+      await this.waitForWork(worker, Math.min(left, this.untilNextBackoffEnds()));
     }
   }
 
@@ -519,8 +522,8 @@ export class JobBoard extends DurableObject<Env> {
     if (status === "queued") this.wakeWaiters();
   }
 
-  /** Resolves after `ms`, or as soon as the queue changes. */
-  private waitForWork(ms: number): Promise<void> {
+  /** Resolves after `ms`, or as soon as the queue changes in a way this worker may care about. */
+  private waitForWork(worker: WaitingWorker, ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -528,12 +531,28 @@ export class JobBoard extends DurableObject<Env> {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.waiters.add(done);
+      this.waiters.set(done, worker);
     });
   }
 
+  /** Wakes every waiting call: for changes whose timing or fit a call must judge itself (requeues, retries). */
   private wakeWaiters(): void {
-    for (const wake of [...this.waiters]) wake();
+    for (const wake of [...this.waiters.keys()]) wake();
+  }
+
+  /**
+   * Wakes the longest-waiting call that could take a new job, and only that one: one job, one worker. Waking them
+   * all made every enqueue cost a lease query per waiting worker (and halved the board's rate in bench:jobs).
+   */
+  private wakeOneFor(job: { type: string; model: string; vramMiB: number }): void {
+    for (const [wake, worker] of this.waiters) {
+      const runsType = !worker.types || worker.types.includes(job.type as JobType);
+      const fits = job.vramMiB <= worker.freeVramMiB || worker.loadedModels.includes(job.model);
+      if (runsType && fits) {
+        wake();
+        return;
+      }
+    }
   }
 
   /** Milliseconds until the earliest job in backoff becomes leasable (infinite when none is waiting). */
