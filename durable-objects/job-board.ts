@@ -232,7 +232,8 @@ export class JobBoard extends DurableObject<Env> {
   }
 
   /**
-   * The interactive lane before batch; among owners with a ready job, the one served least recently (round-robin,
+   * The interactive lane before batch (a batch job ready for over JOB_LIMITS.batchPromotionMs counts as interactive,
+   * so neither lane starves the other); among owners with a ready job, the one served least recently (round-robin,
    * so one user's backlog never starves another); within that owner, a job whose model the worker has loaded
    * first, then the oldest. A job is only a candidate if the worker runs its type, and its model is loaded or fits
    * in the free VRAM left after the jobs already handed out in this call.
@@ -257,13 +258,14 @@ export class JobBoard extends DurableObject<Env> {
            WHERE j.status = 'queued' AND j.available_at <= ?1
              AND (j.vram_mib <= ?2 OR j.model IN (SELECT value FROM json_each(?3)))
              AND (?4 IS NULL OR j.type IN (SELECT value FROM json_each(?4)))
-           ORDER BY CASE j.lane WHEN 'interactive' THEN 0 ELSE 1 END, COALESCE(o.last_served, 0),
+           ORDER BY CASE WHEN j.lane = 'interactive' OR j.available_at <= ?5 THEN 0 ELSE 1 END, COALESCE(o.last_served, 0),
              CASE WHEN j.model IN (SELECT value FROM json_each(?3)) THEN 0 ELSE 1 END, j.seq
            LIMIT 1`,
           now,
           free,
           JSON.stringify([...loaded]),
           types,
+          now - JOB_LIMITS.batchPromotionMs,
         )
         .toArray()[0];
       if (!row) break;

@@ -98,6 +98,8 @@ export const JOB_LIMITS = {
   /** Backoff after a failed attempt n: base × 2^(n-1), capped. */
   retryBaseMs: 2_000,
   retryMaxMs: 60_000,
+  /** A batch job ready this long is served like an interactive one, so a flood of interactive jobs cannot starve it. */
+  batchPromotionMs: 30_000,
   /** The longest a lease call may wait for work (long-poll). */
   maxLeaseWaitMs: 25_000,
   /** How long a lease's signed input URL works. */

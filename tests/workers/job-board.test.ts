@@ -74,6 +74,24 @@ describe("JobBoard", () => {
     expect(lease?.jobId).toBe(interactive.id);
   });
 
+  it("serves a batch job ready for over 30 s alongside interactive ones, so a flood of those cannot starve it", async () => {
+    const board = freshBoard();
+    const waiting = await board.enqueue(spec("patient", "vision.ocr"));
+    for (let i = 0; i < 5; i++) await board.enqueue(spec("flooder", "speech"));
+    const [first] = await board.lease("w1", { ...roomy, max: 1 });
+    expect(first?.type).toBe("speech");
+    await runInDurableObject(objectOf(board), (_: JobBoard, state) => {
+      state.storage.sql.exec(
+        "UPDATE jobs SET available_at = ? WHERE id = ?",
+        Date.now() - JOB_LIMITS.batchPromotionMs - 1,
+        waiting.id,
+      );
+    });
+    // Promoted, the batch job's owner has not been served yet and the flooder just was: it comes next.
+    const [second] = await board.lease("w1", { ...roomy, max: 1 });
+    expect(second?.jobId).toBe(waiting.id);
+  });
+
   it("never hands a 4 GB model's job to a worker with 2 GB free", async () => {
     const board = freshBoard();
     const big = await board.enqueue(
