@@ -7,6 +7,7 @@ import { type ErrorCode, errorBody, type Issue } from "../src/lib/errors";
 import { HUB_HISTORY_TRUNCATED, readConnect, roomKind, withinBytes } from "../src/lib/hub";
 import { registerSocket, releaseSocket } from "../src/lib/hub-connections";
 import { FloodGuards } from "../src/lib/hub-flood";
+import { detachSocket } from "../src/lib/hub-socket";
 import {
   HubClientFrame,
   type HubEvent,
@@ -280,21 +281,8 @@ export class Hub extends DurableObject<Env> {
   // ---- Internals ----
 
   private async left(ws: WebSocket): Promise<void> {
-    const att = ws.deserializeAttachment() as Attachment | null;
+    const att = detachSocket<Attachment>(ws, this.floods);
     if (!att) return;
-    // A second close event for the same socket (error, then close) must not announce or release twice.
-    try {
-      ws.serializeAttachment(null);
-    } catch {
-      // the runtime no longer keeps attachments for it: no second event can come either
-    }
-    this.floods.forget(att.connId);
-    // The close handshake is answered by the runtime; this also covers an error, where it was not.
-    try {
-      ws.close(1000, "bye");
-    } catch {
-      // already closed
-    }
     const stillHere = this.openSockets(att.user.id).some((id) => id !== att.connId);
     if (!stillHere) this.broadcast(this.presenceFrame(this.roomName(), "leave", att.user), att.connId);
     await releaseSocket(this.env, att.user.id, att.connId);

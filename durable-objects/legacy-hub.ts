@@ -7,6 +7,7 @@ import { type ErrorCode, errorBody } from "../src/lib/errors";
 import { readConnect, withinBytes } from "../src/lib/hub";
 import { LEGACY_HUB_HOLDER, registerSocket, releaseSocket } from "../src/lib/hub-connections";
 import { FloodGuards } from "../src/lib/hub-flood";
+import { detachSocket } from "../src/lib/hub-socket";
 import { LegacyHubClientFrame, type LegacyHubFrame, RoomName } from "../src/lib/protocol";
 
 export const LEGACY_DEFAULT_ROOM = "general";
@@ -203,20 +204,8 @@ export class LegacyHub extends DurableObject<Env> {
   }
 
   private async left(ws: WebSocket): Promise<void> {
-    const att = ws.deserializeAttachment() as Attachment | null;
+    const att = detachSocket<Attachment>(ws, this.floods);
     if (!att) return;
-    // A second close event for the same socket (error, then close) must not announce or release twice.
-    try {
-      ws.serializeAttachment(null);
-    } catch {
-      // the runtime no longer keeps attachments for it: no second event can come either
-    }
-    this.floods.forget(att.connId);
-    try {
-      ws.close(1000, "bye");
-    } catch {
-      // already closed
-    }
     this.send(
       frame("presence", att.userId, { content: "offline", data: { status: "offline" } }),
       () => true,

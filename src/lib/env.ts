@@ -95,6 +95,22 @@ const intFrom = (fallback: number, min: number, max: number) =>
     .transform((v) => (v === undefined || v.trim() === "" ? fallback : Number(v)))
     .pipe(z.number().int().min(min).max(max));
 
+/** A var holding JSON for `schema`; unset or blank is `{}`. `example` goes into the message for unparsable JSON. */
+const jsonVar = <T extends z.ZodType>(example: string, schema: T) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return {};
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: `must be JSON like ${example}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
 const ConfigSchema = z.object({
   ENVIRONMENT: z.enum(["development", "test", "production"]).default("development"),
   CORS_ORIGINS: z
@@ -122,19 +138,7 @@ const ConfigSchema = z.object({
   AUTH_RATE_LIMIT_SCALE: intFrom(1, 1, 1_000_000_000),
   // 25 MiB is Workers KV's own ceiling for one value.
   MEMORY_MAX_VALUE_BYTES: intFrom(1024 * 1024, 1, 25 * 1024 * 1024),
-  MEMORY_SHARED_NAMESPACES: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === "") return {};
-      try {
-        return JSON.parse(v) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: 'must be JSON like {"team-research":["researcher","admin"]}' });
-        return z.NEVER;
-      }
-    })
-    .pipe(SharedNamespacesSchema),
+  MEMORY_SHARED_NAMESPACES: jsonVar('{"team-research":["researcher","admin"]}', SharedNamespacesSchema),
   // KV cannot expire anything sooner than 60 s; a day bounds how stale a cached memory's access count gets.
   MEMORY_CACHE_TTL_SECONDS: intFrom(300, 60, 86_400),
   // 1 MiB is workerd's own ceiling for one WebSocket message.
@@ -156,19 +160,7 @@ const ConfigSchema = z.object({
   FILES_MAX_BYTES: intFrom(25 * 1024 * 1024, 1, 100 * 1024 * 1024),
   FILES_INDEX_MAX_BYTES: intFrom(128 * 1024, 1024, 1024 * 1024),
   FILES_INLINE_INDEX_MAX_BYTES: intFrom(1024 * 1024, 0, 100 * 1024 * 1024),
-  FILES_TAG_RULES: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === "") return {};
-      try {
-        return JSON.parse(v) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: 'must be JSON like {"disable":["size-class"],"add":[…]}' });
-        return z.NEVER;
-      }
-    })
-    .pipe(TagRulesConfig),
+  FILES_TAG_RULES: jsonVar('{"disable":["size-class"],"add":[…]}', TagRulesConfig),
 });
 
 export interface Config {
