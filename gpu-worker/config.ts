@@ -11,7 +11,15 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_MODELS_FILE = resolve(REPO_ROOT, "gpu-worker", "models.json");
 export const DEFAULT_MODELS_DIR = resolve(REPO_ROOT, ".data", "models");
 
-export const BACKENDS = ["whisper.cpp", "espeak-ng", "paddleocr", "human", "transformers", "hf-inference"] as const;
+export const BACKENDS = [
+  "whisper.cpp",
+  "espeak-ng",
+  "paddleocr",
+  "human",
+  "transformers",
+  "hf-inference",
+  "piper",
+] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** One model the worker can load: the id the board knows it by (JOB_TYPES' `model`) and how to run it. */
@@ -21,6 +29,11 @@ export const ModelEntry = z
     backend: z.enum(BACKENDS, { error: `backend must be one of ${BACKENDS.join(", ")}` }),
     /** The model's file or directory; relative paths are under GPU_WORKER_MODELS_DIR. Absent: the package ships it. */
     path: z.string().min(1).optional(),
+    /**
+     * Another model id (e.g. `espeak-ng`) whose jobs this entry runs instead once its files are on disk (a Piper
+     * voice for speech); without its files that model keeps serving them.
+     */
+    replaces: z.string().min(1).max(128).optional(),
     /** What it needs in GPU memory (or RAM on a CPU worker), in MiB: the ledger charges at least this. */
     vramMiB: z.number().int().nonnegative(),
     /** How long it stays loaded after its last job; 0 unloads it as soon as it is idle. */
@@ -171,6 +184,24 @@ function resolvePaths(m: ModelEntry, modelsDir: string): ModelEntry {
   };
 }
 
+/**
+ * The entry each job's model id runs on: its own, except where a provisioned entry `replaces` it (checked once,
+ * at start: a voice copied in later takes a restart).
+ */
+export function jobModels(models: ModelEntry[]): Map<string, ModelEntry> {
+  const byId = new Map(models.map((m) => [m.id, m]));
+  for (const m of models) {
+    if (m.replaces && provisioned(m)) byId.set(m.replaces, m);
+  }
+  return byId;
+}
+
+/** Whether an entry's files are on disk: its path, and for a Piper voice the .onnx.json beside it. */
+export function provisioned(m: ModelEntry): boolean {
+  if (!m.path || !existsSync(m.path)) return false;
+  return m.backend !== "piper" || existsSync(`${m.path}.json`);
+}
+
 /** Reads and validates the whole configuration; throws one ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = Env.safeParse(env);
@@ -193,7 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     }
   }
   const types = models
-    .map((m) => known.get(m.id))
+    .map((m) => known.get(m.id) ?? (m.replaces ? known.get(m.replaces) : undefined))
     .filter((t): t is JobTypeName => t !== undefined && (!wanted || wanted.includes(t)));
   if (types.length === 0) {
     problems.push(

@@ -2,7 +2,7 @@
 // (docs/gpu-worker.md); SIGTERM or SIGINT drains it (stop leasing, finish within the grace period, hand back the rest).
 import { backend } from "./backends";
 import { edgeClient } from "./client";
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, jobModels, loadConfig } from "./config";
 import { createLog, errorMessage } from "./log";
 import { cpuProbe, nvidiaSmiProbe } from "./memory";
 import { Metrics } from "./metrics";
@@ -69,6 +69,8 @@ async function main(): Promise<void> {
     maxJobs: config.maxJobs,
     health: `${server.url}/health`,
     models: config.models.map((m) => `${m.id} (${m.backend})`),
+    // A provisioned entry that `replaces` another (a Piper voice for espeak-ng) runs that model's jobs.
+    replaced: [...jobModels(config.models)].filter(([id, m]) => m.id !== id).map(([id, m]) => `${id} → ${m.id}`),
   });
   for (const entry of config.models.filter((m) => m.pinned)) {
     try {

@@ -4,7 +4,7 @@
 import { JOB_LIMITS, type JobLease, type JobTypeName } from "../src/lib/protocol";
 import type { Backend, JobInput, LoadedModel } from "./backends/types";
 import { type EdgeClient, EdgeError } from "./client";
-import type { ModelEntry, WorkerConfig } from "./config";
+import { jobModels, type ModelEntry, type WorkerConfig } from "./config";
 import { JobError } from "./errors";
 import { errorMessage, type Log } from "./log";
 import type { Metrics } from "./metrics";
@@ -74,7 +74,7 @@ export class GpuWorker {
   leaseCalls = 0;
 
   constructor(private readonly deps: WorkerDeps) {
-    this.models = new Map(deps.models.map((m) => [m.id, m]));
+    this.models = jobModels(deps.models);
   }
 
   get started(): boolean {

@@ -2,8 +2,8 @@
 // where the committed models file (gpu-worker/models.json) looks for them. Needs internet (Hugging Face); prints what
 // it fetches first, and fails clearly without a network. Nothing else in Tessera downloads at install or run time.
 //
-//   npm run models:fetch                   whisper large-v3 (GPU hosts) and the ViT classifier
-//   npm run models:fetch -- --cpu          whisper base.en instead (fast enough on a CPU) and the classifier
+//   npm run models:fetch                   whisper large-v3 (GPU hosts), the ViT classifier and the Piper voice
+//   npm run models:fetch -- --cpu          whisper base.en instead (fast enough on a CPU), the classifier and voice
 //   npm run models:fetch -- --dry-run      list the files and where they go; download nothing
 import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
@@ -33,6 +33,12 @@ const FILES: File[] = [
     what: `ViT image classifier (${f}) for vision.classify`,
     url: `${HF}/Xenova/vit-base-patch16-224/resolve/main/${f}`,
     to: join(dir, "vit-base-patch16-224", f),
+  })),
+  // A Piper voice and its config: once both are there, speech runs on it instead of espeak-ng (docs/gpu-worker.md).
+  ...["en_US-lessac-medium.onnx", "en_US-lessac-medium.onnx.json"].map((f) => ({
+    what: `Piper voice (${f}) for speech`,
+    url: `${HF}/rhasspy/piper-voices/resolve/main/en/en_US/lessac/medium/${f}`,
+    to: join(dir, "piper", f),
   })),
 ];
 
@@ -74,7 +80,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    "Done. Speech (espeak-ng), OCR (PaddleOCR) and detection (human) need nothing: their packages ship them.",
+    "Done. OCR (PaddleOCR) and detection (human) need nothing: their packages ship them; speech falls back to espeak-ng.",
   );
 }
 

@@ -3,9 +3,9 @@
 import ESpeakNg from "espeak-ng";
 import type { SpeechResult } from "../../src/lib/protocol";
 import { ffmpeg, ffmpegAvailable } from "../audio/ffmpeg";
-import { decodeWav, durationSeconds, encodeWav, resample, toPcm16 } from "../audio/wav";
+import { decodeWav, durationSeconds, encodeWav, type PcmAudio, resample, toPcm16 } from "../audio/wav";
 import { JobError } from "../errors";
-import { type Backend, type JobInput, numberOption, stringOption } from "./types";
+import { type Backend, type JobInput, type JobOutput, numberOption, type RunContext, stringOption } from "./types";
 
 /** espeak-ng's default speaking rate in words per minute; OpenAI's speed 1 maps to it. */
 const BASE_WPM = 175;
@@ -32,6 +32,11 @@ export function espeakVoice(voice: string | undefined): string {
   throw new JobError(`unknown voice "${voice}"`, false);
 }
 
+/** The job's `speed` (OpenAI's 0.25–4, default 1). */
+export function speechSpeed(input: JobInput): number {
+  return Math.min(4, Math.max(0.25, numberOption(input, "speed") ?? 1));
+}
+
 /** Runs espeak-ng once: the text goes in through a file, so no text can be mistaken for an option. */
 export async function synthesize(text: string, voice: string, wpm: number): Promise<Uint8Array> {
   const errors: string[] = [];
@@ -50,6 +55,69 @@ export async function synthesize(text: string, voice: string, wpm: number): Prom
   return instance.FS.readFile("out.wav");
 }
 
+/**
+ * The speech job's artifact and result from synthesised audio, in the format asked for: WAV and OpenAI's pcm always,
+ * the compressed formats through ffmpeg when the host has it (else WAV, saying so). Shared by every speech engine.
+ */
+export async function deliverSpeech(
+  audio: PcmAudio,
+  how: { format: string | undefined; voice: string; engine: string; wav?: Uint8Array },
+  ctx: RunContext,
+): Promise<JobOutput> {
+  const format = how.format ?? "wav";
+  let bytes: Uint8Array = how.wav ?? encodeWav(audio);
+  let contentType = "audio/wav";
+  let delivered = "wav";
+  let sampleRate = audio.sampleRate;
+  if (format === "pcm") {
+    // OpenAI's pcm: raw signed 16-bit little-endian at 24 kHz, mono.
+    const pcm = resample(audio, 24_000);
+    bytes = toPcm16(pcm.samples);
+    contentType = "audio/pcm";
+    delivered = "pcm";
+    sampleRate = pcm.sampleRate;
+  } else if (format !== "wav" && CONVERTED[format] && ffmpegAvailable()) {
+    const target = CONVERTED[format];
+    bytes = await ffmpeg(encodeWav(audio), target.args, ctx.signal);
+    contentType = target.contentType;
+    delivered = format;
+  } else if (format !== "wav") {
+    ctx.log.debug("no converter for the requested format: delivering WAV", { format });
+  }
+  const result: SpeechResult = {
+    artifact: RESPONSE_NAME,
+    contentType,
+    format: delivered,
+    requestedFormat: format,
+    sampleRate,
+    duration: durationSeconds(audio),
+    voice: how.voice,
+    engine: how.engine,
+  };
+  return { result, artifacts: [{ name: RESPONSE_NAME, contentType, bytes }] };
+}
+
+/**
+ * The IPA phonemes espeak-ng gives a text (`-q --ipa`: no audio), one string per clause. Clause punctuation is not
+ * part of espeak-ng's phoneme output.
+ */
+export async function phonemize(text: string, voice: string): Promise<string[]> {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  try {
+    await ESpeakNg({
+      arguments: ["-q", "--ipa", "-v", voice, "-f", "in.txt"],
+      preRun: [(m) => m.FS.writeFile("in.txt", text)],
+      print: (line: string) => lines.push(line),
+      printErr: (line: string) => errors.push(line),
+    });
+  } catch (err) {
+    const reason = errors.find((l) => l.startsWith("Error:")) ?? (err instanceof Error ? err.message : String(err));
+    throw new JobError(`espeak-ng failed to phonemize for voice "${voice}": ${reason}`, false);
+  }
+  return lines.map((l) => l.trim()).filter((l) => l.length > 0);
+}
+
 export const espeakBackend: Backend = {
   async load() {
     // Compiles the WebAssembly once up front, so the first job does not pay for it.
@@ -59,43 +127,16 @@ export const espeakBackend: Backend = {
         const text = input.text ?? "";
         const requested = stringOption(input, "voice");
         const voice = espeakVoice(requested);
-        const speed = Math.min(4, Math.max(0.25, numberOption(input, "speed") ?? 1));
+        const speed = speechSpeed(input);
         const wpm = Math.round(Math.min(450, Math.max(80, BASE_WPM * speed)));
-        const format = stringOption(input, "format") ?? "wav";
         ctx.signal.throwIfAborted();
         const wav = await synthesize(text, voice, wpm);
-        const audio = decodeWav(wav);
         ctx.progress(0.8);
-        let bytes: Uint8Array = wav;
-        let contentType = "audio/wav";
-        let delivered = "wav";
-        let sampleRate = audio.sampleRate;
-        if (format === "pcm") {
-          // OpenAI's pcm: raw signed 16-bit little-endian at 24 kHz, mono.
-          const pcm = resample(audio, 24_000);
-          bytes = toPcm16(pcm.samples);
-          contentType = "audio/pcm";
-          delivered = "pcm";
-          sampleRate = pcm.sampleRate;
-        } else if (format !== "wav" && CONVERTED[format] && ffmpegAvailable()) {
-          const target = CONVERTED[format];
-          bytes = await ffmpeg(encodeWav(audio), target.args, ctx.signal);
-          contentType = target.contentType;
-          delivered = format;
-        } else if (format !== "wav") {
-          ctx.log.debug("no converter for the requested format: delivering WAV", { format });
-        }
-        const result: SpeechResult = {
-          artifact: RESPONSE_NAME,
-          contentType,
-          format: delivered,
-          requestedFormat: format,
-          sampleRate,
-          duration: durationSeconds(audio),
-          voice,
-          engine: "espeak-ng",
-        };
-        return { result, artifacts: [{ name: RESPONSE_NAME, contentType, bytes }] };
+        return deliverSpeech(
+          decodeWav(wav),
+          { format: stringOption(input, "format"), voice, engine: "espeak-ng", wav },
+          ctx,
+        );
       },
       async unload() {},
     };

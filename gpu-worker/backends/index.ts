@@ -10,6 +10,7 @@ const IMPORTS: Record<BackendName, () => Promise<Backend>> = {
   human: async () => (await import("./human")).humanBackend,
   transformers: async () => (await import("./transformers")).transformersBackend,
   "hf-inference": async () => (await import("./hf-inference")).hfInferenceBackend,
+  piper: async () => (await import("./piper")).piperBackend,
 };
 
 export function backend(name: BackendName): Promise<Backend> {

@@ -9,13 +9,14 @@ import { decodeWav, durationSeconds, encodeWav, rmsDbfs } from "../../gpu-worker
 import { backend } from "../../gpu-worker/backends";
 import { HUMAN_DIR } from "../../gpu-worker/backends/human";
 import type { JobInput, LoadContext, LoadedModel, RunContext } from "../../gpu-worker/backends/types";
-import type { ModelEntry } from "../../gpu-worker/config";
+import { jobModels, type ModelEntry } from "../../gpu-worker/config";
 import { JobError } from "../../gpu-worker/errors";
-import { silentLog } from "../../gpu-worker/log";
+import { createLog, silentLog } from "../../gpu-worker/log";
 import { ClassifyResult, DetectResult, OcrResult, SpeechResult, TranscriptResult } from "../../src/lib/protocol";
 import { createScratch, type Scratch } from "../support/scratch";
 import { renderText } from "./support/images";
 import { writeTinyClassifier } from "./support/tiny-classifier";
+import { TINY_PIPER_SAMPLE_RATE, TINY_PIPER_SAMPLES_PER_ID, writeTinyPiperVoice } from "./support/tiny-piper";
 import { TINY_WHISPER_TEXT, writeTinyWhisperModel } from "./support/tiny-whisper";
 
 const cpu: LoadContext = { device: "cpu", threads: 2, log: silentLog };
@@ -139,6 +140,75 @@ describe("text-to-speech (espeak-ng, WebAssembly)", () => {
 
   it("refuses an unknown voice for good", async () => {
     await expect(speak("hi", { voice: "not a voice!" })).rejects.toMatchObject({ retryable: false });
+  });
+});
+
+describe("text-to-speech (Piper voice on onnxruntime-node, espeak-ng phonemes)", () => {
+  // What espeak-ng (en-us, --ipa) gives "Hello world": the voice the test writes maps each code point to its own id.
+  const PHONEMES = Array.from("həlˈoʊ wˈɜːld");
+  const voiceMap = [...new Set(PHONEMES)];
+  const say = async (path: string, text: string, log = silentLog) => {
+    const model = await load(entry("piper-tiny", "piper", { path }));
+    try {
+      const out = await model.run({ type: "speech", text, options: {} }, { ...run(), log });
+      return {
+        result: SpeechResult.parse(out.result),
+        audio: decodeWav(out.artifacts?.[0]?.bytes ?? new Uint8Array()),
+      };
+    } finally {
+      await model.unload();
+    }
+  };
+  /** The ids the graph saw: it repeats each id a fixed number of times, scaled so the largest is full scale. */
+  const idsIn = (samples: Float32Array, maxId: number) =>
+    Array.from({ length: samples.length / TINY_PIPER_SAMPLES_PER_ID }, (_, i) =>
+      Math.round((samples[i * TINY_PIPER_SAMPLES_PER_ID] ?? 0) * maxId),
+    );
+
+  it("phonemizes with espeak-ng, feeds Piper's id sequence to the model and writes a WAV at the voice's rate", async () => {
+    const path = await writeTinyPiperVoice(join(scratch.dir, "piper"), "tiny-voice", voiceMap);
+    const { result, audio } = await say(path, "Hello world");
+    // BOS, each phoneme's id then PAD, EOS.
+    const expected = [1, ...PHONEMES.flatMap((p) => [voiceMap.indexOf(p) + 3, 0]), 2];
+    expect(audio.sampleRate).toBe(TINY_PIPER_SAMPLE_RATE);
+    expect(audio.samples.length).toBe(expected.length * TINY_PIPER_SAMPLES_PER_ID);
+    expect(idsIn(audio.samples, Math.max(...expected))).toEqual(expected);
+    expect(result).toMatchObject({
+      engine: "piper",
+      voice: "tiny-voice",
+      sampleRate: TINY_PIPER_SAMPLE_RATE,
+      format: "wav",
+    });
+    expect(result.duration).toBeCloseTo(audio.samples.length / TINY_PIPER_SAMPLE_RATE, 6);
+  });
+
+  it("skips a phoneme the voice's map lacks and logs it", async () => {
+    const path = await writeTinyPiperVoice(
+      join(scratch.dir, "piper-partial"),
+      "partial",
+      voiceMap.filter((p) => p !== "ɜ"),
+    );
+    const lines: string[] = [];
+    const { audio } = await say(
+      path,
+      "Hello world",
+      createLog("warn", (l) => lines.push(l)),
+    );
+    expect(audio.samples.length).toBe((2 + 2 * (PHONEMES.length - 1)) * TINY_PIPER_SAMPLES_PER_ID);
+    expect(lines.map((l) => JSON.parse(l))).toContainEqual(expect.objectContaining({ skipped: ["ɜ"] }));
+  });
+
+  it("runs speech jobs only once its files are provisioned; espeak-ng serves them until then", async () => {
+    const espeak = entry("espeak-ng", "espeak-ng");
+    const missing = entry("piper-x", "piper", { path: join(scratch.dir, "nowhere.onnx"), replaces: "espeak-ng" });
+    expect(jobModels([espeak, missing]).get("espeak-ng")).toBe(espeak);
+    const path = await writeTinyPiperVoice(join(scratch.dir, "piper-route"), "route", voiceMap);
+    const provisioned = { ...missing, path };
+    expect(jobModels([espeak, provisioned]).get("espeak-ng")).toBe(provisioned);
+    await expect(load(missing)).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringMatching(/not provisioned/),
+    });
   });
 });
 

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 // ---- protobuf wire format ----
-type Field = [number, "varint", number] | [number, "bytes", Uint8Array | string] | [number, "msg", Uint8Array];
+export type Field = [number, "varint", number] | [number, "bytes", Uint8Array | string] | [number, "msg", Uint8Array];
 
 function varint(n: number): number[] {
   const out: number[] = [];
@@ -21,7 +21,7 @@ function varint(n: number): number[] {
   return out;
 }
 
-function message(fields: Field[]): Uint8Array {
+export function message(fields: Field[]): Uint8Array {
   const out: number[] = [];
   for (const [num, kind, value] of fields) {
     if (kind === "varint") out.push(...varint((num << 3) | 0), ...varint(value));
@@ -34,9 +34,10 @@ function message(fields: Field[]): Uint8Array {
 }
 
 // ---- ONNX messages (onnx.proto field numbers) ----
-const FLOAT = 1;
+export const FLOAT = 1;
+export const INT64 = 7;
 const dim = (d: number | string) => message([typeof d === "number" ? [1, "varint", d] : [2, "bytes", d]]);
-const valueInfo = (name: string, dims: (number | string)[]) =>
+export const valueInfo = (name: string, dims: (number | string)[], elemType = FLOAT) =>
   message([
     [1, "bytes", name],
     [
@@ -47,33 +48,37 @@ const valueInfo = (name: string, dims: (number | string)[]) =>
           1,
           "msg",
           message([
-            [1, "varint", FLOAT],
+            [1, "varint", elemType],
             [2, "msg", message(dims.map((d) => [1, "msg", dim(d)] as Field))],
           ]),
         ],
       ]),
     ],
   ]);
-const tensor = (name: string, dims: number[], values: number[]) =>
+export const tensor = (name: string, dims: number[], values: number[], elemType = FLOAT) =>
   message([
     ...dims.map((d) => [1, "varint", d] as Field),
-    [2, "varint", FLOAT],
+    [2, "varint", elemType],
     [8, "bytes", name],
-    [9, "bytes", new Uint8Array(Float32Array.from(values).buffer)],
+    [
+      9,
+      "bytes",
+      new Uint8Array(elemType === INT64 ? BigInt64Array.from(values, BigInt).buffer : Float32Array.from(values).buffer),
+    ],
   ]);
 const attrInts = (name: string, ints: number[]) =>
   message([[1, "bytes", name], [20, "varint", 7], ...ints.map((i) => [8, "varint", i] as Field)]);
-const attrInt = (name: string, i: number) =>
+export const attrInt = (name: string, i: number) =>
   message([
     [1, "bytes", name],
     [20, "varint", 2],
     [3, "varint", i],
   ]);
-const node = (op: string, inputs: string[], outputs: string[], attrs: Uint8Array[] = []) =>
+export const node = (op: string, inputs: string[], outputs: string[], attrs: Uint8Array[] = []) =>
   message([
     ...inputs.map((i) => [1, "bytes", i] as Field),
     ...outputs.map((o) => [2, "bytes", o] as Field),
-    [3, "bytes", `${op}_0`],
+    [3, "bytes", `${op}_${outputs[0]}`],
     [4, "bytes", op],
     ...attrs.map((a) => [5, "msg", a] as Field),
   ]);
@@ -91,6 +96,11 @@ export function tinyClassifierOnnx(): Uint8Array {
     [11, "msg", valueInfo("pixel_values", ["batch_size", 3, "height", "width"])],
     [12, "msg", valueInfo("logits", ["batch_size", 2])],
   ]);
+  return onnxModel(graph);
+}
+
+/** An ONNX model (IR 8, opset 13) around a graph's fields. */
+export function onnxModel(graph: Uint8Array): Uint8Array {
   return message([
     [1, "varint", 8],
     [2, "bytes", "tessera-tests"],
