@@ -4,10 +4,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, type Env, getConfig } from "../src/lib/env";
 import { type ErrorCode, errorBody, type Issue } from "../src/lib/errors";
-import { HUB_HISTORY_TRUNCATED, readConnect, roomKind, withinBytes } from "../src/lib/hub";
+import { HUB_HISTORY_TRUNCATED, readConnect, roomKind } from "../src/lib/hub";
 import { registerSocket, releaseSocket } from "../src/lib/hub-connections";
 import { FloodGuards } from "../src/lib/hub-flood";
-import { detachSocket } from "../src/lib/hub-socket";
+import { admitFrame, detachSocket, upgradeResponse } from "../src/lib/hub-socket";
 import {
   HubClientFrame,
   type HubEvent,
@@ -220,11 +220,7 @@ export class Hub extends DurableObject<Env> {
     const joined: HubPresence = { event: "join", user, members: this.online() };
     server.send(JSON.stringify({ type: "presence", room, data: joined, ts: Date.now() } satisfies HubFrame));
     if (firstOfUser) this.broadcast(this.presenceFrame(room, "join", user), connId);
-    return new Response(null, {
-      status: 101,
-      webSocket: client,
-      headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {},
-    });
+    return upgradeResponse(client, protocol);
   }
 
   // ---- Hibernation handlers ----
@@ -234,29 +230,13 @@ export class Hub extends DurableObject<Env> {
     // Frames still queued behind a close arrive after left() cleared the attachment: nobody to answer.
     if (!att) return;
     const room = this.roomName();
-    // Every frame is charged first, whatever its size or validity: a stream of oversized or broken frames is
-    // as much a flood as one of good ones, and must end in the same close.
-    const verdict = this.floods.take(att.connId);
-    if (verdict === "close") {
-      ws.close(1008, "message rate exceeded");
+    const admitted = admitFrame(ws, att.connId, message, this.floods, this.config);
+    if (admitted === "closed") return;
+    if (!("json" in admitted)) {
+      this.sendError(ws, att, admitted.code, admitted.message);
       return;
     }
-    if (verdict === "reject") {
-      this.sendError(ws, att, "rate_limited", `At most ${this.config.messagesPerSecond} frames per second`);
-      return;
-    }
-    if (!withinBytes(message, this.config.maxFrameBytes)) {
-      this.sendError(ws, att, "payload_too_large", `Frames may be at most ${this.config.maxFrameBytes} bytes`);
-      return;
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
-    } catch {
-      this.sendError(ws, att, "invalid_request", "Frames must be JSON");
-      return;
-    }
-    const parsed = HubClientFrame.safeParse(raw);
+    const parsed = HubClientFrame.safeParse(admitted.json);
     if (!parsed.success) {
       this.sendError(ws, att, "invalid_request", "Invalid frame", toIssues(parsed.error, "body"));
       return;

@@ -4,10 +4,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, type Env, getConfig } from "../src/lib/env";
 import { type ErrorCode, errorBody } from "../src/lib/errors";
-import { readConnect, withinBytes } from "../src/lib/hub";
+import { readConnect } from "../src/lib/hub";
 import { LEGACY_HUB_HOLDER, registerSocket, releaseSocket } from "../src/lib/hub-connections";
 import { FloodGuards } from "../src/lib/hub-flood";
-import { detachSocket } from "../src/lib/hub-socket";
+import { admitFrame, detachSocket, upgradeResponse } from "../src/lib/hub-socket";
 import { LegacyHubClientFrame, type LegacyHubFrame, RoomName } from "../src/lib/protocol";
 
 export const LEGACY_DEFAULT_ROOM = "general";
@@ -75,37 +75,20 @@ export class LegacyHub extends DurableObject<Env> {
       }),
     );
     this.send(frame("presence", user.id, { content: "online", data: { status: "online" } }), () => true, att.connId);
-    return new Response(null, {
-      status: 101,
-      webSocket: client,
-      headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {},
-    });
+    return upgradeResponse(client, protocol);
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     const att = ws.deserializeAttachment() as Attachment | null;
     // Frames still queued behind a close arrive after left() cleared the attachment: nobody to answer.
     if (!att) return;
-    // Charged before any other check, so oversized or broken frames count towards the flood close too.
-    const verdict = this.floods.take(att.connId);
-    if (verdict !== "allow") {
-      if (verdict === "close") ws.close(1008, "message rate exceeded");
-      else this.error(ws, att, "rate_limited", `At most ${this.config.messagesPerSecond} frames per second`);
+    const admitted = admitFrame(ws, att.connId, message, this.floods, this.config);
+    if (admitted === "closed") return;
+    if (!("json" in admitted)) {
+      this.error(ws, att, admitted.code, admitted.message);
       return;
     }
-    if (!withinBytes(message, this.config.maxFrameBytes)) {
-      this.error(ws, att, "payload_too_large", `Frames may be at most ${this.config.maxFrameBytes} bytes`);
-      return;
-    }
-    let parsed: ReturnType<typeof LegacyHubClientFrame.safeParse>;
-    try {
-      parsed = LegacyHubClientFrame.safeParse(
-        JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message)),
-      );
-    } catch {
-      this.error(ws, att, "invalid_request", "Frames must be JSON");
-      return;
-    }
+    const parsed = LegacyHubClientFrame.safeParse(admitted.json);
     if (!parsed.success) {
       this.error(ws, att, "invalid_request", "Invalid frame");
       return;
