@@ -1,5 +1,5 @@
-import { JOB_TYPES } from "../src/lib/job-types";
-import type { JobLease } from "../src/lib/protocol";
+import type { JobLease } from "../src/lib/jobs/protocol";
+import { JOB_TYPES } from "../src/lib/jobs/types";
 import { envInt, failBench, log, startBenchTessera, watchdog } from "./lib/common";
 import type { Target } from "./lib/harness";
 import { percentile } from "./lib/load";

@@ -10,7 +10,7 @@ import { sql } from "drizzle-orm";
 import { startThrowawayBridge, type ThrowawayBridge } from "../dev/db-bridge/throwaway";
 import { db } from "../src/lib/db/client";
 import { memories } from "../src/lib/db/schema";
-import { generateKeyPairSecrets } from "../src/lib/keys";
+import { generateKeyPairSecrets } from "../src/lib/identity/keys";
 import { beginBench, envInt, failBench, log, printResults, settings } from "./lib/common";
 import { roundLine, runRounds, type Scenario, startFloor, startTessera, type Target } from "./lib/harness";
 

@@ -22,7 +22,7 @@ import { files } from "../src/lib/db/schema";
 import { indexUpload } from "../src/lib/files/indexing";
 import { FILE_LIMITS } from "../src/lib/files/model";
 import { activeRules } from "../src/lib/files/tags";
-import { generateKeyPairSecrets } from "../src/lib/keys";
+import { generateKeyPairSecrets } from "../src/lib/identity/keys";
 import { type CorpusFile, fillerFiles, fillerQueries, TARGETS, targetFiles } from "../tests/support/file-corpus";
 import { beginBench, envInt, failBench, log, printResults, settings, UNLIMITED_VARS } from "./lib/common";
 import { roundLine, runRounds, type Scenario, startFloor, startTessera, type Target } from "./lib/harness";

@@ -3,8 +3,8 @@
 // holds it; rooms add rows before accepting a socket and delete them on close. Nothing depends on a room
 // reporting every close: at the limit the object asks each room which of its rows are still open sockets.
 import { DurableObject } from "cloudflare:workers";
-import { type Env, getConfig } from "../src/lib/env";
-import { openSockets, type RegisterResult } from "../src/lib/hub-connections";
+import { openSockets, type RegisterResult } from "../src/lib/hub/connections";
+import { type Env, getConfig } from "../src/lib/platform/env";
 
 /**
  * A row younger than this is never pruned: its room may have registered it and not yet accepted the socket,

@@ -2,8 +2,8 @@
 // atomic (KV is eventually consistent, so a ticket read-then-deleted there could be used twice), and
 // KV cannot expire anything sooner than 60 s anyway. Tickets are spread over a few objects by their hash.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../src/lib/env";
-import { HubTicketHolder } from "../src/lib/protocol";
+import { HubTicketHolder } from "../src/lib/jobs/protocol";
+import type { Env } from "../src/lib/platform/env";
 
 export class HubTickets extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {

@@ -1,11 +1,9 @@
 // The GPU job board: every job's state, leases and worker credentials in this object's SQLite storage, so
 // an eviction or restart loses nothing; one alarm, set to the earliest lease deadline, expires leases.
-// One board for the deployment (jobBoard() in src/lib/jobs.ts): fairness needs every queued job in one place.
+// One board for the deployment (jobBoard() in src/lib/jobs/board.ts): fairness needs every queued job in one place.
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
-import { type Env, getConfig } from "../src/lib/env";
-import { publishToUser } from "../src/lib/hub";
-import { type JobType, jobTypeSpec } from "../src/lib/job-types";
+import { publishToUser } from "../src/lib/hub/rooms";
 import {
   GpuWorkerState,
   JOB_LIMITS,
@@ -16,7 +14,9 @@ import {
   JobSpec,
   type JobStatus,
   type JsonValue,
-} from "../src/lib/protocol";
+} from "../src/lib/jobs/protocol";
+import { type JobType, jobTypeSpec } from "../src/lib/jobs/types";
+import { type Env, getConfig } from "../src/lib/platform/env";
 
 /** What a waiting lease call can take: its worker's report. */
 type WaitingWorker = z.output<typeof GpuWorkerState>;

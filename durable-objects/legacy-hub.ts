@@ -2,13 +2,13 @@
 // for everyone, rooms per socket (everyone starts in `general`), no history. It differs from the old
 // service where that was a bug: every socket is authenticated, and an oversized frame is answered, not dropped.
 import { DurableObject } from "cloudflare:workers";
-import { type Config, type Env, getConfig } from "../src/lib/env";
-import { type ErrorCode, errorBody } from "../src/lib/errors";
-import { readConnect } from "../src/lib/hub";
-import { LEGACY_HUB_HOLDER, registerSocket, releaseSocket } from "../src/lib/hub-connections";
-import { FloodGuards } from "../src/lib/hub-flood";
-import { admitFrame, detachSocket, upgradeResponse } from "../src/lib/hub-socket";
-import { LegacyHubClientFrame, type LegacyHubFrame, RoomName } from "../src/lib/protocol";
+import { LEGACY_HUB_HOLDER, registerSocket, releaseSocket } from "../src/lib/hub/connections";
+import { FloodGuards } from "../src/lib/hub/flood";
+import { readConnect } from "../src/lib/hub/rooms";
+import { admitFrame, detachSocket, upgradeResponse } from "../src/lib/hub/socket";
+import { LegacyHubClientFrame, type LegacyHubFrame, RoomName } from "../src/lib/jobs/protocol";
+import { type Config, type Env, getConfig } from "../src/lib/platform/env";
+import { type ErrorCode, errorBody } from "../src/lib/platform/errors";
 
 export const LEGACY_DEFAULT_ROOM = "general";
 

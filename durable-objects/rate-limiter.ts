@@ -1,7 +1,7 @@
 // One token bucket per object (the object's name is the bucket's key). A Durable Object, not KV:
 // taking a token must be atomic, and KV is eventually consistent.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../src/lib/env";
+import type { Env } from "../src/lib/platform/env";
 
 export interface BucketPolicy {
   /** Tokens the bucket holds when full: the largest burst. */

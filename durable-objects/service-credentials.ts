@@ -2,8 +2,8 @@
 // routes (e.g. publishing to the hub) without a user. One object for all of them: they are few, and a
 // revocation must bite on the very next call, which a single consistent home gives for free.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../src/lib/env";
-import type { ServiceCredentialInfo, ServiceScope } from "../src/lib/service-credentials";
+import type { ServiceCredentialInfo, ServiceScope } from "../src/lib/identity/service-credentials";
+import type { Env } from "../src/lib/platform/env";
 
 type Row = {
   id: string;

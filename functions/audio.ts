@@ -2,13 +2,6 @@
 // job up to JOBS_AUDIO_WAIT_MS and answers with the result; a slower job answers 202 with its link (docs/jobs.md).
 import type { Context } from "hono";
 import { z } from "zod";
-import { principal } from "../src/lib/auth";
-import { toBase64 } from "../src/lib/base64";
-import type { AppEnv } from "../src/lib/env";
-import { ApiError } from "../src/lib/errors";
-import { SUBMISSION_BODY_LIMIT, storeSubmissionInput, submissionJobId, toJobSpec } from "../src/lib/job-submission";
-import { jobTypeSpec } from "../src/lib/job-types";
-import { artifactResponse, jobBoard, publicJob } from "../src/lib/jobs";
 import {
   OPENAI_SPEECH_FORMATS,
   OPENAI_SPEECH_MODELS,
@@ -16,10 +9,17 @@ import {
   OPENAI_VOICES,
   type OpenAiVoice,
   waitForJob,
-} from "../src/lib/openai-audio";
-import { JobRecord } from "../src/lib/protocol";
-import { ApiRouter } from "../src/lib/router";
-import { formatTranscript, TRANSCRIPT_FORMATS, TranscriptResult } from "../src/lib/transcript-formats";
+} from "../src/lib/audio/openai-audio";
+import { formatTranscript, TRANSCRIPT_FORMATS, TranscriptResult } from "../src/lib/audio/transcript-formats";
+import { principal } from "../src/lib/identity/auth";
+import { artifactResponse, jobBoard, publicJob } from "../src/lib/jobs/board";
+import { JobRecord } from "../src/lib/jobs/protocol";
+import { SUBMISSION_BODY_LIMIT, storeSubmissionInput, submissionJobId, toJobSpec } from "../src/lib/jobs/submission";
+import { jobTypeSpec } from "../src/lib/jobs/types";
+import { toBase64 } from "../src/lib/platform/base64";
+import type { AppEnv } from "../src/lib/platform/env";
+import { ApiError } from "../src/lib/platform/errors";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const SpeechRequest = z.object({
   model: z.enum(OPENAI_SPEECH_MODELS),

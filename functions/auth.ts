@@ -1,5 +1,6 @@
 // /v1/auth: register, login, refresh, logout, the caller's own account, and the first admin.
 import { z } from "zod";
+import { db } from "../src/lib/db/client";
 import {
   Email,
   LoginBody,
@@ -10,17 +11,16 @@ import {
   register,
   type SignedIn,
   Username,
-} from "../src/lib/account";
-import { principal, sessionUser } from "../src/lib/auth";
-import { bootstrapAdmin } from "../src/lib/bootstrap";
-import { db } from "../src/lib/db/client";
-import { ApiError } from "../src/lib/errors";
-import { signAccessToken } from "../src/lib/jwt";
-import { hashPassword, verifyPassword } from "../src/lib/passwords";
-import { clientIp, enforceLimits } from "../src/lib/rate-limit";
-import { ApiRouter } from "../src/lib/router";
-import { revokeSession, revokeUserSessions, rotateRefreshToken } from "../src/lib/sessions";
-import { passwordHashOf, requireUserById, setPasswordHash, UserSchema, updateUser } from "../src/lib/users";
+} from "../src/lib/identity/account";
+import { principal, sessionUser } from "../src/lib/identity/auth";
+import { bootstrapAdmin } from "../src/lib/identity/bootstrap";
+import { signAccessToken } from "../src/lib/identity/jwt";
+import { hashPassword, verifyPassword } from "../src/lib/identity/passwords";
+import { revokeSession, revokeUserSessions, rotateRefreshToken } from "../src/lib/identity/sessions";
+import { passwordHashOf, requireUserById, setPasswordHash, UserSchema, updateUser } from "../src/lib/identity/users";
+import { ApiError } from "../src/lib/platform/errors";
+import { clientIp, enforceLimits } from "../src/lib/platform/rate-limit";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const TokensSchema = z.object({
   user: UserSchema,

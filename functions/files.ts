@@ -1,10 +1,7 @@
 // /v1/files: upload to R2, a typo-tolerant ranked index in Postgres, smart tags (src/lib/files/, docs/files.md).
 import type { Context } from "hono";
 import { z } from "zod";
-import { principal } from "../src/lib/auth";
 import { db } from "../src/lib/db/client";
-import type { AppEnv } from "../src/lib/env";
-import { ApiError } from "../src/lib/errors";
 import { contentResponse } from "../src/lib/files/content";
 import {
   CommaTags,
@@ -32,8 +29,11 @@ import {
   putFile,
   reindexFile,
 } from "../src/lib/files/store";
-import { ApiRouter } from "../src/lib/router";
-import { parseInput, readBodyBytes, readFormBody } from "../src/lib/validate";
+import { principal } from "../src/lib/identity/auth";
+import type { AppEnv } from "../src/lib/platform/env";
+import { ApiError } from "../src/lib/platform/errors";
+import { ApiRouter } from "../src/lib/platform/router";
+import { parseInput, readBodyBytes, readFormBody } from "../src/lib/platform/validate";
 
 /** Room for a multipart body's boundaries and part headers beside the file bytes themselves. */
 const MULTIPART_OVERHEAD_BYTES = 256 * 1024;

@@ -1,7 +1,6 @@
 // /v1/gpu: the GPU worker protocol (docs/jobs.md). Every route authenticates the worker's own credential
 // (never a user's token) before it reads the body, so an unauthenticated caller learns nothing about the input.
 import { z } from "zod";
-import { ApiError } from "../src/lib/errors";
 import {
   authenticateWorker,
   inputResponse,
@@ -11,7 +10,7 @@ import {
   unwrap,
   verifyInputUrl,
   withInputUrls,
-} from "../src/lib/jobs";
+} from "../src/lib/jobs/board";
 import {
   GpuWorkerState,
   JOB_LIMITS,
@@ -21,9 +20,10 @@ import {
   JobLease,
   JobRecord,
   JobRelease,
-} from "../src/lib/protocol";
-import { ApiRouter } from "../src/lib/router";
-import { parseInput, readBodyBytes, readJsonBody } from "../src/lib/validate";
+} from "../src/lib/jobs/protocol";
+import { ApiError } from "../src/lib/platform/errors";
+import { ApiRouter } from "../src/lib/platform/router";
+import { parseInput, readBodyBytes, readJsonBody } from "../src/lib/platform/validate";
 
 const JobParams = z.object({ id: z.string().min(1).max(128) });
 const ArtifactParams = JobParams.extend({

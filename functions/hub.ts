@@ -3,16 +3,16 @@
 // that their owners (or admins) manage.
 import type { Context } from "hono";
 import { z } from "zod";
-import { authorize, principal } from "../src/lib/auth";
 import { db } from "../src/lib/db/client";
-import type { AppEnv } from "../src/lib/env";
-import { ApiError } from "../src/lib/errors";
-import { mayEnter, publishToRoom, type RoomRole, roomKind, roomRole, roomStub } from "../src/lib/hub";
-import { forwardUpgrade, isWebSocketUpgrade, socketIdentity } from "../src/lib/hub-connect";
-import { HUB_TICKET_TTL_SECONDS, issueHubTicket } from "../src/lib/hub-tickets";
-import { HubEvent, HubRoomInfo, HubRoomStats, RoomName } from "../src/lib/protocol";
-import { ApiRouter } from "../src/lib/router";
-import { requireUserById } from "../src/lib/users";
+import { forwardUpgrade, isWebSocketUpgrade, socketIdentity } from "../src/lib/hub/connect";
+import { mayEnter, publishToRoom, type RoomRole, roomKind, roomRole, roomStub } from "../src/lib/hub/rooms";
+import { HUB_TICKET_TTL_SECONDS, issueHubTicket } from "../src/lib/hub/tickets";
+import { authorize, principal } from "../src/lib/identity/auth";
+import { requireUserById } from "../src/lib/identity/users";
+import { HubEvent, HubRoomInfo, HubRoomStats, RoomName } from "../src/lib/jobs/protocol";
+import type { AppEnv } from "../src/lib/platform/env";
+import { ApiError } from "../src/lib/platform/errors";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const RoomParams = z.object({ room: RoomName });
 const MemberParams = z.object({ room: RoomName, userId: z.uuid() });

@@ -1,10 +1,10 @@
 // /v1/admin: GPU worker credentials and the job board seen whole (role admin, checked against the live session).
 import { z } from "zod";
-import { ApiError } from "../src/lib/errors";
-import { jobBoard, unwrap } from "../src/lib/jobs";
-import { JobRecord, JobStatus, WORKER_SECRET_PREFIX } from "../src/lib/protocol";
-import { ApiRouter } from "../src/lib/router";
-import { randomToken, sha256Hex } from "../src/lib/tokens";
+import { randomToken, sha256Hex } from "../src/lib/identity/tokens";
+import { jobBoard, unwrap } from "../src/lib/jobs/board";
+import { JobRecord, JobStatus, WORKER_SECRET_PREFIX } from "../src/lib/jobs/protocol";
+import { ApiError } from "../src/lib/platform/errors";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const ADMIN = { role: "admin" } as const;
 const IdParams = z.object({ id: z.string().min(1).max(128) });

@@ -1,8 +1,8 @@
 // /v1/jobs: GPU jobs as their owner sees them — submit, read, list, cancel (docs/jobs.md).
 import { z } from "zod";
-import { principal } from "../src/lib/auth";
-import { decodeCursor, encodeCursor } from "../src/lib/cursor";
-import { ApiError } from "../src/lib/errors";
+import { principal } from "../src/lib/identity/auth";
+import { artifactResponse, jobBoard, publicJob, unwrap } from "../src/lib/jobs/board";
+import { JobRecord, JobStatus } from "../src/lib/jobs/protocol";
 import {
   JobSubmission,
   SUBMISSION_BODY_LIMIT,
@@ -10,10 +10,10 @@ import {
   submissionFromForm,
   submissionJobId,
   toJobSpec,
-} from "../src/lib/job-submission";
-import { artifactResponse, jobBoard, publicJob, unwrap } from "../src/lib/jobs";
-import { JobRecord, JobStatus } from "../src/lib/protocol";
-import { ApiRouter } from "../src/lib/router";
+} from "../src/lib/jobs/submission";
+import { decodeCursor, encodeCursor } from "../src/lib/platform/cursor";
+import { ApiError } from "../src/lib/platform/errors";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const JobParams = z.object({ id: z.string().min(1).max(128) });
 const ListQuery = z.object({ status: JobStatus.optional(), cursor: z.string().max(200).optional() });

@@ -1,7 +1,7 @@
 // The public signing keys, for every service (and anyone) that verifies Tessera's access tokens.
 import { z } from "zod";
-import { publicJwks } from "../src/lib/jwt";
-import { ApiRouter } from "../src/lib/router";
+import { publicJwks } from "../src/lib/identity/jwt";
+import { ApiRouter } from "../src/lib/platform/router";
 
 export const keysService = new ApiRouter("auth").route(
   {

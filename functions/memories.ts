@@ -1,7 +1,7 @@
-// /v1/memories: an agent's memories, searchable by full-text relevance (src/lib/memories.ts).
+// /v1/memories: an agent's memories, searchable by full-text relevance (src/lib/memory/memories.ts).
 import { z } from "zod";
-import { principal } from "../src/lib/auth";
 import { db } from "../src/lib/db/client";
+import { principal } from "../src/lib/identity/auth";
 import {
   createMemory,
   deleteMemory,
@@ -12,8 +12,8 @@ import {
   SearchHitSchema,
   SearchQuery,
   searchMemories,
-} from "../src/lib/memories";
-import { ApiRouter } from "../src/lib/router";
+} from "../src/lib/memory/memories";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const IdParams = z.object({ id: z.uuid() });
 

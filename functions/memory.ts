@@ -1,8 +1,7 @@
 // /v1/memory: a key-value and cache API on Workers KV, one set of keys per user plus team namespaces.
 // Eventually consistent (see docs/memory.md): nothing here offers compare-and-set or counters.
 import { z } from "zod";
-import { ApiError } from "../src/lib/errors";
-import { kvKey, resolveScope } from "../src/lib/memory-keys";
+import { kvKey, resolveScope } from "../src/lib/memory/keys";
 import {
   assertJsonValue,
   contentTypeFromHeader,
@@ -20,7 +19,7 @@ import {
   putValue,
   TtlSeconds,
   tooLarge,
-} from "../src/lib/memory-kv";
+} from "../src/lib/memory/kv";
 import {
   BATCH_MAX_BODY_BYTES,
   BATCH_MAX_KEYS,
@@ -28,10 +27,11 @@ import {
   BatchResultSchema,
   batchGet,
   batchPut,
-} from "../src/lib/memory-kv-batch";
-import { Namespace } from "../src/lib/memory-namespace";
-import { ApiRouter } from "../src/lib/router";
-import { readBodyBytes } from "../src/lib/validate";
+} from "../src/lib/memory/kv-batch";
+import { Namespace } from "../src/lib/memory/namespace";
+import { ApiError } from "../src/lib/platform/errors";
+import { ApiRouter } from "../src/lib/platform/router";
+import { readBodyBytes } from "../src/lib/platform/validate";
 
 const NamespaceParams = z.object({ namespace: Namespace });
 // The key may hold slashes; its length and characters are checked against the namespace's prefix (kvKey).

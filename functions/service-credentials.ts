@@ -1,14 +1,14 @@
 // /v1/admin/service-credentials: secrets for services that call scoped routes without a user (role admin,
 // checked against the live session). Shown once at issue; only their SHA-256 is kept.
 import { z } from "zod";
-import { ApiError } from "../src/lib/errors";
-import { ApiRouter } from "../src/lib/router";
 import {
   issueServiceCredential,
   ServiceCredentialInfo,
   ServiceScope,
   serviceCredentials,
-} from "../src/lib/service-credentials";
+} from "../src/lib/identity/service-credentials";
+import { ApiError } from "../src/lib/platform/errors";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const ADMIN = { role: "admin" } as const;
 

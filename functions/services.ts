@@ -1,7 +1,7 @@
 // /v1/services: the gateway's route table with each upstream's health, breaker and recent error rate.
 import { z } from "zod";
 import { describeServices } from "../src/lib/gateway/services";
-import { ApiRouter } from "../src/lib/router";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const ServiceSchema = z.object({
   prefix: z.string(),

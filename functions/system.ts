@@ -1,7 +1,7 @@
 // The gateway's first floor: who is serving, and whether everything it needs answers.
 import { z } from "zod";
-import { healthReport } from "../src/lib/health";
-import { ApiRouter } from "../src/lib/router";
+import { healthReport } from "../src/lib/platform/health";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const CheckSchema = z.object({
   status: z.enum(["ok", "fail"]),

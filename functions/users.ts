@@ -1,12 +1,12 @@
 // /v1/users: user administration (role admin, checked against the live session on every call).
 import { z } from "zod";
-import { AdminUserPatch, Email, Metadata, Role, Username } from "../src/lib/account";
 import { db } from "../src/lib/db/client";
-import { isSupportedPasswordHash } from "../src/lib/passwords";
-import { ApiRouter } from "../src/lib/router";
-import { revokeUserSessions } from "../src/lib/sessions";
-import { adminDeleteUser, adminUpdateUser } from "../src/lib/user-admin";
-import { importUsers, listUsers, requireUserById, UserSchema } from "../src/lib/users";
+import { AdminUserPatch, Email, Metadata, Role, Username } from "../src/lib/identity/account";
+import { isSupportedPasswordHash } from "../src/lib/identity/passwords";
+import { revokeUserSessions } from "../src/lib/identity/sessions";
+import { adminDeleteUser, adminUpdateUser } from "../src/lib/identity/user-admin";
+import { importUsers, listUsers, requireUserById, UserSchema } from "../src/lib/identity/users";
+import { ApiRouter } from "../src/lib/platform/router";
 
 const ADMIN = { role: "admin" } as const;
 /** Users per import request: large enough for a migration in a few calls, small enough for one request's CPU. */

@@ -7,7 +7,7 @@ import {
   type JobLease,
   JobLease as JobLeaseSchema,
   type JsonValue,
-} from "../src/lib/protocol";
+} from "../src/lib/jobs/protocol";
 import { JobError } from "./errors";
 
 const LeaseAnswer = z.object({ jobs: z.array(JobLeaseSchema) });

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { JOB_LIMITS, JOB_TYPES, type JobTypeName, WORKER_SECRET_PREFIX } from "../src/lib/protocol";
+import { JOB_LIMITS, JOB_TYPES, type JobTypeName, WORKER_SECRET_PREFIX } from "../src/lib/jobs/protocol";
 import type { LogLevel } from "./log";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");

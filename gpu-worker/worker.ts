@@ -1,7 +1,7 @@
 // The lease loop: asks the edge for as many jobs as it has free slots (long-poll), runs each one (input → model →
 // artifacts → complete/fail) with a heartbeat that extends its lease, reports progress and hears of cancellation, and
 // on shutdown stops leasing, lets running jobs finish within a grace period and hands the rest back as retryable.
-import { JOB_LIMITS, type JobLease, type JobTypeName } from "../src/lib/protocol";
+import { JOB_LIMITS, type JobLease, type JobTypeName } from "../src/lib/jobs/protocol";
 import type { Backend, JobInput, LoadedModel } from "./backends/types";
 import { type EdgeClient, EdgeError } from "./client";
 import { jobModels, type ModelEntry, type WorkerConfig } from "./config";

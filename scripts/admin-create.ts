@@ -7,11 +7,11 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { startBridge } from "../dev/db-bridge/server";
 import { bridgeDatabaseUrl, ROOT } from "../dev/lib/suite";
-import { Email, Password, Username } from "../src/lib/account";
 import { db } from "../src/lib/db/client";
-import { ApiError } from "../src/lib/errors";
-import { hashPassword } from "../src/lib/passwords";
-import { createUser } from "../src/lib/users";
+import { Email, Password, Username } from "../src/lib/identity/account";
+import { hashPassword } from "../src/lib/identity/passwords";
+import { createUser } from "../src/lib/identity/users";
+import { ApiError } from "../src/lib/platform/errors";
 
 async function readPassword(): Promise<string> {
   if (process.env.ADMIN_PASSWORD) return process.env.ADMIN_PASSWORD;

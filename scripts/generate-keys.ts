@@ -11,7 +11,7 @@ import {
   mergePublicKeys,
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
-} from "../src/lib/keys";
+} from "../src/lib/identity/keys";
 
 export { generateKeyPairSecrets, type KeyPairSecrets, mergePublicKeys };
 

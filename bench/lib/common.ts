@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { startBridge } from "../../dev/db-bridge/server";
-import { generateKeyPairSecrets } from "../../src/lib/keys";
+import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
 import { benchJson, formatTable, type ScenarioResult, startTessera, type Target } from "./harness";
 
 /** An integer knob from the environment, checked against its range. */

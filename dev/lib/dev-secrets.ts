@@ -3,9 +3,9 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { generateKeyPairSecrets, type KeyPairSecrets } from "../../src/lib/keys";
-import { WORKER_SECRET_PREFIX } from "../../src/lib/protocol";
-import { randomToken } from "../../src/lib/tokens";
+import { generateKeyPairSecrets, type KeyPairSecrets } from "../../src/lib/identity/keys";
+import { randomToken } from "../../src/lib/identity/tokens";
+import { WORKER_SECRET_PREFIX } from "../../src/lib/jobs/protocol";
 
 /** The value the developer's own .dev.vars gives `name`, which then wins over a generated one. */
 async function devVarsValue(devVarsPath: string, name: string): Promise<string | undefined> {

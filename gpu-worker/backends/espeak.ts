@@ -1,7 +1,7 @@
 // Text-to-speech with espeak-ng compiled to WebAssembly: its voices ship inside the npm package, so speech works on
 // any host with nothing provisioned. Each job runs the espeak-ng program once in a fresh WebAssembly instance.
 import ESpeakNg from "espeak-ng";
-import type { SpeechResult } from "../../src/lib/protocol";
+import type { SpeechResult } from "../../src/lib/jobs/protocol";
 import { ffmpeg, ffmpegAvailable } from "../audio/ffmpeg";
 import { decodeWav, durationSeconds, encodeWav, type PcmAudio, resample, toPcm16 } from "../audio/wav";
 import { JobError } from "../errors";

@@ -1,7 +1,7 @@
 // The remote fallback: a job type with no local model runs on a Hugging Face Inference endpoint (or any server that
 // speaks its protocol), configured by HF_INFERENCE_ENDPOINT / options.endpointUrl and options.model.
 import { InferenceClient } from "@huggingface/inference";
-import type { ClassifyResult, DetectResult, SpeechResult, TranscriptResult } from "../../src/lib/protocol";
+import type { ClassifyResult, DetectResult, SpeechResult, TranscriptResult } from "../../src/lib/jobs/protocol";
 import { decodeWav, durationSeconds } from "../audio/wav";
 import { JobError } from "../errors";
 import { imageSize } from "./ocr";

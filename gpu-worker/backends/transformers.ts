@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { env, type ImageClassificationPipeline, pipeline, RawImage } from "@huggingface/transformers";
 import sharp from "sharp";
-import type { ClassifyResult } from "../../src/lib/protocol";
+import type { ClassifyResult } from "../../src/lib/jobs/protocol";
 import { invalidInput, ModelNotProvisioned } from "../errors";
 import { withExecutionProvider } from "./onnx";
 import { type Backend, numberOption, requireBytes } from "./types";

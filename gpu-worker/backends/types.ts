@@ -1,5 +1,5 @@
 // One small interface per engine: load a model, run a job on it, unload it.
-import type { JobTypeName, JsonValue } from "../../src/lib/protocol";
+import type { JobTypeName, JsonValue } from "../../src/lib/jobs/protocol";
 import type { ModelEntry } from "../config";
 import type { Log } from "../log";
 

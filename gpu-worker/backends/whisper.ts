@@ -2,7 +2,7 @@
 // ships Whisper weights: the model file must be provisioned (`npm run models:fetch`, or a path in the models file).
 import { existsSync } from "node:fs";
 import { initWhisper, type WhisperContext } from "@fugood/whisper.node";
-import type { TranscriptResult } from "../../src/lib/protocol";
+import type { TranscriptResult } from "../../src/lib/jobs/protocol";
 import { decodeAudio } from "../audio/decode";
 import { durationSeconds, toPcm16 } from "../audio/wav";
 import { JobError, ModelNotProvisioned } from "../errors";

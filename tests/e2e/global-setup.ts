@@ -3,9 +3,9 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { freePort } from "../../dev/lib/processes";
 import { startDevSuite } from "../../dev/lib/suite";
-import { generateKeyPairSecrets } from "../../src/lib/keys";
-import { WORKER_SECRET_PREFIX } from "../../src/lib/protocol";
-import { randomToken } from "../../src/lib/tokens";
+import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
+import { randomToken } from "../../src/lib/identity/tokens";
+import { WORKER_SECRET_PREFIX } from "../../src/lib/jobs/protocol";
 import { createScratch } from "../support/scratch";
 import { startTestUpstream, testGatewayRoutes } from "../support/upstream";
 

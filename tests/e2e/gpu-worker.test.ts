@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, type ManagedProcess, waitForHttp } from "../../dev/lib/processes";
 import { startGpuWorker } from "../../dev/lib/suite";
 import { decodeWav, durationSeconds, rmsDbfs } from "../../gpu-worker/audio/wav";
-import type { JobRecord } from "../../src/lib/protocol";
+import type { JobRecord } from "../../src/lib/jobs/protocol";
 import { renderText } from "../gpu-worker/support/images";
 import { TINY_WHISPER_TEXT } from "../gpu-worker/support/tiny-whisper";
 import { writeE2eModelsFile } from "./gpu-models";

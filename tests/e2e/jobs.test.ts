@@ -3,8 +3,8 @@
 // long-polls run on the clock. The suite runs with JOBS_LEASE_MS=4000 (tests/e2e/global-setup.ts) so an expiry
 // takes seconds, not a minute.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { JOB_TYPES, type JobType } from "../../src/lib/job-types";
-import type { JobLease, JobRecord } from "../../src/lib/protocol";
+import type { JobLease, JobRecord } from "../../src/lib/jobs/protocol";
+import { JOB_TYPES, type JobType } from "../../src/lib/jobs/types";
 import { deleteAdmin, signUp, signUpAdmin, type User } from "./users";
 
 const base = inject("workerUrl");

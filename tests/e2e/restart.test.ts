@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../dev/lib/processes";
 import { type DevSuite, startDevSuite } from "../../dev/lib/suite";
-import type { Env } from "../../src/lib/env";
-import { signAccessToken } from "../../src/lib/jwt";
-import { generateKeyPairSecrets, type KeyPairSecrets } from "../../src/lib/keys";
+import { signAccessToken } from "../../src/lib/identity/jwt";
+import { generateKeyPairSecrets, type KeyPairSecrets } from "../../src/lib/identity/keys";
+import type { Env } from "../../src/lib/platform/env";
 import { createScratch, type Scratch } from "../support/scratch";
 import { Client, chats, joinOf } from "./hub-client";
 

@@ -2,8 +2,8 @@
 import { expect, inject } from "vitest";
 import { bridgeDatabaseUrl } from "../../dev/lib/suite";
 import { db } from "../../src/lib/db/client";
-import { hashPassword } from "../../src/lib/passwords";
-import { createUser, deleteUser } from "../../src/lib/users";
+import { hashPassword } from "../../src/lib/identity/passwords";
+import { createUser, deleteUser } from "../../src/lib/identity/users";
 
 export interface User {
   token: string;

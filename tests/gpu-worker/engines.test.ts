@@ -12,7 +12,7 @@ import type { JobInput, LoadContext, LoadedModel, RunContext } from "../../gpu-w
 import { jobModels, type ModelEntry } from "../../gpu-worker/config";
 import { JobError } from "../../gpu-worker/errors";
 import { createLog, silentLog } from "../../gpu-worker/log";
-import { ClassifyResult, DetectResult, OcrResult, SpeechResult, TranscriptResult } from "../../src/lib/protocol";
+import { ClassifyResult, DetectResult, OcrResult, SpeechResult, TranscriptResult } from "../../src/lib/jobs/protocol";
 import { createScratch, type Scratch } from "../support/scratch";
 import { renderText } from "./support/images";
 import { writeTinyClassifier } from "./support/tiny-classifier";

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { compactVerify, createLocalJWKSet, importJWK, jwtVerify, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSecrets, mergePublicKeys } from "../../scripts/generate-keys";
-import { parsePrivateJwk, parsePublicJwks } from "../../src/lib/keys";
+import { parsePrivateJwk, parsePublicJwks } from "../../src/lib/identity/keys";
 
 function runCli(...args: string[]) {
   const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/generate-keys.ts", ...args], {

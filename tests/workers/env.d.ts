@@ -1,5 +1,5 @@
 // Gives `env` and `exports` from "cloudflare:workers" the Worker's own types.
-import type { Env as TesseraEnv } from "../../src/lib/env";
+import type { Env as TesseraEnv } from "../../src/lib/platform/env";
 
 declare global {
   namespace Cloudflare {

@@ -4,12 +4,12 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { createGateway } from "../../src/lib/app";
-import type { AppEnv } from "../../src/lib/env";
 import { CircuitBreaker } from "../../src/lib/gateway/breaker";
 import { upstreamHeaders } from "../../src/lib/gateway/proxy";
 import { buildRouteTable, matchRoute, RouteTableError, upstreamsOf } from "../../src/lib/gateway/route-table";
-import { ApiRouter } from "../../src/lib/router";
+import { createGateway } from "../../src/lib/platform/app";
+import type { AppEnv } from "../../src/lib/platform/env";
+import { ApiRouter } from "../../src/lib/platform/router";
 
 describe("route table", () => {
   it("defaults the old gateway's prefixes: auth, memory and ws local, the rest unconfigured", () => {

@@ -1,7 +1,7 @@
 // Starts the database bridge once for the whole Workers-pool run and hands its URL to the Worker.
 import type { TestProject } from "vitest/node";
 import { startThrowawayBridge } from "../../dev/db-bridge/throwaway";
-import { generateKeyPairSecrets } from "../../src/lib/keys";
+import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
 
 declare module "vitest" {
   export interface ProvidedContext {

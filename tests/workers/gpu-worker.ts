@@ -1,6 +1,6 @@
 // A scripted GPU worker client for route tests: a credential issued by an admin, and the protocol's calls.
 import { expect } from "vitest";
-import type { JobLease } from "../../src/lib/protocol";
+import type { JobLease } from "../../src/lib/jobs/protocol";
 import { api, json } from "./support";
 
 /** A GPU worker as the tests script it: a credential issued by the admin, and the protocol's calls. */

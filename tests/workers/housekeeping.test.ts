@@ -5,7 +5,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { db } from "../../src/lib/db/client";
-import { HOURLY } from "../../src/lib/scheduled";
+import { HOURLY } from "../../src/lib/platform/scheduled";
 import { api, json, registerUser } from "./support";
 
 async function runCron(cron: string) {

@@ -2,8 +2,9 @@
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { HUB_HISTORY_LIMIT, type Hub } from "../../durable-objects/hub";
 import { HUB_REGISTER_GRACE_MS, type HubConnections } from "../../durable-objects/hub-connections";
+import { HUB_HISTORY_LIMIT, type Hub } from "../../durable-objects/hub-room";
+import { FLOOD_WINDOW_MS, FloodGuard } from "../../src/lib/hub/flood";
 import {
   HUB_CONNECT_HEADER,
   HUB_HISTORY_TRUNCATED,
@@ -11,9 +12,8 @@ import {
   publishToUser,
   roomStub,
   withinBytes,
-} from "../../src/lib/hub";
-import { FLOOD_WINDOW_MS, FloodGuard } from "../../src/lib/hub-flood";
-import type { HubFrame } from "../../src/lib/protocol";
+} from "../../src/lib/hub/rooms";
+import type { HubFrame } from "../../src/lib/jobs/protocol";
 import { api, createAdmin, json, registerUser, send } from "./support";
 
 /** Every socket a test opened, closed after it so none outlives its test. */

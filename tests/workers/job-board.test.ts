@@ -4,8 +4,8 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type JobBoard, retryDelayMs } from "../../durable-objects/job-board";
-import { type BoardClient, jobBoard } from "../../src/lib/jobs";
-import { JOB_LIMITS, type JobSpec } from "../../src/lib/protocol";
+import { type BoardClient, jobBoard } from "../../src/lib/jobs/board";
+import { JOB_LIMITS, type JobSpec } from "../../src/lib/jobs/protocol";
 
 let boardCounter = 0;
 type Board = BoardClient;

@@ -5,13 +5,13 @@ import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecu
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { toBase64 } from "../../src/lib/base64";
-import { roomStub, userRoom } from "../../src/lib/hub";
-import { isPrivateHost } from "../../src/lib/input-url";
-import { jobBoard } from "../../src/lib/jobs";
-import type { JobLease, JobRecord } from "../../src/lib/protocol";
-import { signUrl, verifySignedUrl } from "../../src/lib/signed-url";
-import { formatTranscript, TranscriptResult } from "../../src/lib/transcript-formats";
+import { formatTranscript, TranscriptResult } from "../../src/lib/audio/transcript-formats";
+import { roomStub, userRoom } from "../../src/lib/hub/rooms";
+import { jobBoard } from "../../src/lib/jobs/board";
+import { isPrivateHost } from "../../src/lib/jobs/input-url";
+import type { JobLease, JobRecord } from "../../src/lib/jobs/protocol";
+import { toBase64 } from "../../src/lib/platform/base64";
+import { signUrl, verifySignedUrl } from "../../src/lib/platform/signed-url";
 import { newWorker } from "./gpu-worker";
 import { api, createAdmin, json, registerUser, send, type Tokens } from "./support";
 

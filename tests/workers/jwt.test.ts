@@ -2,16 +2,16 @@
 import { env } from "cloudflare:workers";
 import { decodeProtectedHeader, importJWK, type JWTPayload, SignJWT } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Env } from "../../src/lib/env";
-import { ApiError } from "../../src/lib/errors";
-import { type AccessClaims, publicJwks, signAccessToken, verifyAccessToken } from "../../src/lib/jwt";
+import { type AccessClaims, publicJwks, signAccessToken, verifyAccessToken } from "../../src/lib/identity/jwt";
 import {
   generateKeyPairSecrets,
   type KeyPairSecrets,
   mergePublicKeys,
   type PublicJwk,
   type SigningAlgorithm,
-} from "../../src/lib/keys";
+} from "../../src/lib/identity/keys";
+import type { Env } from "../../src/lib/platform/env";
+import { ApiError } from "../../src/lib/platform/errors";
 
 const SUBJECT = { sub: "user-1", username: "ada", roles: ["user"], sid: "session-1" };
 const encoder = new TextEncoder();

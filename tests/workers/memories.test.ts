@@ -3,8 +3,8 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { db } from "../../src/lib/db/client";
-import { MEMORY_LIMITS } from "../../src/lib/memories";
-import { MEMORY_CACHE_PREFIX } from "../../src/lib/memory-keys";
+import { MEMORY_CACHE_PREFIX } from "../../src/lib/memory/keys";
+import { MEMORY_LIMITS } from "../../src/lib/memory/memories";
 import { api, json, registerUser, type Tokens } from "./support";
 
 type ErrorJson = { error: { code: string; message: string; issues?: { path: (string | number)[] }[] } };

@@ -10,7 +10,7 @@ import {
   PBKDF2_ITERATIONS,
   verifyAgainstDummy,
   verifyPassword,
-} from "../../src/lib/passwords";
+} from "../../src/lib/identity/passwords";
 
 const PASSWORD = "correct horse battery staple";
 

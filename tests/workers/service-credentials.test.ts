@@ -4,8 +4,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ServiceCredentials } from "../../durable-objects/service-credentials";
-import { serviceCredentials } from "../../src/lib/service-credentials";
-import { sha256Hex } from "../../src/lib/tokens";
+import { serviceCredentials } from "../../src/lib/identity/service-credentials";
+import { sha256Hex } from "../../src/lib/identity/tokens";
 import { api, createAdmin, json, registerUser } from "./support";
 
 interface Issued {

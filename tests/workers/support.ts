@@ -1,8 +1,8 @@
 // Helpers for route tests: real requests through the Worker's own fetch handler.
 import { env, exports } from "cloudflare:workers";
 import { db } from "../../src/lib/db/client";
-import { hashPassword } from "../../src/lib/passwords";
-import { createUser } from "../../src/lib/users";
+import { hashPassword } from "../../src/lib/identity/passwords";
+import { createUser } from "../../src/lib/identity/users";
 
 let nextIp = 1;
 /** A fresh client address, so one test's rate-limit buckets never drain another's. */

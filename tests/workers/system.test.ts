@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { HealthReport } from "../../src/lib/health";
+import type { HealthReport } from "../../src/lib/platform/health";
 
 const call = (path: string, init?: RequestInit) =>
   exports.default.fetch(new Request(`https://tessera.test${path}`, init));

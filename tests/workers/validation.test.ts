@@ -2,9 +2,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createGateway } from "../../src/lib/app";
-import { ApiError } from "../../src/lib/errors";
-import { ApiRouter } from "../../src/lib/router";
+import { createGateway } from "../../src/lib/platform/app";
+import { ApiError } from "../../src/lib/platform/errors";
+import { ApiRouter } from "../../src/lib/platform/router";
 
 const echo = new ApiRouter("test")
   .route(

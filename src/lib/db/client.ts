@@ -3,8 +3,8 @@
 import { neon, neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import { drizzle as drizzlePool, type NeonDatabase } from "drizzle-orm/neon-serverless";
-import type { Env } from "../env";
-import { ApiError } from "../errors";
+import type { Env } from "../platform/env";
+import { ApiError } from "../platform/errors";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;

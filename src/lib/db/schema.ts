@@ -28,7 +28,7 @@ export const instance = pgTable("instance", {
 
 /**
  * Accounts. Username and email are unique case-insensitively (indexes on lower()).
- * `passwordHash` never leaves src/lib/users.ts: every query that returns users selects `publicUserColumns`.
+ * `passwordHash` never leaves src/lib/identity/users.ts: every query that returns users selects `publicUserColumns`.
  */
 export const users = pgTable(
   "users",
@@ -95,10 +95,10 @@ export const refreshTokens = pgTable(
 const tsvector = customType<{ data: string; driverData: string }>({ dataType: () => "tsvector" });
 
 /**
- * Agent memories (src/lib/memories.ts). `search` is generated: the tags at weight A, the content at B, so a
+ * Agent memories (src/lib/memory/memories.ts). `search` is generated: the tags at weight A, the content at B, so a
  * tag match outranks a content match in ts_rank. 'english' stems ("cats" finds "cat") and drops stop words.
  * memory_tags_text is an IMMUTABLE wrapper over array_to_string (migration 0003), which a generated column
- * may call. A row past `expires_at` is never returned; the hourly cron deletes it (src/lib/housekeeping.ts).
+ * may call. A row past `expires_at` is never returned; the hourly cron deletes it (src/lib/db/housekeeping.ts).
  */
 export const memories = pgTable(
   "memories",

@@ -2,9 +2,9 @@
 // stored HTML or SVG file from running as a page of this API's origin.
 import type { Context } from "hono";
 import type { HttpDb } from "../db/client";
-import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
-import { untrustedContentHeaders } from "../untrusted-content";
+import type { AppEnv } from "../platform/env";
+import { ApiError } from "../platform/errors";
+import { untrustedContentHeaders } from "../platform/untrusted-content";
 import { isTextType } from "./media";
 import type { FileItem } from "./model";
 import { getFile, readBlob } from "./store";

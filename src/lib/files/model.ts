@@ -1,6 +1,6 @@
 // The files API's limits, input schemas and the item shape it answers with.
 import { z } from "zod";
-import { hasControlCharacters } from "../control-characters";
+import { hasControlCharacters } from "../platform/control-characters";
 import { CATEGORIES } from "./media";
 import { TAG_LIMITS, Tag } from "./tags";
 import { TEXT_STATUSES } from "./text";

@@ -4,8 +4,8 @@
 // matches and recency; exact filters on every hit; facet counts; highlighted snippets.
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { decodeCursor, encodeCursor } from "../cursor";
 import type { HttpDb } from "../db/client";
+import { decodeCursor, encodeCursor } from "../platform/cursor";
 import { FILE_LIMITS, type SearchHit, type SearchResponse } from "./model";
 import { type ItemRow, textArray, toItem } from "./store";
 import { editDistance, fold, typoBudget, words } from "./words";

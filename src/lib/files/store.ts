@@ -3,12 +3,12 @@
 // owner's files that reference it goes.
 import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { decodeCursor, encodeCursor } from "../cursor";
 import type { HttpDb } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
 import { files } from "../db/schema";
-import type { Config, Env } from "../env";
-import { ApiError } from "../errors";
+import { decodeCursor, encodeCursor } from "../platform/cursor";
+import type { Config, Env } from "../platform/env";
+import { ApiError } from "../platform/errors";
 import { derivedColumns, type Indexed, type IndexSettings, indexUpload, pathColumns, textOf } from "./indexing";
 import { describe } from "./media";
 import {

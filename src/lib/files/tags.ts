@@ -2,7 +2,7 @@
 // or add pattern rules with FILES_TAG_RULES (JSON); users' own tags live apart (files.user_tags) and rules never
 // touch them.
 import { z } from "zod";
-import { hasControlCharacters } from "../control-characters";
+import { hasControlCharacters } from "../platform/control-characters";
 import type { Category } from "./media";
 
 export const TAG_LIMITS = { maxLength: 64, maxUserTags: 32, maxRuleTags: 32 } as const;

@@ -1,10 +1,10 @@
 // The proxy to services not migrated yet: streams both bodies, passes WebSocket upgrades, sets the
 // forwarding headers and the verified user, and keeps a circuit breaker per upstream.
 import type { Context } from "hono";
-import type { Principal } from "../auth";
-import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
-import { clientIp } from "../rate-limit";
+import type { Principal } from "../identity/auth";
+import type { AppEnv } from "../platform/env";
+import { ApiError } from "../platform/errors";
+import { clientIp } from "../platform/rate-limit";
 import { breakerFor, type CircuitBreaker } from "./breaker";
 import type { Upstream } from "./route-table";
 

@@ -1,10 +1,10 @@
 // The gateway's front door for the route table: a prefix served elsewhere is proxied before any local
 // route sees it; a local prefix falls through to Tessera's own routes.
 import type { Context, MiddlewareHandler } from "hono";
-import { authorize, bearerToken, type Principal } from "../auth";
-import type { AppEnv, Env } from "../env";
-import { ApiError } from "../errors";
-import { clientIp, enforceRequestLimit } from "../rate-limit";
+import { authorize, bearerToken, type Principal } from "../identity/auth";
+import type { AppEnv, Env } from "../platform/env";
+import { ApiError } from "../platform/errors";
+import { clientIp, enforceRequestLimit } from "../platform/rate-limit";
 import { proxyRequest } from "./proxy";
 import { buildRouteTable, type GatewayRoute, matchRoute, type Upstream } from "./route-table";
 import { storedUpstreamHealth } from "./upstream-health";

@@ -1,6 +1,6 @@
 // What the gateway knows of each prefix, without calling any upstream: the route table, the stored
 // health report, and this isolate's breakers.
-import { type Env, getConfig } from "../env";
+import { type Env, getConfig } from "../platform/env";
 import { breakerFor } from "./breaker";
 import { upstreamsOf } from "./route-table";
 import { routeTable } from "./routing";

@@ -1,6 +1,6 @@
 // Upstream health, checked by the cron trigger (concurrently, each with a timeout) and stored in KV;
 // requests read the stored report (cached per isolate) and never call an upstream to learn its health.
-import { type Env, getConfig } from "../env";
+import { type Env, getConfig } from "../platform/env";
 import { breakerFor } from "./breaker";
 import type { Upstream } from "./route-table";
 

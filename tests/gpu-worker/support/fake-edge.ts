@@ -1,7 +1,7 @@
 // A scripted edge that speaks the worker protocol (docs/jobs.md), recording every call, for lease-loop tests.
 import { serve } from "@hono/node-server";
 import { type Context, Hono } from "hono";
-import type { JobLease } from "../../../src/lib/protocol";
+import type { JobLease } from "../../../src/lib/jobs/protocol";
 
 export interface EdgeCall {
   method: string;

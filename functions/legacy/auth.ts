@@ -1,0 +1,185 @@
+// /api/auth: the old Go/Rust auth services' routes and shapes, over the same flows as /v1/auth.
+// Their bugs are not kept: no seeded users, no self-assigned roles, errors in the one error shape.
+import { z } from "zod";
+import { db } from "../../src/lib/db/client";
+import {
+  AdminUserPatch,
+  Email,
+  LoginBody,
+  login,
+  Metadata,
+  RegisterBody,
+  register,
+  type SignedIn,
+} from "../../src/lib/identity/account";
+import { principal, sessionUser } from "../../src/lib/identity/auth";
+import { adminDeleteUser, adminUpdateUser } from "../../src/lib/identity/user-admin";
+import { countActiveUsers, listUsers, requireUserById, UserSchema, updateUser } from "../../src/lib/identity/users";
+import { ApiRouter } from "../../src/lib/platform/router";
+
+const ADMIN = { role: "admin" } as const;
+// Set on the first request: workerd's clock does not run while the module is being loaded.
+let startedAt: number | undefined;
+let requestsSeen = 0;
+
+const LegacyTokens = z.object({ token: z.string(), user: UserSchema, expires_at: z.string() });
+const legacyTokens = (s: SignedIn) => ({ token: s.accessToken, user: s.user, expires_at: s.expiresAt.toISOString() });
+const IdParams = z.object({ id: z.uuid() });
+
+export const legacyAuthService = new ApiRouter("legacy auth");
+legacyAuthService.app.use("*", async (_c, next) => {
+  startedAt ??= Date.now();
+  requestsSeen++;
+  await next();
+});
+
+legacyAuthService
+  .route(
+    {
+      method: "post",
+      path: "/register",
+      auth: "public",
+      summary: "Legacy: create an account → {token, user, expires_at}",
+      body: RegisterBody,
+      responses: { 201: { description: "Created", schema: LegacyTokens } },
+    },
+    async (c, { body }) => c.json(legacyTokens(await register(c, body)), 201),
+  )
+  .route(
+    {
+      method: "post",
+      path: "/login",
+      auth: "public",
+      summary: "Legacy: sign in → {token, user, expires_at}",
+      body: LoginBody,
+      responses: { 200: { description: "Signed in", schema: LegacyTokens } },
+    },
+    async (c, { body }) => c.json(legacyTokens(await login(c, body))),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/verify",
+      auth: "user",
+      summary: "Legacy: check a token",
+      responses: {
+        200: {
+          description: "Valid",
+          schema: z.object({
+            valid: z.literal(true),
+            user_id: z.string(),
+            expires_at: z.string(),
+            roles: z.array(z.string()),
+          }),
+        },
+      },
+    },
+    (c) => {
+      const p = principal(c);
+      return c.json({
+        valid: true as const,
+        user_id: p.sub,
+        expires_at: new Date(p.exp * 1000).toISOString(),
+        roles: p.roles,
+      });
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/profile",
+      auth: "session",
+      summary: "Legacy: the signed-in user",
+      responses: { 200: { description: "The user", schema: UserSchema } },
+    },
+    (c) => c.json(sessionUser(c)),
+  )
+  .route(
+    {
+      method: "put",
+      path: "/profile",
+      auth: "session",
+      summary: "Legacy: change email or metadata (roles and active are refused)",
+      body: z.object({ email: Email.optional(), metadata: Metadata.optional() }).strict(),
+      responses: { 200: { description: "The user", schema: UserSchema } },
+    },
+    async (c, { body }) => c.json(await updateUser(db(c.env), principal(c).sub, body)),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/users",
+      auth: ADMIN,
+      summary: "Legacy: list users (admin)",
+      responses: { 200: { description: "Users", schema: z.array(UserSchema) } },
+    },
+    async (c) => c.json((await listUsers(db(c.env), { limit: 100 })).users),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/users/:id",
+      auth: ADMIN,
+      summary: "Legacy: get a user (admin)",
+      params: IdParams,
+      responses: { 200: { description: "The user", schema: UserSchema } },
+    },
+    async (c, { params }) => c.json(await requireUserById(db(c.env), params.id)),
+  )
+  .route(
+    {
+      method: "put",
+      path: "/users/:id",
+      auth: ADMIN,
+      summary: "Legacy: update a user (admin)",
+      params: IdParams,
+      body: AdminUserPatch,
+      responses: { 200: { description: "The user", schema: UserSchema } },
+    },
+    async (c, { params, body }) => c.json(await adminUpdateUser(c, params.id, body)),
+  )
+  .route(
+    {
+      method: "delete",
+      path: "/users/:id",
+      auth: ADMIN,
+      summary: "Legacy: delete a user (admin; not yourself)",
+      params: IdParams,
+      responses: { 204: { description: "Deleted" } },
+    },
+    async (c, { params }) => {
+      await adminDeleteUser(c, params.id);
+      return c.body(null, 204);
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/health",
+      auth: "public",
+      summary: "Legacy: the auth service's health",
+      description: "`uptime_seconds` and `total_requests` are this isolate's: a Worker has no single process.",
+      responses: {
+        200: {
+          description: "Healthy",
+          schema: z.object({
+            status: z.string(),
+            service: z.string(),
+            timestamp: z.string(),
+            uptime_seconds: z.number(),
+            active_users: z.number(),
+            total_requests: z.number(),
+          }),
+        },
+      },
+    },
+    async (c) =>
+      c.json({
+        status: "healthy",
+        service: "auth",
+        timestamp: new Date().toISOString(),
+        uptime_seconds: Math.floor((Date.now() - (startedAt ?? Date.now())) / 1000),
+        active_users: await countActiveUsers(db(c.env)),
+        total_requests: requestsSeen,
+      }),
+  );

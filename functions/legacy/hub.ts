@@ -1,0 +1,117 @@
+// /ws: the old WebSocket hub's routes and frames (LEGACY_API.md) over one LegacyHub object. Unlike the old
+// service, a socket must prove who it is (as on /v1/hub; `?user_id=` is ignored) and the HTTP routes are
+// for admins only.
+import { z } from "zod";
+import { forwardUpgrade, isWebSocketUpgrade, socketIdentity } from "../../src/lib/hub/connect";
+import type { Env } from "../../src/lib/platform/env";
+import { ApiError } from "../../src/lib/platform/errors";
+import { ApiRouter } from "../../src/lib/platform/router";
+
+/** Everyone on /ws shares one object, as everyone shared the old process. */
+function legacyHub(env: Env) {
+  return env.LEGACY_HUB.get(env.LEGACY_HUB.idFromName("legacy"));
+}
+
+const Client = z.object({ id: z.string(), user_id: z.string(), rooms: z.array(z.string()) });
+
+export const legacyHubService = new ApiRouter("legacy hub")
+  .route(
+    {
+      method: "get",
+      path: "/",
+      auth: "public",
+      summary: "Legacy: the old hub's WebSocket (authenticated; `?user_id=` is ignored)",
+      description:
+        "Authenticate with `Sec-WebSocket-Protocol: bearer.<token>`, `?ticket=` (POST /v1/hub/tickets) or a Bearer " +
+        "header. Frames `{id, type, user_id, room?, content?, data?, timestamp}`; see docs/hub.md.",
+      query: z.object({ ticket: z.string().min(1).max(256).optional(), user_id: z.string().optional() }),
+      responses: { 101: { description: "Switching to the WebSocket protocol" } },
+    },
+    async (c, { query }) => {
+      if (!isWebSocketUpgrade(c)) throw new ApiError("invalid_request", "/ws takes a WebSocket upgrade only");
+      const { holder, protocol } = await socketIdentity(c, query.ticket);
+      return forwardUpgrade(c, legacyHub(c.env), {
+        room: "general",
+        user: { id: holder.sub, username: holder.username },
+        requestId: c.get("requestId"),
+        protocol,
+      });
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/broadcast",
+      auth: { role: "admin" },
+      summary: 'Legacy: send a frame to every socket, or one user\'s → {status:"broadcast", sent_to}',
+      body: z.object({
+        type: z.enum(["notification", "broadcast", "status"]).default("broadcast"),
+        content: z.string().max(65_536),
+        user_id: z.string().max(128).optional(),
+      }),
+      responses: {
+        200: { description: "Sent", schema: z.object({ status: z.literal("broadcast"), sent_to: z.number() }) },
+      },
+    },
+    async (c, { body }) => {
+      const sentTo = await legacyHub(c.env).broadcast(body.type, body.content, body.user_id);
+      return c.json({ status: "broadcast" as const, sent_to: sentTo });
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/stats",
+      auth: { role: "admin" },
+      summary: "Legacy: {connections, clients:[{id, user_id}]}",
+      responses: {
+        200: {
+          description: "Open sockets",
+          schema: z.object({ connections: z.number(), clients: z.array(Client.omit({ rooms: true })) }),
+        },
+      },
+    },
+    async (c) => {
+      const clients = await legacyHub(c.env).clients();
+      return c.json({ connections: clients.length, clients: clients.map(({ id, user_id }) => ({ id, user_id })) });
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/rooms",
+      auth: { role: "admin" },
+      summary: "Legacy: each room with its number of sockets",
+      responses: {
+        200: { description: "Rooms", schema: z.object({ rooms: z.record(z.string(), z.number()) }) },
+      },
+    },
+    async (c) => {
+      const rooms: Record<string, number> = {};
+      for (const client of await legacyHub(c.env).clients()) {
+        for (const room of client.rooms) rooms[room] = (rooms[room] ?? 0) + 1;
+      }
+      return c.json({ rooms });
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/clients",
+      auth: { role: "admin" },
+      summary: "Legacy: every socket with its user and rooms",
+      responses: { 200: { description: "Sockets", schema: z.object({ clients: z.array(Client) }) } },
+    },
+    async (c) => c.json({ clients: await legacyHub(c.env).clients() }),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/health",
+      auth: "public",
+      rateLimit: false,
+      summary: "Legacy: the hub answers",
+      responses: { 200: { description: "Healthy", schema: z.object({ status: z.literal("healthy") }) } },
+    },
+    (c) => c.json({ status: "healthy" as const }),
+  );

@@ -1,0 +1,122 @@
+// Account flows shared by the /v1 auth API and the legacy /api/auth adapter: one implementation, two shapes.
+import type { Context } from "hono";
+import { z } from "zod";
+import { db } from "../db/client";
+import type { AppEnv } from "../platform/env";
+import { ApiError } from "../platform/errors";
+import { clientIp, enforceLimits } from "../platform/rate-limit";
+import { signAccessToken } from "./jwt";
+import {
+  hashPassword,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  verifyAgainstDummy,
+  verifyPassword,
+} from "./passwords";
+import { createSession, type IssuedSession } from "./sessions";
+import { createUser, findLoginCandidate, type PublicUser, requireUserById, setPasswordHash } from "./users";
+
+/** Metadata is the user's own small JSON object; 8 KiB keeps a row small and a token lookup cheap. */
+export const METADATA_MAX_BYTES = 8 * 1024;
+
+export const Username = z
+  .string()
+  .trim()
+  .min(3)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-', starting with a letter or digit");
+export const Email = z.string().trim().max(254).pipe(z.email());
+export const Password = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
+export const Metadata = z
+  .record(z.string().max(128), z.unknown())
+  .refine((m) => new TextEncoder().encode(JSON.stringify(m)).byteLength <= METADATA_MAX_BYTES, {
+    message: `metadata must be at most ${METADATA_MAX_BYTES} bytes as JSON`,
+  });
+export const Role = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[a-z][a-z0-9_-]*$/);
+
+/** What an admin may change on a user (both admin APIs). */
+export const AdminUserPatch = z
+  .object({
+    roles: z.array(Role).min(1).max(16).optional(),
+    active: z.boolean().optional(),
+    email: Email.optional(),
+    metadata: Metadata.optional(),
+  })
+  .strict();
+
+export const RegisterBody = z
+  .object({ username: Username, email: Email, password: Password, metadata: Metadata.optional() })
+  .strict();
+export const LoginBody = z
+  .object({ username: z.string().trim().min(1).max(254), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) })
+  .strict();
+
+export interface SignedIn {
+  user: PublicUser;
+  session: IssuedSession;
+  accessToken: string;
+  expiresAt: Date;
+}
+
+function sessionMeta(c: Context<AppEnv>) {
+  return { userAgent: c.req.header("user-agent"), ip: clientIp(c) };
+}
+
+/** Signs in an existing user by id (after a bootstrap, for instance). */
+export async function signInUser(c: Context<AppEnv>, userId: string): Promise<SignedIn> {
+  return signIn(c, await requireUserById(db(c.env), userId));
+}
+
+async function signIn(c: Context<AppEnv>, user: PublicUser): Promise<SignedIn> {
+  const session = await createSession(db(c.env), user.id, sessionMeta(c));
+  const { token, expiresAt } = await signAccessToken(c.env, {
+    sub: user.id,
+    username: user.username,
+    roles: user.roles,
+    sid: session.sessionId,
+  });
+  return { user, session, accessToken: token, expiresAt };
+}
+
+export async function register(c: Context<AppEnv>, input: z.output<typeof RegisterBody>): Promise<SignedIn> {
+  await enforceLimits(c, [["registerPerIp", clientIp(c)]]);
+  const user = await createUser(db(c.env), {
+    username: input.username,
+    email: input.email,
+    passwordHash: await hashPassword(input.password),
+    metadata: input.metadata ?? {},
+  });
+  return signIn(c, user);
+}
+
+const badCredentials = () => new ApiError("unauthorized", "Invalid username or password");
+
+/**
+ * Unknown user and wrong password fail alike and take about as long (a dummy hash is checked);
+ * an inactive account is revealed only to someone who knows its password.
+ */
+export async function login(c: Context<AppEnv>, input: z.output<typeof LoginBody>): Promise<SignedIn> {
+  const loginName = input.username.toLowerCase();
+  await enforceLimits(c, [
+    ["loginPerIp", clientIp(c)],
+    ["loginPerUsername", loginName],
+  ]);
+  const database = db(c.env);
+  const candidate = await findLoginCandidate(database, loginName);
+  if (!candidate) {
+    await verifyAgainstDummy(input.password);
+    throw badCredentials();
+  }
+  const check = await verifyPassword(input.password, candidate.passwordHash);
+  if (!check.ok) throw badCredentials();
+  if (!candidate.user.active) throw new ApiError("forbidden", "This account is disabled");
+  if (check.needsRehash) {
+    // Imported bcrypt hashes and older parameters are replaced on the first successful login.
+    await setPasswordHash(database, candidate.user.id, await hashPassword(input.password));
+  }
+  return signIn(c, candidate.user);
+}

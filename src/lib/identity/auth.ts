@@ -1,0 +1,112 @@
+// Who may call a route. Every route declares its access; this module enforces it with the public keys
+// (imported once per isolate by jwt.ts) and, where a revocation must bite at once, the session table.
+import type { Context } from "hono";
+import { db } from "../db/client";
+import type { AppEnv } from "../platform/env";
+import { ApiError } from "../platform/errors";
+import { type AccessClaims, verifyAccessToken } from "./jwt";
+import { isServiceSecret, type ServiceCaller, type ServiceScope, verifyServiceSecret } from "./service-credentials";
+import { liveSessionUser } from "./sessions";
+import type { PublicUser } from "./users";
+
+/**
+ * - "public": anyone;
+ * - "user": a valid access token (stateless: a revoked session works until the token expires, ≤ its TTL);
+ * - "session": a valid token whose session is live and whose user is active, checked in the database;
+ * - { role }: like "session", and the user's current roles (from the database, not the token) include it;
+ * - { scope, orRole? }: a service credential (`tsc_…`, docs/service-credentials.md) holding the scope, or,
+ *   where orRole is set, a user as { role: orRole } would admit. Only these routes take a credential, and a
+ *   credential is never taken for a user: it is not a JWT, so the token check above refuses it.
+ */
+export type UserAccess = "user" | "session" | { role: string };
+export type ServiceAccess = { scope: ServiceScope; orRole?: string };
+export type Access = "public" | UserAccess | ServiceAccess;
+
+export type Principal = AccessClaims;
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+
+export function bearerToken(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header("authorization");
+  if (!header) return undefined;
+  const match = BEARER.exec(header);
+  if (!match?.[1]) throw new ApiError("unauthorized", "Authorization must be 'Bearer <access token>'");
+  return match[1];
+}
+
+async function verified(c: Context<AppEnv>): Promise<Principal> {
+  const cached = c.get("principal");
+  if (cached) return cached;
+  const token = bearerToken(c);
+  if (!token) {
+    throw new ApiError("unauthorized", "Authentication required", { headers: { "WWW-Authenticate": "Bearer" } });
+  }
+  const claims = await verifyAccessToken(c.env, token);
+  c.set("principal", claims);
+  return claims;
+}
+
+/** Who called a route: a user's claims, or a service credential (only on { scope } routes). */
+export type Caller = Principal | (ServiceCaller & { sub: string });
+
+function isServiceAccess(access: Access): access is ServiceAccess {
+  return typeof access === "object" && "scope" in access;
+}
+
+/** A { scope } route: a credential with the scope, or a user with `orRole`. */
+async function authorizeService(c: Context<AppEnv>, access: ServiceAccess): Promise<Caller> {
+  const token = bearerToken(c);
+  if (token && isServiceSecret(token)) {
+    const service = await verifyServiceSecret(c.env, token);
+    if (!service) throw new ApiError("unauthorized", "The service credential is unknown or revoked");
+    if (!service.scopes.includes(access.scope)) {
+      throw new ApiError("forbidden", `Requires a credential with the '${access.scope}' scope`);
+    }
+    c.set("service", service);
+    // The rate limit keys on `sub`; a credential's id ("svc_…") never collides with a user's.
+    return { ...service, sub: service.id };
+  }
+  if (access.orRole) return (await authorize(c, { role: access.orRole })) as Principal;
+  throw new ApiError("unauthorized", `Requires a service credential with the '${access.scope}' scope`, {
+    headers: { "WWW-Authenticate": "Bearer" },
+  });
+}
+
+/** Enforces `access` and returns the caller, or undefined on a public route. */
+export async function authorize(c: Context<AppEnv>, access: "public" | UserAccess): Promise<Principal | undefined>;
+export async function authorize(c: Context<AppEnv>, access: Access): Promise<Caller | undefined>;
+export async function authorize(c: Context<AppEnv>, access: Access): Promise<Caller | undefined> {
+  if (access === "public") return undefined;
+  if (isServiceAccess(access)) return authorizeService(c, access);
+  const principal = await verified(c);
+  if (access === "user") return principal;
+  const live = await liveSessionUser(db(c.env), principal.sid, principal.sub);
+  if (!live) throw new ApiError("unauthorized", "Session revoked or user inactive");
+  if (typeof access === "object" && !live.roles.includes(access.role)) {
+    throw new ApiError("forbidden", `Requires the '${access.role}' role`);
+  }
+  // Later code sees the roles as they are now, not as they were when the token was signed.
+  const current = { ...principal, roles: live.roles, username: live.username };
+  c.set("principal", current);
+  c.set("sessionUser", live);
+  return current;
+}
+
+/** The caller's user row, read by authorize() on a "session" or role route (so no second query is needed). */
+export function sessionUser(c: Context<AppEnv>): PublicUser {
+  const user = c.get("sessionUser");
+  if (!user) throw new Error("sessionUser() on a route that does not check the session");
+  return user;
+}
+
+/** The service credential that called a { scope } route, if a service (not a user) called it. */
+export function serviceCaller(c: Context<AppEnv>): ServiceCaller | undefined {
+  return c.get("service");
+}
+
+/** The caller on a route that declared an access other than "public". */
+export function principal(c: Context<AppEnv>): Principal {
+  const p = c.get("principal");
+  if (!p) throw new ApiError("unauthorized", "Authentication required");
+  return p;
+}

@@ -1,0 +1,168 @@
+// Sessions and their rotating refresh tokens (see the refresh_tokens table for the scheme).
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import type { HttpDb } from "../db/client";
+import { refreshTokens, sessions, users } from "../db/schema";
+import { ApiError } from "../platform/errors";
+import { hmacBase64url, randomToken, sha256Hex } from "./tokens";
+import { type PublicUser, publicColumns, toPublicUser } from "./users";
+
+/** A refresh token lives 30 days unless used; a session at most 90 days, however often it is refreshed. */
+export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+export const SESSION_MAX_AGE_SECONDS = 90 * 24 * 3600;
+/** A token used again within this many seconds (a client's concurrent retry) gets the same successor. */
+export const REFRESH_REUSE_GRACE_SECONDS = 10;
+
+const TOKEN_PREFIX = "rt_";
+
+const secondsFromNow = (s: number) => new Date(Date.now() + s * 1000);
+
+async function successorOf(token: string, nonce: string): Promise<string> {
+  return `${TOKEN_PREFIX}${await hmacBase64url(token, nonce)}`;
+}
+
+export interface IssuedSession {
+  sessionId: string;
+  refreshToken: string;
+  refreshExpiresAt: Date;
+}
+
+export async function createSession(
+  db: HttpDb,
+  userId: string,
+  meta: { userAgent?: string; ip?: string },
+): Promise<IssuedSession> {
+  const refreshToken = randomToken(TOKEN_PREFIX);
+  const refreshExpiresAt = secondsFromNow(REFRESH_TOKEN_TTL_SECONDS);
+  const sessionId = crypto.randomUUID();
+  // One batch is one transaction over SQL-over-HTTP: no session without its first token.
+  await db.batch([
+    db.insert(sessions).values({
+      id: sessionId,
+      userId,
+      expiresAt: secondsFromNow(SESSION_MAX_AGE_SECONDS),
+      userAgent: meta.userAgent?.slice(0, 256) ?? null,
+      ip: meta.ip ?? null,
+    }),
+    db.insert(refreshTokens).values({
+      sessionId,
+      tokenHash: await sha256Hex(refreshToken),
+      nonce: randomToken(""),
+      expiresAt: refreshExpiresAt,
+    }),
+  ]);
+  return { sessionId, refreshToken, refreshExpiresAt };
+}
+
+export interface Refreshed extends IssuedSession {
+  userId: string;
+}
+
+const invalidRefresh = () => new ApiError("unauthorized", "Invalid or expired refresh token");
+
+/**
+ * Rotates a refresh token. The first use marks it and stores its successor in one statement;
+ * a use within the grace window returns that same successor; any later use is theft or a bug,
+ * and revokes the whole session.
+ */
+export async function rotateRefreshToken(db: HttpDb, token: string): Promise<Refreshed> {
+  if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) throw invalidRefresh();
+  const tokenHash = await sha256Hex(token);
+  const [row] = await db
+    .select({
+      id: refreshTokens.id,
+      sessionId: refreshTokens.sessionId,
+      nonce: refreshTokens.nonce,
+      usedAt: refreshTokens.usedAt,
+      expiresAt: refreshTokens.expiresAt,
+      userId: sessions.userId,
+      revokedAt: sessions.revokedAt,
+      sessionExpiresAt: sessions.expiresAt,
+      active: users.active,
+    })
+    .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(refreshTokens.tokenHash, tokenHash));
+  const now = Date.now();
+  if (!row || row.revokedAt || !row.active || row.expiresAt.getTime() <= now || row.sessionExpiresAt.getTime() <= now) {
+    throw invalidRefresh();
+  }
+  const successor = await successorOf(token, row.nonce);
+  const successorHash = await sha256Hex(successor);
+  const refreshExpiresAt = new Date(Math.min(now + REFRESH_TOKEN_TTL_SECONDS * 1000, row.sessionExpiresAt.getTime()));
+
+  if (!row.usedAt) {
+    // Marks this token used and inserts its successor atomically; only one concurrent caller's update matches.
+    const result = await db.execute<{ id: string }>(sql`
+      WITH used AS (
+        UPDATE ${refreshTokens} SET used_at = now()
+        WHERE ${refreshTokens.id} = ${row.id} AND ${refreshTokens.usedAt} IS NULL
+        RETURNING session_id
+      ), next AS (
+        INSERT INTO ${refreshTokens} (session_id, token_hash, nonce, expires_at)
+        SELECT session_id, ${successorHash}, ${randomToken("")}, ${refreshExpiresAt.toISOString()}::timestamptz FROM used
+        RETURNING id
+      ), touched AS (
+        UPDATE ${sessions} SET last_used_at = now() WHERE ${sessions.id} = ${row.sessionId} AND EXISTS (SELECT 1 FROM used)
+      )
+      SELECT id FROM next`);
+    if (result.rows.length === 1) {
+      return { userId: row.userId, sessionId: row.sessionId, refreshToken: successor, refreshExpiresAt };
+    }
+  }
+  // Already used: a concurrent retry within the grace window gets the same successor, if that is still unused.
+  const [used] = await db
+    .select({ usedAt: refreshTokens.usedAt })
+    .from(refreshTokens)
+    .where(eq(refreshTokens.id, row.id));
+  const [next] = await db
+    .select({ usedAt: refreshTokens.usedAt, expiresAt: refreshTokens.expiresAt })
+    .from(refreshTokens)
+    .where(eq(refreshTokens.tokenHash, successorHash));
+  const withinGrace = used?.usedAt && now - used.usedAt.getTime() <= REFRESH_REUSE_GRACE_SECONDS * 1000;
+  if (withinGrace && next && !next.usedAt) {
+    return { userId: row.userId, sessionId: row.sessionId, refreshToken: successor, refreshExpiresAt: next.expiresAt };
+  }
+  await revokeSession(db, row.sessionId, "refresh token reused");
+  throw new ApiError("unauthorized", "Refresh token was already used; the session has been revoked");
+}
+
+export async function revokeSession(db: HttpDb, sessionId: string, reason: string): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ revokedAt: sql`now()`, revokedReason: reason })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+}
+
+/** Revokes every live session of a user, except `keep` (the caller's own, on a password change). */
+export async function revokeUserSessions(db: HttpDb, userId: string, reason: string, keep?: string): Promise<number> {
+  const revoked = await db
+    .update(sessions)
+    .set({ revokedAt: sql`now()`, revokedReason: reason })
+    .where(
+      and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keep ? sql`${sessions.id} <> ${keep}` : undefined),
+    )
+    .returning({ id: sessions.id });
+  return revoked.length;
+}
+
+/**
+ * The user behind a live session, in one query: for routes that must notice a revocation or deactivation
+ * at once. The whole public user comes back, so a route like /me needs no second query.
+ */
+export async function liveSessionUser(db: HttpDb, sessionId: string, userId: string): Promise<PublicUser | undefined> {
+  const [row] = await db
+    .select(publicColumns)
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(
+      and(
+        eq(sessions.id, sessionId),
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, sql`now()`),
+        eq(users.active, true),
+      ),
+    );
+  return row ? toPublicUser(row) : undefined;
+}

@@ -1,0 +1,222 @@
+// The users table's only door: the password hash is read here and never returned.
+import { and, asc, eq, gt, ilike, or, type SQL, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { HttpDb } from "../db/client";
+import { isUniqueViolation } from "../db/errors";
+import { users } from "../db/schema";
+import { decodeCursor, encodeCursor } from "../platform/cursor";
+import { ApiError } from "../platform/errors";
+
+/** The user as every API shows it (the legacy services' shape). */
+export const UserSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  email: z.string(),
+  created: z.string().describe("RFC 3339"),
+  updated: z.string().describe("RFC 3339"),
+  active: z.boolean(),
+  roles: z.array(z.string()),
+  metadata: z.record(z.string(), z.unknown()),
+});
+export type PublicUser = z.infer<typeof UserSchema>;
+
+export const publicColumns = {
+  id: users.id,
+  username: users.username,
+  email: users.email,
+  active: users.active,
+  roles: users.roles,
+  metadata: users.metadata,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+};
+
+export type PublicRow = { [K in keyof typeof publicColumns]: (typeof publicColumns)[K]["_"]["data"] };
+
+export function toPublicUser(row: PublicRow): PublicUser {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    created: row.createdAt.toISOString(),
+    updated: row.updatedAt.toISOString(),
+    active: row.active,
+    roles: row.roles,
+    metadata: row.metadata,
+  };
+}
+
+function conflictFrom(err: unknown): never {
+  const unique = isUniqueViolation(err);
+  if (unique) {
+    const field = unique.constraint?.includes("email") ? "email" : "username";
+    throw new ApiError("conflict", `A user with this ${field} already exists`, {
+      issues: [{ path: ["body", field], code: "taken", message: `${field} is already taken` }],
+    });
+  }
+  throw err;
+}
+
+export interface NewUser {
+  username: string;
+  email: string;
+  passwordHash: string;
+  roles?: string[];
+  metadata?: Record<string, unknown>;
+  active?: boolean;
+}
+
+export async function createUser(db: HttpDb, input: NewUser): Promise<PublicUser> {
+  try {
+    const [row] = await db
+      .insert(users)
+      .values({
+        username: input.username,
+        email: input.email,
+        passwordHash: input.passwordHash,
+        roles: input.roles ?? ["user"],
+        metadata: input.metadata ?? {},
+        active: input.active ?? true,
+      })
+      .returning(publicColumns);
+    return toPublicUser(row as PublicRow);
+  } catch (err) {
+    conflictFrom(err);
+  }
+}
+
+/** For login only: the user and the hash to check, found by username or email, case-insensitively. */
+export async function findLoginCandidate(
+  db: HttpDb,
+  login: string,
+): Promise<{ user: PublicUser; passwordHash: string } | undefined> {
+  const [row] = await db
+    .select({ ...publicColumns, passwordHash: users.passwordHash })
+    .from(users)
+    .where(or(sql`lower(${users.username}) = lower(${login})`, sql`lower(${users.email}) = lower(${login})`))
+    .limit(1);
+  if (!row) return undefined;
+  const { passwordHash, ...rest } = row;
+  return { user: toPublicUser(rest), passwordHash };
+}
+
+export async function passwordHashOf(db: HttpDb, id: string): Promise<string | undefined> {
+  const [row] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, id));
+  return row?.passwordHash;
+}
+
+export async function setPasswordHash(db: HttpDb, id: string, passwordHash: string): Promise<void> {
+  await db.update(users).set({ passwordHash, updatedAt: sql`now()` }).where(eq(users.id, id));
+}
+
+export async function getUser(db: HttpDb, id: string): Promise<PublicUser | undefined> {
+  const [row] = await db.select(publicColumns).from(users).where(eq(users.id, id));
+  return row ? toPublicUser(row) : undefined;
+}
+
+export async function requireUserById(db: HttpDb, id: string): Promise<PublicUser> {
+  const user = await getUser(db, id);
+  if (!user) throw new ApiError("not_found", "User not found");
+  return user;
+}
+
+export interface UserPatch {
+  email?: string;
+  metadata?: Record<string, unknown>;
+  roles?: string[];
+  active?: boolean;
+}
+
+export async function updateUser(db: HttpDb, id: string, patch: UserPatch): Promise<PublicUser> {
+  try {
+    const [row] = await db
+      .update(users)
+      .set({ ...patch, updatedAt: sql`now()` })
+      .where(eq(users.id, id))
+      .returning(publicColumns);
+    if (!row) throw new ApiError("not_found", "User not found");
+    return toPublicUser(row);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    conflictFrom(err);
+  }
+}
+
+export async function deleteUser(db: HttpDb, id: string): Promise<boolean> {
+  const deleted = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+  return deleted.length > 0;
+}
+
+export async function countActiveUsers(db: HttpDb): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(users).where(eq(users.active, true));
+  return row?.n ?? 0;
+}
+
+export interface UserPage {
+  users: PublicUser[];
+  nextCursor: string | null;
+}
+
+const UserCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+
+/** Oldest first, keyset-paginated on (created_at, id) so pages stay stable while users are added. */
+export async function listUsers(db: HttpDb, opts: { q?: string; limit: number; cursor?: string }): Promise<UserPage> {
+  const conditions: SQL[] = [];
+  if (opts.q) {
+    const pattern = `%${opts.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    const match = or(ilike(users.username, pattern), ilike(users.email, pattern));
+    if (match) conditions.push(match);
+  }
+  if (opts.cursor) {
+    const [createdAt, id] = decodeCursor(opts.cursor, UserCursor);
+    const after = { createdAt: new Date(createdAt), id };
+    conditions.push(
+      or(
+        gt(users.createdAt, after.createdAt),
+        and(eq(users.createdAt, after.createdAt), gt(users.id, after.id)),
+      ) as SQL,
+    );
+  }
+  const rows = await db
+    .select(publicColumns)
+    .from(users)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(asc(users.createdAt), asc(users.id))
+    .limit(opts.limit + 1);
+  const page = rows.slice(0, opts.limit);
+  const last = page.at(-1);
+  return {
+    users: page.map(toPublicUser),
+    nextCursor: rows.length > opts.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
+  };
+}
+
+export interface ImportResult {
+  imported: number;
+  skipped: { username: string; reason: string }[];
+}
+
+/** Inserts users with their legacy hashes; one that clashes on username or email is skipped, not fatal. */
+export async function importUsers(db: HttpDb, input: NewUser[]): Promise<ImportResult> {
+  const rows = await db
+    .insert(users)
+    .values(
+      input.map((u) => ({
+        username: u.username,
+        email: u.email,
+        passwordHash: u.passwordHash,
+        roles: u.roles ?? ["user"],
+        metadata: u.metadata ?? {},
+        active: u.active ?? true,
+      })),
+    )
+    .onConflictDoNothing()
+    .returning({ username: users.username });
+  const inserted = new Set(rows.map((r) => r.username));
+  return {
+    imported: rows.length,
+    skipped: input
+      .filter((u) => !inserted.has(u.username))
+      .map((u) => ({ username: u.username, reason: "username or email already exists" })),
+  };
+}

@@ -1,0 +1,49 @@
+// The GPU_JOBS consumer: every message is validated against the protocol, then dispatched by kind.
+import { db } from "../db/client";
+import { reindexFromBlob } from "../files/store";
+import { jobBoard } from "../jobs/board";
+import { QueueMessage } from "../jobs/protocol";
+import { type Env, getConfig } from "./env";
+import { createLogger } from "./log";
+
+type Handler = (message: QueueMessage, env: Env) => Promise<void>;
+
+/** One entry per message kind; later issues add theirs. */
+const HANDLERS: Record<QueueMessage["kind"], Handler> = {
+  // Sent by /health to prove the producer binding; there is nothing to do on arrival.
+  "health.ping": async () => {},
+  // The board is idempotent by job id, so a redelivered message changes nothing.
+  "gpu.job": async (message, env) => {
+    if (message.kind === "gpu.job") await jobBoard(env).enqueue(message.job);
+  },
+  // A large file's text. Skipped when the file is gone or holds newer content, so a redelivery is harmless.
+  "files.index": async (message, env) => {
+    if (message.kind !== "files.index") return;
+    await reindexFromBlob(env, getConfig(env), db(env), message.userId, message.fileId, message.sha256);
+  },
+};
+
+export async function consumeQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const log = createLogger("info", { queue: batch.queue });
+  for (const message of batch.messages) {
+    const parsed = QueueMessage.safeParse(message.body);
+    if (!parsed.success) {
+      // A malformed message never becomes valid: retrying it would only delay the dead-letter queue.
+      log.error("dropping invalid queue message", { id: message.id, issues: parsed.error.issues.slice(0, 5) });
+      message.ack();
+      continue;
+    }
+    try {
+      await HANDLERS[parsed.data.kind](parsed.data, env);
+      message.ack();
+    } catch (err) {
+      log.warn("queue message failed; will retry", {
+        id: message.id,
+        kind: parsed.data.kind,
+        attempts: message.attempts,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+    }
+  }
+}
