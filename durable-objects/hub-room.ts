@@ -4,8 +4,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { registerSocket, releaseSocket } from "../src/lib/hub/connections";
 import { FloodGuards } from "../src/lib/hub/flood";
-import { HUB_HISTORY_TRUNCATED, readConnect, roomKind } from "../src/lib/hub/rooms";
-import { admitFrame, detachSocket, upgradeResponse } from "../src/lib/hub/socket";
 import {
   HubClientFrame,
   type HubEvent,
@@ -14,7 +12,9 @@ import {
   type HubRoomInfo,
   type HubRoomStats,
   type HubSender,
-} from "../src/lib/jobs/protocol";
+} from "../src/lib/hub/frames";
+import { HUB_HISTORY_TRUNCATED, readConnect, roomKind } from "../src/lib/hub/rooms";
+import { admitFrame, detachSocket, upgradeResponse } from "../src/lib/hub/socket";
 import { type Config, type Env, getConfig } from "../src/lib/platform/env";
 import { type ErrorCode, errorBody, type Issue } from "../src/lib/platform/errors";
 import { toIssues } from "../src/lib/platform/validate";

@@ -2,7 +2,7 @@
 // atomic (KV is eventually consistent, so a ticket read-then-deleted there could be used twice), and
 // KV cannot expire anything sooner than 60 s anyway. Tickets are spread over a few objects by their hash.
 import { DurableObject } from "cloudflare:workers";
-import { HubTicketHolder } from "../src/lib/jobs/protocol";
+import { HubTicketHolder } from "../src/lib/hub/frames";
 import type { Env } from "../src/lib/platform/env";
 
 export class HubTickets extends DurableObject<Env> {

@@ -4,9 +4,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { LEGACY_HUB_HOLDER, registerSocket, releaseSocket } from "../src/lib/hub/connections";
 import { FloodGuards } from "../src/lib/hub/flood";
+import { LegacyHubClientFrame, type LegacyHubFrame, RoomName } from "../src/lib/hub/frames";
 import { readConnect } from "../src/lib/hub/rooms";
 import { admitFrame, detachSocket, upgradeResponse } from "../src/lib/hub/socket";
-import { LegacyHubClientFrame, type LegacyHubFrame, RoomName } from "../src/lib/jobs/protocol";
 import { type Config, type Env, getConfig } from "../src/lib/platform/env";
 import { type ErrorCode, errorBody } from "../src/lib/platform/errors";
 

@@ -1,6 +1,6 @@
 // A real `ws` client for the hub's end-to-end tests: keeps every frame it receives, in order.
 import WebSocket from "ws";
-import type { HubFrame } from "../../src/lib/jobs/protocol";
+import type { HubFrame } from "../../src/lib/hub/frames";
 
 /** An open socket that keeps every frame it receives, in order. */
 export class Client {

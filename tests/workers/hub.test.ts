@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { HUB_REGISTER_GRACE_MS, type HubConnections } from "../../durable-objects/hub-connections";
 import { HUB_HISTORY_LIMIT, type Hub } from "../../durable-objects/hub-room";
 import { FLOOD_WINDOW_MS, FloodGuard } from "../../src/lib/hub/flood";
+import type { HubFrame } from "../../src/lib/hub/frames";
 import {
   HUB_CONNECT_HEADER,
   HUB_HISTORY_TRUNCATED,
@@ -13,7 +14,6 @@ import {
   roomStub,
   withinBytes,
 } from "../../src/lib/hub/rooms";
-import type { HubFrame } from "../../src/lib/jobs/protocol";
 import { api, createAdmin, json, registerUser, send } from "./support";
 
 /** Every socket a test opened, closed after it so none outlives its test. */

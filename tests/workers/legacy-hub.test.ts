@@ -1,6 +1,6 @@
 // /ws: the old hub's frames over real sockets inside workerd, authenticated, and its admin routes.
 import { describe, expect, it } from "vitest";
-import type { LegacyHubFrame } from "../../src/lib/jobs/protocol";
+import type { LegacyHubFrame } from "../../src/lib/hub/frames";
 import { api, createAdmin, json, registerUser, send } from "./support";
 
 async function connect(token?: string) {

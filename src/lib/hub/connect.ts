@@ -3,9 +3,9 @@
 import type { Context } from "hono";
 import { bearerToken } from "../identity/auth";
 import { verifyAccessToken } from "../identity/jwt";
-import type { HubTicketHolder } from "../jobs/protocol";
 import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
+import type { HubTicketHolder } from "./frames";
 import { HUB_CONNECT_HEADER, HUB_PROTOCOL_PREFIX, type HubConnect } from "./rooms";
 import { redeemHubTicket } from "./tickets";
 

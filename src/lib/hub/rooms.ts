@@ -1,9 +1,9 @@
 // The hub as other code sees it: who may open which room, the connect request the Worker hands a room
 // object, and publishing to rooms (or a user's own channel) over the object's RPC.
 import { z } from "zod";
-import { type HubEvent, type HubRoomInfo, HubSender, RoomName } from "../jobs/protocol";
 import type { Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
+import { type HubEvent, type HubRoomInfo, HubSender, RoomName } from "./frames";
 
 export const HUB_PROTOCOL_PREFIX = "bearer.";
 

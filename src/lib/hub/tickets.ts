@@ -2,8 +2,8 @@
 // the client swaps its access token for a ticket and puts the ticket, never the token, in the URL.
 
 import { newSecret, sha256Hex } from "../identity/tokens";
-import type { HubTicketHolder } from "../jobs/protocol";
 import type { Env } from "../platform/env";
+import type { HubTicketHolder } from "./frames";
 
 export const HUB_TICKET_TTL_SECONDS = 60;
 /** Tickets are spread over this many objects by the first hex digit of their hash. */
