@@ -147,8 +147,8 @@ const ConfigSchema = z.object({
   HUB_MAX_CONNECTIONS_PER_USER: intFrom(5, 1, 1000),
   // Each socket of a hibernating object costs memory while awake; 32,768 is the platform's per-object socket cap.
   HUB_MAX_MEMBERS_PER_ROOM: intFrom(1000, 1, 32_768),
-  // Below ROUTE_TIMEOUT_MS's default, so a waiting /v1/audio/* request answers 202 before the route times out.
-  JOBS_AUDIO_WAIT_MS: intFrom(20_000, 0, 25_000),
+  // OpenAI's audio routes are synchronous: wait long (the audio routes' own timeout is 600 s, the SDK's too).
+  JOBS_AUDIO_WAIT_MS: intFrom(300_000, 0, 590_000),
   // A lease outlives a worker's silence by this long; short leases re-run a dead worker's jobs sooner but need
   // heartbeats at least that often.
   JOBS_LEASE_MS: intFrom(60_000, 1000, 600_000),
@@ -198,7 +198,7 @@ export interface Config {
     maxConnectionsPerUser: number;
     maxMembersPerRoom: number;
   };
-  /** How long /v1/audio/* waits for its job before answering 202 with the job's link (JOBS_AUDIO_WAIT_MS). */
+  /** How long /v1/audio/* waits for its job before answering 504 with the job's id (JOBS_AUDIO_WAIT_MS). */
   jobsAudioWaitMs: number;
   /** How long a GPU lease lasts without a heartbeat (JOBS_LEASE_MS). */
   jobsLeaseMs: number;
