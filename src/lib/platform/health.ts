@@ -132,7 +132,8 @@ let cached: { report: HealthReport; at: number } | undefined;
 
 export async function healthReport(env: Env, config: Config): Promise<HealthReport> {
   const now = Date.now();
-  if (cached && config.healthCacheMs > 0 && now - cached.at < config.healthCacheMs) return cached.report;
+  if (cached && config.healthCacheSeconds > 0 && now - cached.at < config.healthCacheSeconds * 1000)
+    return cached.report;
   const report = await runHealthChecks(env, config);
   cached = { report, at: Date.now() };
   return report;
