@@ -2,9 +2,9 @@
 // Durable Object on every proxied request would add a round trip to the hot path; each isolate learns of
 // a dead upstream after a few failures of its own, and the health cron tells them all within a minute.
 
-export type BreakerState = "closed" | "open" | "half-open";
+type BreakerState = "closed" | "open" | "half-open";
 
-export interface BreakerPolicy {
+interface BreakerPolicy {
   /** Consecutive failures that open the breaker. */
   failures: number;
   /** How long it stays open before one probe is let through. */

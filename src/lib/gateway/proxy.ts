@@ -64,7 +64,7 @@ function limitedBody(body: ReadableStream<Uint8Array>, limit: number): ReadableS
 
 class BodyTooLarge extends Error {}
 
-export interface ProxyOptions {
+interface ProxyOptions {
   upstream: Upstream;
   /** The path after the prefix, with a leading slash. */
   rest: string;

@@ -6,7 +6,7 @@ import { upstreamsOf } from "./route-table";
 import { routeTable } from "./routing";
 import { checkUpstreams, storedUpstreamHealth, type UpstreamHealth } from "./upstream-health";
 
-export interface ServiceView {
+interface ServiceView {
   prefix: string;
   kind: "local" | "upstream" | "split" | "unconfigured";
   name: string | null;

@@ -11,7 +11,7 @@ export interface UpstreamHealth {
   error?: string;
 }
 
-export interface UpstreamHealthReport {
+interface UpstreamHealthReport {
   checkedAt: string;
   upstreams: Record<string, UpstreamHealth>;
 }

@@ -44,6 +44,10 @@ export interface AppEnv {
     sessionUser?: import("../identity/users").PublicUser;
     /** The service credential that called a { scope } route (src/lib/identity/auth.ts). */
     service?: import("../identity/service-credentials").ServiceCaller;
+    /** The GPU worker that called a route declared with `auth: GPU_WORKER` (src/lib/jobs/worker-credential.ts). */
+    gpuWorker?: { id: string };
+    /** Who opens a hub socket, on a route declared with `auth: HUB_SOCKET` (src/lib/hub/connect.ts). */
+    hubSocket?: import("../hub/connect").SocketIdentity;
   };
 }
 
