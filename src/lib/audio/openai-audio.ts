@@ -42,7 +42,7 @@ export const OPENAI_SPEECH_FORMATS = ["mp3", "opus", "aac", "flac", "wav", "pcm"
 
 const FINAL: readonly JobStatus[] = ["completed", "failed", "cancelled", "dead"];
 /** The wait reads the board at this interval at first, then backs off to AUDIO_POLL_MAX_MS. */
-export const AUDIO_POLL_MS = 100;
+const AUDIO_POLL_MS = 100;
 const AUDIO_POLL_MAX_MS = 1000;
 /** Answer this long before the SDK's own timeout (X-Stainless-Timeout), so it reads our error, not its abort. */
 const SDK_TIMEOUT_MARGIN_MS = 2000;
