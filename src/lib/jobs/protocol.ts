@@ -198,6 +198,17 @@ export const ClassifyResult = z.object({
 });
 export type ClassifyResult = z.infer<typeof ClassifyResult>;
 
+/** `document.extract`: the document is the artifact it names (src/lib/documents/model.ts); this describes it. */
+export const DocumentExtractResult = z.object({
+  artifact: z.string(),
+  format: z.literal("pdf"),
+  /** Pages in the file (parts read may be fewer: see `truncated`). */
+  pages: z.number().int().nonnegative(),
+  truncated: z.boolean(),
+  stats: z.object({ parts: z.number().int(), characters: z.number().int(), ocrParts: z.number().int() }),
+});
+export type DocumentExtractResult = z.infer<typeof DocumentExtractResult>;
+
 /** The GPU worker reads the registry (which model serves which type) through this file, its one import from src/lib. */
 export { JOB_TYPES } from "./types";
 export type JobTypeName = z.infer<typeof JobTypeName>;
