@@ -2,6 +2,7 @@
 // the Durable Object classes and the queue consumer.
 import { audioService } from "../functions/audio";
 import { authService } from "../functions/auth";
+import { documentsService } from "../functions/documents";
 import { filesService } from "../functions/files";
 import { gpuService } from "../functions/gpu";
 import { hubService } from "../functions/hub";
@@ -50,6 +51,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/api/memory", router: legacyMemoryService },
   { prefix: "/ws", router: legacyHubService },
   { prefix: "/v1/files", router: filesService },
+  { prefix: "/v1/documents", router: documentsService },
   { prefix: "/api/files", router: legacyFilesService },
 ]);
 

@@ -1,6 +1,7 @@
 // A document as extraction returns it: its parts in reading order (pages, sheets or slides), each a list of
 // blocks. Zod-only, because the GPU worker extracts PDFs and completes its job with this same shape (docs/documents.md).
 import { z } from "zod";
+import { JOB_LIMITS } from "../jobs/protocol";
 
 export const DOCUMENT_FORMATS = ["pdf", "docx", "xlsx", "pptx", "csv", "html", "markdown", "text"] as const;
 export const DocumentFormat = z.enum(DOCUMENT_FORMATS);
@@ -40,8 +41,8 @@ export type ExtractedDocument = z.infer<typeof ExtractedDocument>;
 
 /** The limits every extraction runs under; each is explicit and documented in docs/documents.md. */
 export const DOCUMENT_LIMITS = {
-  /** The largest file extracted. */
-  maxBytes: 20 * 1024 * 1024,
+  /** The largest file extracted: a GPU job's input limit, so that every format has the same one. */
+  maxBytes: JOB_LIMITS.maxInputBytes,
   /** Parts (pages, sheets, slides) read; the rest are left out and the result says `truncated`. */
   maxParts: 500,
   /** Bytes a zip-based format (DOCX, XLSX, PPTX, EPUB) may inflate to, all entries together: zip bombs stop here. */
