@@ -184,7 +184,7 @@ export const documentsService = new ApiRouter("documents")
     },
     async (c, { params }) => {
       const job = await jobBoard(c.env).get(params.id, principal(c).sub);
-      if (!job || job.type !== "document.extract") throw new ApiError("not_found", "No such extraction");
+      if (job?.type !== "document.extract") throw new ApiError("not_found", "No such extraction");
       return answerJob(c, job);
     },
   );

@@ -115,7 +115,7 @@ const stripNul = (text: string) => text.replaceAll("\u0000", "").replaceAll("\uE
 
 export type Extracted =
   | { status: "indexed"; content: string; truncated: boolean }
-  | { status: "binary" | "invalid_utf8" | "empty"; content: null; truncated: false };
+  | { status: "binary" | "invalid_utf8" | "empty" | "failed" | "queued"; content: null; truncated: false };
 
 /** The index text of some bytes. `magicType`: a binary signature was found, so the bytes are not text. */
 export function extractText(

@@ -76,6 +76,15 @@ export const QueueMessage = z.discriminatedUnion("kind", [
     fileId: z.uuid(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
   }),
+  // A PDF's extraction for the file index: polled with growing delays until its job ends (docs/documents.md).
+  z.object({
+    kind: z.literal("documents.collect"),
+    userId: z.uuid(),
+    fileId: z.uuid(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    jobId: z.string().min(1).max(128),
+    polls: z.number().int().min(0),
+  }),
 ]);
 export type QueueMessage = z.infer<typeof QueueMessage>;
 
