@@ -28,7 +28,7 @@ import type { Extracted, TextStatus } from "./text";
 /** A text[] parameter (drizzle would spread a bare array into a list of parameters). */
 export const textArray = (values: readonly string[]): SQL => sql`${sql.param([...values])}::text[]`;
 
-const blobKey = (userId: string, sha256: string) => `files/${userId}/${sha256}`;
+export const blobKey = (userId: string, sha256: string) => `files/${userId}/${sha256}`;
 
 const itemColumns = {
   id: files.id,
