@@ -19,6 +19,7 @@ export const BACKENDS = [
   "transformers",
   "hf-inference",
   "piper",
+  "pdfjs",
 ] as const;
 export type BackendName = (typeof BACKENDS)[number];
 

@@ -2,7 +2,9 @@
 // the Durable Object classes and the queue consumer.
 import { audioService } from "../functions/audio";
 import { authService } from "../functions/auth";
+import { documentsService } from "../functions/documents";
 import { filesService } from "../functions/files";
+import { fusionService } from "../functions/fusion";
 import { gpuService } from "../functions/gpu";
 import { hubService } from "../functions/hub";
 import { jobsService } from "../functions/jobs";
@@ -24,6 +26,7 @@ import type { Env } from "./lib/platform/env";
 import { consumeQueue } from "./lib/platform/queue";
 import { runCron } from "./lib/platform/scheduled";
 
+export { FusionRun } from "../durable-objects/fusion-run";
 export { HubConnections } from "../durable-objects/hub-connections";
 export { Hub } from "../durable-objects/hub-room";
 export { HubTickets } from "../durable-objects/hub-tickets";
@@ -50,6 +53,8 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/api/memory", router: legacyMemoryService },
   { prefix: "/ws", router: legacyHubService },
   { prefix: "/v1/files", router: filesService },
+  { prefix: "/v1/documents", router: documentsService },
+  { prefix: "/v1/fusion", router: fusionService },
   { prefix: "/api/files", router: legacyFilesService },
 ]);
 

@@ -11,6 +11,7 @@ const IMPORTS: Record<BackendName, () => Promise<Backend>> = {
   transformers: async () => (await import("./transformers")).transformersBackend,
   "hf-inference": async () => (await import("./hf-inference")).hfInferenceBackend,
   piper: async () => (await import("./piper")).piperBackend,
+  pdfjs: async () => (await import("./pdf")).pdfBackend,
 };
 
 export function backend(name: BackendName): Promise<Backend> {

@@ -16,6 +16,7 @@ import { decodeWav, durationSeconds, rmsDbfs } from "../../gpu-worker/audio/wav"
 import type { JobRecord } from "../../src/lib/jobs/protocol";
 import { renderText } from "../gpu-worker/support/images";
 import { TINY_WHISPER_TEXT } from "../gpu-worker/support/tiny-whisper";
+import { docx, pdf } from "../support/documents";
 import { writeE2eModelsFile } from "./gpu-models";
 import { deleteAdmin, signUp, signUpAdmin, type User } from "./users";
 
@@ -45,7 +46,7 @@ beforeAll(async () => {
     env: {
       GPU_WORKER_MODELS: await writeE2eModelsFile(scratch),
       // vision.classify is left to the worker-kill test's own workers.
-      GPU_WORKER_TYPES: "speech,transcribe,vision.ocr,vision.detect",
+      GPU_WORKER_TYPES: "speech,transcribe,vision.ocr,vision.detect,document.extract",
       GPU_WORKER_THREADS: "2",
       ...SHORT_POLL,
       LOG_LEVEL: "warn",
@@ -90,6 +91,72 @@ async function submit(type: string, bytes: Uint8Array, mediaType: string): Promi
   expect(res.status).toBe(202);
   return (await res.json()) as JobRecord;
 }
+
+describe("documents through the GPU worker (pdf.js, OCR for scans)", () => {
+  it("POST /v1/documents/extract reads a PDF on the worker: its text layer, and a scanned page through OCR", async () => {
+    const scan = await renderText("Scanned receipt 7731", { width: 520, height: 120 });
+    const bytes = await pdf([{ heading: "Ledger", lines: ["Opening balance noted."] }, { scan }]);
+    const res = await fetch(`${base}/v1/documents/extract`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json", prefer: "wait=60" },
+      body: JSON.stringify({ file: { base64: Buffer.from(bytes).toString("base64"), mediaType: "application/pdf" } }),
+    });
+    const body = (await res.json()) as { document: never };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    const { document } = body as {
+      document: { format: string; parts: { number: number; source: string; blocks: { text?: string }[] }[] };
+    };
+    expect(document.format).toBe("pdf");
+    expect(document.parts.map((p) => [p.number, p.source])).toEqual([
+      [1, "text"],
+      [2, "ocr"],
+    ]);
+    expect(document.parts[0]?.blocks.map((b) => b.text)).toEqual(["Ledger", "Opening balance noted."]);
+    expect(document.parts[1]?.blocks.map((b) => b.text)).toEqual(["Scanned receipt 7731"]);
+  });
+
+  it("file search finds words inside an uploaded PDF and DOCX, with the page in the snippet", async () => {
+    const upload = async (path: string, bytes: Uint8Array, type: string) => {
+      const res = await fetch(`${base}/v1/files/by-path?path=${encodeURIComponent(path)}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${user.token}`, "content-type": type },
+        body: bytes,
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const pdfId = await upload(
+      "/docs/harbour.pdf",
+      await pdf([{ lines: ["Cover page only."] }, { lines: ["The quartermaster logged marlinspike repairs."] }]),
+      "application/pdf",
+    );
+    await upload(
+      "/docs/tides.docx",
+      docx([{ text: "First page." }, "pagebreak", { text: "Spring tides flooded the barbican." }]),
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    );
+    // The PDF's text arrives through the queue once the worker has read it.
+    const deadline = Date.now() + 60_000;
+    let status = "";
+    while (Date.now() < deadline) {
+      const res = await fetch(`${base}/v1/files/${pdfId}`, { headers: { authorization: `Bearer ${user.token}` } });
+      status = ((await res.json()) as { index: { status: string } }).index.status;
+      if (status !== "queued") break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(status).toBe("indexed");
+    const search = async (q: string) => {
+      const res = await fetch(`${base}/v1/files/search?q=${q}`, { headers: { authorization: `Bearer ${user.token}` } });
+      return ((await res.json()) as { results: { item: { name: string }; snippet: string | null }[] }).results;
+    };
+    const [inPdf] = await search("marlinspike");
+    expect(inPdf?.item.name).toBe("harbour.pdf");
+    expect(inPdf?.snippet).toContain("[page 2]");
+    const [inDocx] = await search("barbican");
+    expect(inDocx?.item.name).toBe("tides.docx");
+    expect(inDocx?.snippet).toContain("[page 2]");
+  });
+});
 
 describe.concurrent("a GPU worker as npm run dev starts it (CPU, real engines)", () => {
   it("POST /v1/audio/speech returns a WAV of the text, and /v1/audio/transcriptions of that WAV returns text", async () => {

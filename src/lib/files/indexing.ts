@@ -1,6 +1,7 @@
 // From bytes to an index row: what the file is, its text, its rule tags and its words. Pure: the upload route, the
 // queue consumer, reindex and the benchmark's bulk loader all go through here, so they index alike.
 import type { files } from "../db/schema";
+import { indexedDocumentFormat, officeIndexText } from "../documents/index-text";
 import { describe, type MediaFacts, sniffMagic } from "./media";
 import { folderOf, nameOf } from "./model";
 import { type FileFacts, ruleTags, type TagRule } from "./tags";
@@ -75,6 +76,9 @@ function facts(path: string, media: MediaFacts, size: number, content: string | 
 }
 
 export function textOf(bytes: Uint8Array, media: MediaFacts, settings: IndexSettings): Extracted {
+  const document = indexedDocumentFormat(media.mediaType);
+  if (document === "pdf") return { status: "queued", content: null, truncated: false };
+  if (document) return officeIndexText(bytes, document, settings.indexMaxBytes);
   return extractText(bytes, {
     magicType: media.magicType,
     html: media.mediaType === "text/html",
@@ -122,7 +126,9 @@ export async function indexUpload(
   const magicType = sniffMagic(bytes);
   const binary = magicType !== null || looksBinary(bytes);
   const media = describe(nameOf(path), magicType, !binary, clientType);
-  const queued = !binary && bytes.length > settings.inlineIndexMaxBytes;
+  // A PDF is read by the GPU worker; a large text or Office file by the queue, so the upload stays fast.
+  const document = indexedDocumentFormat(media.mediaType);
+  const queued = document === "pdf" || ((!binary || document !== null) && bytes.length > settings.inlineIndexMaxBytes);
   const text = queued ? { status: "queued" as const, content: null, truncated: false } : textOf(bytes, media, settings);
   const { columns, terms } = derivedColumns(path, media, bytes.length, text, settings);
   return { columns: { ...columns, sha256: await sha256Hex(bytes) }, terms, queued };

@@ -6,6 +6,8 @@ import { z } from "zod";
 import type { HttpDb } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
 import { files } from "../db/schema";
+import { indexedDocumentFormat } from "../documents/index-text";
+import { PDF_POLL, pdfIndexResult, startPdfIndexing } from "../documents/pdf-indexing";
 import { decodeCursor, encodeCursor } from "../platform/cursor";
 import type { Config, Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
@@ -21,12 +23,12 @@ import {
   type ListQuery,
   nameOf,
 } from "./model";
-import type { TextStatus } from "./text";
+import type { Extracted, TextStatus } from "./text";
 
 /** A text[] parameter (drizzle would spread a bare array into a list of parameters). */
 export const textArray = (values: readonly string[]): SQL => sql`${sql.param([...values])}::text[]`;
 
-const blobKey = (userId: string, sha256: string) => `files/${userId}/${sha256}`;
+export const blobKey = (userId: string, sha256: string) => `files/${userId}/${sha256}`;
 
 const itemColumns = {
   id: files.id,
@@ -365,26 +367,73 @@ export async function reindexFromBlob(
   });
   if (!row || (expectedSha && row.sha256 !== expectedSha)) return null;
   const settings = indexSettings(config);
-  // Only what the index can use: a few bytes past the cap still tell that the text was cut.
-  const head = settings.indexMaxBytes + 8;
+  const media = describe(row.name, row.magicType, row.textStatus !== "binary", row.mediaType);
+  const document = indexedDocumentFormat(media.mediaType);
+  if (document === "pdf") {
+    await startPdfIndexing(env, userId, { id, sha256: row.sha256, size: row.size, key: blobKey(userId, row.sha256) });
+    return writeIndexText(database, settings, userId, row, { status: "queued", content: null, truncated: false });
+  }
+  // Only what the index can use: a few bytes past the cap still tell that the text was cut. A document is read
+  // whole (its text is inside a container), within the document limits.
+  const head = document ? row.size : settings.indexMaxBytes + 8;
   const object =
     row.size === 0
       ? null
       : await env.FILES.get(blobKey(userId, row.sha256), row.size > head ? { range: { offset: 0, length: head } } : {});
   if (row.size > 0 && !object) throw new ApiError("not_found", "The file's content is missing; upload it again");
   const bytes = object ? new Uint8Array(await object.arrayBuffer()) : new Uint8Array(0);
+  return writeIndexText(database, settings, userId, row, textOf(bytes, media, settings));
+}
+
+/** Stores a file's index text (and its words), only if the file still has the content the text came from. */
+async function writeIndexText(
+  database: HttpDb,
+  settings: IndexSettings,
+  userId: string,
+  row: StoredRow,
+  text: Extracted,
+): Promise<FileItem | null> {
   const media = describe(row.name, row.magicType, row.textStatus !== "binary", row.mediaType);
-  const text = textOf(bytes, media, settings);
   const { columns, terms } = derivedColumns(row.path, media, row.size, text, settings);
   const [updated] = await database.batch([
     database
       .update(files)
-      .set({ ...columns, indexedAt: sql`now()` })
-      .where(and(eq(files.id, id), eq(files.userId, userId), eq(files.sha256, row.sha256)))
+      .set({ ...columns, indexedAt: text.status === "queued" ? null : sql`now()` })
+      .where(and(eq(files.id, row.id), eq(files.userId, userId), eq(files.sha256, row.sha256)))
       .returning(itemColumns),
     database.execute(vocabularyInsert(userId, terms)),
   ]);
   return updated[0] ? toItem(updated[0]) : null;
+}
+
+/**
+ * The queue's look at a PDF's extraction: its text indexed once the job ends, or the next look scheduled with a
+ * longer delay; a file replaced or deleted meanwhile is left alone.
+ */
+export async function collectPdfText(
+  env: Env,
+  config: Config,
+  database: HttpDb,
+  message: { userId: string; fileId: string; sha256: string; jobId: string; polls: number },
+): Promise<void> {
+  const settings = indexSettings(config);
+  const result = await pdfIndexResult(env, message.userId, message.jobId, settings.indexMaxBytes);
+  const row = await storedRow(database, message.userId, message.fileId).catch(() => null);
+  if (!row || row.sha256 !== message.sha256) return;
+  if (result !== "pending") {
+    await writeIndexText(database, settings, message.userId, row, result);
+    return;
+  }
+  if (message.polls >= PDF_POLL.maxPolls) {
+    await writeIndexText(database, settings, message.userId, row, {
+      status: "failed",
+      content: null,
+      truncated: false,
+    });
+    return;
+  }
+  const delaySeconds = Math.min(PDF_POLL.maxDelaySeconds, 2 ** message.polls);
+  await env.GPU_JOBS.send({ kind: "documents.collect", ...message, polls: message.polls + 1 }, { delaySeconds });
 }
 
 /** POST …/reindex: in the request for a file up to the inline limit, else through the queue (status `queued`). */

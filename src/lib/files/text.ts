@@ -32,7 +32,7 @@ function utf8Boundary(bytes: Uint8Array, max: number): number {
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** Whether the bytes are UTF-8 text, looking at the first `max` bytes only. */
-function decodeText(
+export function decodeText(
   bytes: Uint8Array,
   max: number,
 ): { ok: true; text: string; truncated: boolean } | { ok: false; reason: "binary" | "invalid_utf8" } {
@@ -115,7 +115,7 @@ const stripNul = (text: string) => text.replaceAll("\u0000", "").replaceAll("\uE
 
 export type Extracted =
   | { status: "indexed"; content: string; truncated: boolean }
-  | { status: "binary" | "invalid_utf8" | "empty"; content: null; truncated: false };
+  | { status: "binary" | "invalid_utf8" | "empty" | "failed" | "queued"; content: null; truncated: false };
 
 /** The index text of some bytes. `magicType`: a binary signature was found, so the bytes are not text. */
 export function extractText(

@@ -76,6 +76,15 @@ export const QueueMessage = z.discriminatedUnion("kind", [
     fileId: z.uuid(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
   }),
+  // A PDF's extraction for the file index: polled with growing delays until its job ends (docs/documents.md).
+  z.object({
+    kind: z.literal("documents.collect"),
+    userId: z.uuid(),
+    fileId: z.uuid(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    jobId: z.string().min(1).max(128),
+    polls: z.number().int().min(0),
+  }),
 ]);
 export type QueueMessage = z.infer<typeof QueueMessage>;
 
@@ -197,6 +206,17 @@ export const ClassifyResult = z.object({
   labels: z.array(z.object({ label: z.string(), score: z.number().min(0).max(1) })),
 });
 export type ClassifyResult = z.infer<typeof ClassifyResult>;
+
+/** `document.extract`: the document is the artifact it names (src/lib/documents/model.ts); this describes it. */
+export const DocumentExtractResult = z.object({
+  artifact: z.string(),
+  format: z.literal("pdf"),
+  /** Pages in the file (parts read may be fewer: see `truncated`). */
+  pages: z.number().int().nonnegative(),
+  truncated: z.boolean(),
+  stats: z.object({ parts: z.number().int(), characters: z.number().int(), ocrParts: z.number().int() }),
+});
+export type DocumentExtractResult = z.infer<typeof DocumentExtractResult>;
 
 /** The GPU worker reads the registry (which model serves which type) through this file, its one import from src/lib. */
 export { JOB_TYPES } from "./types";

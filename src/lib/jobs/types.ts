@@ -33,6 +33,8 @@ export const JOB_TYPES = {
   "vision.ocr": { model: "paddleocr-v4", vramMiB: 1024, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
   "vision.detect": { model: "human-centernet", vramMiB: 1536, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
   "vision.classify": { model: "vit-base-patch16-224", vramMiB: 1024, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
+  // pdf.js itself needs no GPU memory; the estimate is the OCR model that scanned pages load.
+  "document.extract": { model: "pdfjs", vramMiB: 1024, input: "bytes", mediaTypes: ["application/pdf"], lane: "batch" },
 } as const satisfies Record<string, JobTypeSpec>;
 
 export type JobType = keyof typeof JOB_TYPES;

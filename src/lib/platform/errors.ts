@@ -15,6 +15,7 @@ const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
+  unprocessable: 422,
   rate_limited: 429,
   internal: 500,
   upstream_error: 502,

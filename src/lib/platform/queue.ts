@@ -1,6 +1,6 @@
 // The GPU_JOBS consumer: every message is validated against the protocol, then dispatched by kind.
 import { db } from "../db/client";
-import { reindexFromBlob } from "../files/store";
+import { collectPdfText, reindexFromBlob } from "../files/store";
 import { jobBoard } from "../jobs/board";
 import { QueueMessage } from "../jobs/protocol";
 import { type Env, getConfig } from "./env";
@@ -20,6 +20,11 @@ const HANDLERS: Record<QueueMessage["kind"], Handler> = {
   "files.index": async (message, env) => {
     if (message.kind !== "files.index") return;
     await reindexFromBlob(env, getConfig(env), db(env), message.userId, message.fileId, message.sha256);
+  },
+  // A PDF's extraction for the index: each look either indexes its text or schedules the next look.
+  "documents.collect": async (message, env) => {
+    if (message.kind !== "documents.collect") return;
+    await collectPdfText(env, getConfig(env), db(env), message);
   },
 };
 
