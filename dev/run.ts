@@ -1,6 +1,7 @@
 // `npm run dev`: the whole suite with one command. Ctrl-C or SIGTERM stops every child it started.
 import { join } from "node:path";
-import { localGpuWorkerSecret, localSigningKeys } from "./lib/dev-secrets";
+import { newBridgeSecret } from "./db-bridge/server";
+import { localGpuWorkerSecret, localSigningKeys, writeBridgeSecret } from "./lib/dev-secrets";
 import { assertPortFree, freePort } from "./lib/processes";
 import { ROOT, startDevSuite } from "./lib/suite";
 
@@ -21,6 +22,10 @@ async function main(): Promise<void> {
   // Passed through from this environment to the Worker (the gateway's route table, later issues).
   for (const name of ["GATEWAY_ROUTES"]) if (env[name]) vars[name] = env[name] as string;
 
+  // A fresh bridge secret each run; kept (owner-only) for local tools while this run lasts.
+  const bridgeSecret = newBridgeSecret();
+  await writeBridgeSecret(join(dataDir, "db-bridge.json"), bridgePort, bridgeSecret);
+
   const started = Date.now();
   const suite = await startDevSuite({
     port,
@@ -29,6 +34,7 @@ async function main(): Promise<void> {
     pgliteDir: env.PGLITE_DIR ?? join(dataDir, "pglite"),
     databaseUrl: env.DATABASE_URL || undefined,
     persistDir: env.WRANGLER_PERSIST_DIR ?? join(dataDir, "wrangler"),
+    bridgeSecret,
     vars,
     // The GPU worker in CPU mode (GPU_WORKER=0 leaves it out); models it fetched live under .data/models.
     gpuWorker:

@@ -1,6 +1,7 @@
 // The whole local suite as child processes: the database bridge, then `wrangler dev`.
 // Used by `npm run dev` and by the end-to-end tests, so both run exactly the same thing.
 import { fileURLToPath } from "node:url";
+import { bridgeConnectionString, newBridgeSecret } from "../db-bridge/server";
 import { type ManagedProcess, spawnPrefixed, waitForHttp } from "./processes";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -15,6 +16,8 @@ export interface DevSuiteOptions {
   databaseUrl?: string;
   /** Where wrangler keeps local KV, R2, Durable Object and queue state. */
   persistDir: string;
+  /** The bridge's secret (the password in the Worker's DATABASE_URL); default a fresh random one. */
+  bridgeSecret?: string;
   /** Extra Worker vars (e.g. GATEWAY_ROUTES) passed with --var. */
   vars?: Record<string, string>;
   write?: (line: string) => void;
@@ -35,6 +38,8 @@ export interface GpuWorkerOptions {
 export interface DevSuite {
   workerUrl: string;
   bridgeUrl: string;
+  /** The Worker's DATABASE_URL: the bridge with its secret (never log it). */
+  databaseUrl: string;
   /** The GPU worker's health URL, when one was started. */
   gpuWorkerUrl?: string;
   processes: ManagedProcess[];
@@ -43,8 +48,8 @@ export interface DevSuite {
   stop(): Promise<void>;
 }
 
-export function bridgeDatabaseUrl(bridgePort: number): string {
-  return `postgres://tessera@127.0.0.1:${bridgePort}/tessera`;
+export function bridgeDatabaseUrl(bridgePort: number, secret: string): string {
+  return bridgeConnectionString(bridgePort, secret);
 }
 
 export async function startDevSuite(opts: DevSuiteOptions): Promise<DevSuite> {
@@ -54,11 +59,14 @@ export async function startDevSuite(opts: DevSuiteOptions): Promise<DevSuite> {
     for (const proc of [...processes].reverse()) await proc.stop();
   };
   const timeout = opts.readyTimeoutMs ?? 120_000;
+  const bridgeSecret = opts.bridgeSecret ?? newBridgeSecret();
+  const databaseUrl = bridgeDatabaseUrl(opts.bridgePort, bridgeSecret);
   try {
     const bridgeEnv: NodeJS.ProcessEnv = {
       ...process.env,
       DB_BRIDGE_PORT: String(opts.bridgePort),
       PGLITE_DIR: opts.pgliteDir,
+      DB_BRIDGE_SECRET: bridgeSecret,
     };
     if (opts.databaseUrl) bridgeEnv.DATABASE_URL = opts.databaseUrl;
     else delete bridgeEnv.DATABASE_URL;
@@ -74,7 +82,7 @@ export async function startDevSuite(opts: DevSuiteOptions): Promise<DevSuite> {
     const bridgeUrl = `http://127.0.0.1:${opts.bridgePort}`;
     await waitForHttp(`${bridgeUrl}/health`, bridge, timeout);
 
-    const vars = { DATABASE_URL: bridgeDatabaseUrl(opts.bridgePort), ...opts.vars };
+    const vars = { DATABASE_URL: databaseUrl, ...opts.vars };
     const worker = spawnPrefixed({
       name: "worker",
       command: process.execPath,
@@ -118,7 +126,7 @@ export async function startDevSuite(opts: DevSuiteOptions): Promise<DevSuite> {
       await waitForHttp(`${gpuWorkerUrl}/health`, gpu, timeout);
     }
     const firstExit = Promise.race(processes.map((p) => p.exited.then((code) => ({ name: p.name, code }))));
-    return { workerUrl, bridgeUrl, gpuWorkerUrl, processes, firstExit, stop };
+    return { workerUrl, bridgeUrl, databaseUrl, gpuWorkerUrl, processes, firstExit, stop };
   } catch (err) {
     await stop();
     throw err;

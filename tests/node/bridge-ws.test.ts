@@ -125,7 +125,7 @@ describe.each(backends)("db bridge over WebSocket (%s)", (backend) => {
   });
 
   it("accepts the driver's default pipelined connect (password sent ahead, unasked)", async () => {
-    const client = new Client({ connectionString: url.replace("tessera@", "tessera:not-checked@") });
+    const client = new Client({ connectionString: url });
     client.neonConfig.pipelineConnect = "password";
     await client.connect();
     try {
@@ -164,7 +164,7 @@ describe.each(backends)("db bridge over WebSocket (%s)", (backend) => {
     expect(Date.now() - started).toBeLessThan(LOCK_TIMEOUT_MS);
 
     // Vanishing halfway through an extended-protocol exchange (Parse sent, no Sync) is cleaned too.
-    const raw = new WebSocket(`ws://127.0.0.1:${tb.bridge.port}/v2`);
+    const raw = new WebSocket(`ws://127.0.0.1:${tb.bridge.port}/v2?secret=${new URL(url).password}`);
     const received: Buffer[] = [];
     raw.on("message", (data: Buffer) => received.push(data));
     await new Promise((resolve, reject) => raw.once("open", resolve).once("error", reject));
@@ -232,7 +232,7 @@ describe.each(backends)("db bridge over WebSocket (%s)", (backend) => {
   );
 
   it("refuses WebSocket upgrades outside /v2", async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${tb.bridge.port}/elsewhere`);
+    const ws = new WebSocket(`ws://127.0.0.1:${tb.bridge.port}/elsewhere?secret=${new URL(url).password}`);
     const outcome = await new Promise<string>((resolve) => {
       ws.once("open", () => resolve("open"));
       ws.once("unexpected-response", (_req, res) => resolve(String(res.statusCode)));

@@ -9,6 +9,8 @@ export default defineConfig({
       miniflare: {
         bindings: {
           DATABASE_URL: inject("databaseUrl"),
+          // For tests/workers/outage.test.ts only: a database that accepts connections and never answers.
+          TEST_FROZEN_DATABASE_URL: inject("frozenDatabaseUrl"),
           JWT_PRIVATE_KEY: inject("jwtPrivateKey"),
           JWT_PUBLIC_KEYS: inject("jwtPublicKeys"),
           ADMIN_BOOTSTRAP_TOKEN: "test-bootstrap-token-0123456789",
