@@ -100,6 +100,8 @@ CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (status, lane, available_at);
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, seq);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
 CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, last_served INTEGER NOT NULL);
+-- The request body each Idempotency-Key was first used with (a SHA-256), so a reuse with another body is refused.
+CREATE TABLE IF NOT EXISTS idempotency (job_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS workers (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -165,6 +167,19 @@ export class JobBoard extends DurableObject<Env> {
   }
 
   // ---- jobs ----
+
+  /**
+   * Ties an idempotent job id to the fingerprint of the request that first used it; true when `fingerprint` is that
+   * request's (or this is the first use), false when the key was first used with another body. Atomic: the board
+   * runs one call at a time.
+   */
+  claimIdempotency(jobId: string, fingerprint: string): boolean {
+    this.sql.exec("INSERT OR IGNORE INTO idempotency (job_id, fingerprint) VALUES (?, ?)", jobId, fingerprint);
+    const row = this.sql
+      .exec<{ fingerprint: string }>("SELECT fingerprint FROM idempotency WHERE job_id = ?", jobId)
+      .one();
+    return row.fingerprint === fingerprint;
+  }
 
   /** Adds a job; a second enqueue of the same id returns the first job unchanged (queue redelivery, client retry). */
   enqueue(spec: JobSpec): OwnedJob {

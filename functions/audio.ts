@@ -14,7 +14,13 @@ import { formatTranscript, TRANSCRIPT_FORMATS, TranscriptResult } from "../src/l
 import { principal } from "../src/lib/identity/auth";
 import { artifactResponse, jobBoard, publicJob } from "../src/lib/jobs/board";
 import { JobRecord } from "../src/lib/jobs/protocol";
-import { SUBMISSION_BODY_LIMIT, storeSubmissionInput, submissionJobId, toJobSpec } from "../src/lib/jobs/submission";
+import {
+  assertSameSubmission,
+  SUBMISSION_BODY_LIMIT,
+  storeSubmissionInput,
+  submissionJobId,
+  toJobSpec,
+} from "../src/lib/jobs/submission";
 import { jobTypeSpec } from "../src/lib/jobs/types";
 import { toBase64 } from "../src/lib/platform/base64";
 import type { AppEnv } from "../src/lib/platform/env";
@@ -118,6 +124,7 @@ export const audioService = new ApiRouter("audio")
       const owner = principal(c).sub;
       const id = await submissionJobId(c, owner);
       const board = jobBoard(c.env);
+      await assertSameSubmission(c, board, id, body);
       await board.enqueue({
         id,
         owner,
@@ -151,6 +158,7 @@ export const audioService = new ApiRouter("audio")
       const owner = principal(c).sub;
       const id = await submissionJobId(c, owner);
       const board = jobBoard(c.env);
+      await assertSameSubmission(c, board, id, body);
       if (!(await board.get(id, owner))) {
         const submission = {
           type: "transcribe" as const,

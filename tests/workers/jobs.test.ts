@@ -47,10 +47,22 @@ describe("job submission", () => {
   it("returns the same job for a repeated Idempotency-Key, and a new one for another key", async () => {
     const key = `k-${Date.now()}`;
     const first = await json<JobRecord>(await submit(speech(), alice.accessToken, { "Idempotency-Key": key }));
-    const again = await json<JobRecord>(await submit(speech("other"), alice.accessToken, { "Idempotency-Key": key }));
+    const again = await json<JobRecord>(await submit(speech(), alice.accessToken, { "Idempotency-Key": key }));
     expect(again.id).toBe(first.id);
     const bobs = await json<JobRecord>(await submit(speech(), bob.accessToken, { "Idempotency-Key": key }));
     expect(bobs.id).not.toBe(first.id);
+  });
+
+  it("answers 422 when an Idempotency-Key is reused with a different body, and keeps the first job", async () => {
+    const key = `k-diff-${Date.now()}`;
+    const first = await json<JobRecord>(await submit(speech(), alice.accessToken, { "Idempotency-Key": key }));
+    const reused = await submit(speech("other"), alice.accessToken, { "Idempotency-Key": key });
+    expect(reused.status).toBe(422);
+    expect(await json(reused)).toMatchObject({
+      error: { code: "unprocessable", issues: [{ path: ["header", "idempotency-key"] }] },
+    });
+    const after = await json<JobRecord>(await submit(speech(), alice.accessToken, { "Idempotency-Key": key }));
+    expect(after.id).toBe(first.id);
   });
 
   it("refuses an unknown type, a missing input, and speech text over 4,096 characters with 400", async () => {
