@@ -1,4 +1,6 @@
-// `npm run dev`: the whole suite with one command. Ctrl-C or SIGTERM stops every child it started.
+// `npm run dev`: the whole suite with one command. Ctrl-C or SIGTERM (to this process or its whole group) stops
+// every child it started; a child that crashes is restarted; if this process is killed, the children follow
+// (dev/lib/guard.ts). docs/operations.md.
 import { join } from "node:path";
 import { newBridgeSecret } from "./db-bridge/server";
 import { localGpuWorkerSecret, localSigningKeys, writeBridgeSecret } from "./lib/dev-secrets";
@@ -58,7 +60,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void shutdown("SIGINT", 0));
   process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
-  suite.firstExit.then(({ name, code }) => shutdown(`${name} exited (${code})`, 1));
+  process.on("SIGHUP", () => void shutdown("SIGHUP", 0));
+  // A child that exits or stops answering is restarted by its supervisor (dev/lib/supervise.ts), and logged.
 
   const backend = env.DATABASE_URL
     ? "Postgres (DATABASE_URL)"

@@ -448,7 +448,30 @@ describe("{url} input", () => {
     }
   });
 
+  it("refuses names that are loopback with a trailing dot, single labels, and names that resolve to private addresses, with one message", async () => {
+    const messages = new Set<string>();
+    for (const url of [
+      "http://localhost./a.png",
+      "http://LOCALHOST../a.png",
+      "http://vm/a.png",
+      "http://rebind.example/a.png",
+      "http://rebind.example./a.png",
+      "http://nowhere.example/a.png",
+      // Resolves to a public address but cannot be reached from here: the same answer as a refusal, so the
+      // message never tells a closed port or an internal host from a refused one.
+      "http://public.example:8081/a.png",
+      "http://127.0.0.1:8080/a.png",
+    ]) {
+      const res = await submit({ type: "vision.ocr", input: { url } });
+      expect(res.status, url).toBe(400);
+      messages.add((await json<{ error: { message: string } }>(res)).error.message);
+    }
+    expect([...messages]).toEqual(["input.url could not be fetched"]);
+  });
+
   it("classifies public and private hosts", () => {
+    expect(isPrivateHost("localhost.")).toBe(true);
+    expect(isPrivateHost("intranet")).toBe(true);
     expect(isPrivateHost("example.com")).toBe(false);
     expect(isPrivateHost("8.8.8.8")).toBe(false);
     expect(isPrivateHost("172.32.0.1")).toBe(false);

@@ -123,12 +123,16 @@ export async function storeSubmissionInput(
   let mediaType: string | undefined;
   if ("url" in sub.input) {
     const config = c.get("config");
-    const fetched = await fetchUrlInput(sub.input.url, {
-      maxBytes: JOB_LIMITS.maxInputBytes,
-      timeoutMs: JOB_LIMITS.inputUrlTimeoutMs,
-      maxRedirects: JOB_LIMITS.inputUrlMaxRedirects,
-      allowPrivate: config.jobsInputUrlAllowPrivate,
-    });
+    const fetched = await fetchUrlInput(
+      sub.input.url,
+      {
+        maxBytes: JOB_LIMITS.maxInputBytes,
+        timeoutMs: JOB_LIMITS.inputUrlTimeoutMs,
+        maxRedirects: JOB_LIMITS.inputUrlMaxRedirects,
+        allowPrivate: config.jobsInputUrlAllowPrivate,
+      },
+      { resolverUrl: config.netResolverUrl },
+    );
     bytes = fetched.bytes;
     mediaType = sub.input.mediaType ?? fetched.mediaType;
     if (!mediaType) {

@@ -52,6 +52,7 @@ export interface Env {
   JOBS_AUDIO_WAIT_MS?: string;
   JOBS_LEASE_MS?: string;
   JOBS_INPUT_URL_ALLOW_PRIVATE?: string;
+  NET_RESOLVER_URL?: string;
   FILES_MAX_BYTES?: string;
   FILES_INDEX_MAX_BYTES?: string;
   FILES_INLINE_INDEX_MAX_BYTES?: string;
@@ -156,6 +157,12 @@ const ConfigSchema = z.object({
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true"),
+  // Outgoing requests to user-chosen URLs (src/lib/net/guarded-fetch.ts): a DNS-over-HTTPS JSON resolver, or "".
+  NET_RESOLVER_URL: z
+    .string()
+    .default("")
+    .transform((v) => v.trim())
+    .pipe(z.union([z.literal(""), z.url({ protocol: /^https?$/ })])),
   // Files (docs/files.md). 100 MiB is a Worker's own ceiling on a request body (Free and Pro plans).
   FILES_MAX_BYTES: intFrom(25 * 1024 * 1024, 1, 100 * 1024 * 1024),
   FILES_INDEX_MAX_BYTES: intFrom(128 * 1024, 1024, 1024 * 1024),
@@ -204,6 +211,8 @@ export interface Config {
   jobsLeaseMs: number;
   /** Whether `{url}` job input may name loopback and private addresses (JOBS_INPUT_URL_ALLOW_PRIVATE; dev only). */
   jobsInputUrlAllowPrivate: boolean;
+  /** NET_RESOLVER_URL, or undefined: names are then checked by their spelling only (docs/security.md). */
+  netResolverUrl: string | undefined;
   /** Files (docs/files.md): the largest file and request body (FILES_MAX_BYTES), how much of a file's text is
    *  indexed (FILES_INDEX_MAX_BYTES), the largest file indexed inside the upload request rather than through the
    *  queue (FILES_INLINE_INDEX_MAX_BYTES), and the tag rules in force (FILES_TAG_RULES over the built-ins). */
@@ -253,6 +262,7 @@ export function getConfig(env: Env): Config {
     jobsAudioWaitMs: v.JOBS_AUDIO_WAIT_MS,
     jobsLeaseMs: v.JOBS_LEASE_MS,
     jobsInputUrlAllowPrivate: v.JOBS_INPUT_URL_ALLOW_PRIVATE,
+    netResolverUrl: v.NET_RESOLVER_URL || undefined,
     files: {
       maxBytes: v.FILES_MAX_BYTES,
       indexMaxBytes: v.FILES_INDEX_MAX_BYTES,
