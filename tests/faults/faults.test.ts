@@ -2,11 +2,12 @@
 // runs them): the bridge is killed and frozen (SIGSTOP), workerd is killed under a live wrangler. While a part is
 // down the writer may only see 503 `unavailable` in the one error shape with Retry-After (or, while the Worker
 // itself is down, no answer at all); each fault heals without a hand; and every acknowledged write is there after.
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../dev/lib/processes";
-import { type DevSuite, startDevSuite } from "../../dev/lib/suite";
+import { type DevSuite, ROOT, startDevSuite } from "../../dev/lib/suite";
 import type { Supervised } from "../../dev/lib/supervise";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
 import { createScratch, type Scratch } from "../support/scratch";
@@ -204,3 +205,77 @@ async function expectAllThere(ids: string[]): Promise<void> {
     await res.body?.cancel();
   }
 }
+
+describe("the runner's children die with it", () => {
+  /** `npm run dev` without npm between (GPU worker left out), leading its own process group as a terminal's job. */
+  async function startRunner(dataDir: string) {
+    const child = spawn(process.execPath, ["--import", "tsx", "dev/run.ts"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(await freePort()),
+        DB_BRIDGE_PORT: String(await freePort()),
+        INSPECTOR_PORT: String(await freePort()),
+        GPU_WORKER: "0",
+        TESSERA_DATA_DIR: dataDir,
+        DATABASE_URL: scratch.databaseUrl ?? "",
+        NO_COLOR: "1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("Tessera is up")) resolve();
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", onData);
+      child.once("exit", (code) => reject(new Error(`dev exited early (${code}):\n${output}`)));
+    });
+    return child;
+  }
+
+  /** Processes whose command line or environment names `marker` (the bridge, wrangler, workerd, the guards). */
+  function processesUsing(marker: string): string[] {
+    const found: string[] = [];
+    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+        const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+        if (pid !== String(process.pid) && (cmdline.includes(marker) || environ.includes(marker))) {
+          found.push(`${pid}: ${cmdline}`);
+        }
+      } catch {
+        // ended while we looked
+      }
+    }
+    return found;
+  }
+
+  async function noneLeft(marker: string): Promise<string[]> {
+    const deadline = Date.now() + 60_000;
+    let left = processesUsing(marker);
+    while (left.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = processesUsing(marker);
+    }
+    return left;
+  }
+
+  it("a SIGKILL of the runner alone leaves no child behind", async () => {
+    const dataDir = join(scratch.dir, "runner-kill");
+    const runner = await startRunner(dataDir);
+    expect(processesUsing(dataDir).length).toBeGreaterThan(1);
+    runner.kill("SIGKILL");
+    expect(await noneLeft(dataDir)).toEqual([]);
+  });
+
+  it("a SIGTERM to the runner's process group (a terminal, a container runtime) stops every child", async () => {
+    const dataDir = join(scratch.dir, "group-term");
+    const runner = await startRunner(dataDir);
+    process.kill(-(runner.pid as number), "SIGTERM");
+    expect(await noneLeft(dataDir)).toEqual([]);
+  });
+});
