@@ -17,6 +17,7 @@ import {
 } from "../src/lib/jobs/protocol";
 import { type JobType, jobTypeSpec } from "../src/lib/jobs/types";
 import { type Env, getConfig } from "../src/lib/platform/env";
+import { migrateSqlite } from "./sqlite-migrations";
 
 /** What a waiting lease call can take: its worker's report. */
 type WaitingWorker = z.output<typeof GpuWorkerState>;
@@ -28,13 +29,13 @@ export interface OwnedJob extends JobRecord {
   owner: string;
 }
 
-export interface JobPage {
+interface JobPage {
   jobs: OwnedJob[];
   /** The `seq` to pass as `after` for the next page; null on the last. */
   next: number | null;
 }
 
-export interface GpuWorkerInfo {
+interface GpuWorkerInfo {
   id: string;
   name: string;
   createdAt: string;
@@ -71,7 +72,9 @@ interface JobRow extends Record<string, SqlStorageValue> {
   updated_at: number;
 }
 
-const SCHEMA = `
+/** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
+const MIGRATIONS = [
+  `
 CREATE TABLE IF NOT EXISTS jobs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
@@ -100,8 +103,6 @@ CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (status, lane, available_at);
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, seq);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
 CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, last_served INTEGER NOT NULL);
--- The request body each Idempotency-Key was first used with (a SHA-256), so a reuse with another body is refused.
-CREATE TABLE IF NOT EXISTS idempotency (job_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS workers (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -112,7 +113,10 @@ CREATE TABLE IF NOT EXISTS workers (
   free_vram_mib INTEGER,
   loaded_models TEXT NOT NULL DEFAULT '[]'
 );
-`;
+`,
+  // 2: the request body each Idempotency-Key was first used with (a SHA-256), so a reuse with another body is refused.
+  "CREATE TABLE idempotency (job_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)",
+];
 
 /** Backoff before attempt n+1 after attempt n failed. */
 export function retryDelayMs(attempt: number): number {
@@ -157,7 +161,7 @@ export class JobBoard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+    migrateSqlite(ctx.storage, MIGRATIONS);
     this.leaseMs = getConfig(env).jobsLeaseMs;
   }
 

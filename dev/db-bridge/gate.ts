@@ -3,7 +3,7 @@
 // - no `Origin` header (browsers send one on every cross-origin fetch and every WebSocket; drivers never do);
 // - a loopback `Host` (a DNS-rebinding page sends its own host name);
 // - the per-run secret: the password in the connection string the Worker holds (SQL over HTTP sends the whole
-//   string in `Neon-Connection-String`), or `?secret=` on the WebSocket URL (src/lib/db/client.ts builds it);
+//   string in `Neon-Connection-String`);
 // - for /sql, only the content types the Neon driver's fetch sends (a string body: text/plain;charset=UTF-8).
 // See docs/security.md.
 import { timingSafeEqual } from "node:crypto";
@@ -50,7 +50,7 @@ function hostIsLoopback(req: IncomingMessage): boolean {
   }
 }
 
-/** The checks every request and upgrade passes before anything else (health included). */
+/** The checks every request passes before anything else (health included). */
 function browserRefusal(req: IncomingMessage): GateRefusal | undefined {
   if (req.headers.origin !== undefined) {
     return { status: 403, message: "db-bridge: requests with an Origin header are refused" };
@@ -68,15 +68,6 @@ export function refuseHttp(req: IncomingMessage, path: string, secret: string): 
   }
   if (!secretsEqual(connectionPassword(header(req, "neon-connection-string")), secret)) {
     return { status: 401, message: "db-bridge: the connection string's password is not this bridge's secret" };
-  }
-  return undefined;
-}
-
-export function refuseUpgrade(req: IncomingMessage, url: URL, secret: string): GateRefusal | undefined {
-  const refused = browserRefusal(req);
-  if (refused) return refused;
-  if (!secretsEqual(url.searchParams.get("secret") ?? undefined, secret)) {
-    return { status: 401, message: "db-bridge: the WebSocket URL does not carry this bridge's secret" };
   }
   return undefined;
 }

@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { neonConfig } from "@neondatabase/serverless";
 import pg from "pg";
-import { WebSocket } from "ws";
 import type { BackendKind } from "./backend";
 import { type Bridge, type BridgeOptions, startBridge } from "./server";
 
@@ -63,7 +62,6 @@ export async function startThrowawayBridge(
   const start = async (o: Omit<BridgeOptions, "dataDir" | "databaseUrl">) => {
     const bridge = await startBridge({ ...o, ...storage, port: o.port ?? 0 });
     open.add(bridge);
-    rememberBridge(bridge.url);
     return bridge;
   };
   let bridge: Bridge;
@@ -85,25 +83,7 @@ export async function startThrowawayBridge(
   };
 }
 
-/** Each bridge's secret by port: the WebSocket URL carries it (dev/db-bridge/gate.ts). */
-const secretsByPort = new Map<string, string>();
-
-/** Lets configureNeonForBridge's WebSocket URLs reach the bridge behind `connectionString`. */
-export function rememberBridge(connectionString: string): void {
-  const url = new URL(connectionString);
-  secretsByPort.set(url.port, decodeURIComponent(url.password));
-}
-
-/**
- * Points @neondatabase/serverless at a bridge the way the Worker does (src/lib/db/client.ts), for
- * Node callers. Node 20 has no global WebSocket, so the driver gets `ws`.
- */
+/** Points @neondatabase/serverless at a bridge the way the Worker does (src/lib/db/client.ts), for Node callers. */
 export function configureNeonForBridge(): void {
-  neonConfig.webSocketConstructor = WebSocket;
-  neonConfig.wsProxy = (host, port) =>
-    `${host}:${port}/v2?secret=${encodeURIComponent(secretsByPort.get(String(port)) ?? "")}`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineTLS = false;
-  neonConfig.pipelineConnect = false;
   neonConfig.fetchEndpoint = (host, port) => `http://${host}:${port}/sql`;
 }

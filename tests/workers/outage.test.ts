@@ -4,8 +4,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import type { ErrorBody } from "../../src/lib/platform/errors";
 import { freshIp, registerUser } from "./support";
+
+interface ErrorBody {
+  error: { code: string; message: string };
+}
 
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 

@@ -2,7 +2,7 @@
 // the upgrade to the object that will hold the socket.
 import type { Context } from "hono";
 import { db } from "../db/client";
-import { bearerToken } from "../identity/auth";
+import { authorize, bearerToken, type CredentialAccess, USER_BEARER_SCHEME } from "../identity/auth";
 import { verifyAccessToken } from "../identity/jwt";
 import { liveSessionUser } from "../identity/sessions";
 import type { AppEnv } from "../platform/env";
@@ -25,7 +25,7 @@ export function isWebSocketUpgrade(c: Context<AppEnv>): boolean {
  * Who opens a socket: an access token as the subprotocol `bearer.<token>`, a single-use ticket from the
  * query, or (clients that can set headers) `Authorization: Bearer`. None of them valid → 401.
  */
-export async function socketIdentity(c: Context<AppEnv>, ticket: string | undefined): Promise<SocketIdentity> {
+async function socketIdentity(c: Context<AppEnv>, ticket: string | undefined): Promise<SocketIdentity> {
   const offered = (c.req.header("sec-websocket-protocol") ?? "")
     .split(",")
     .map((p) => p.trim())
@@ -52,12 +52,48 @@ export async function socketIdentity(c: Context<AppEnv>, ticket: string | undefi
 /**
  * The holder as the database knows them now: the session must be live and the user active (401 otherwise), and the
  * roles are the current ones, never those a token or ticket was issued with (a demoted user loses members-only
- * rooms at once). The same check as a "session" route (src/lib/identity/auth.ts).
+ * rooms at once). The same check as a "session" route (src/lib/identity/auth.ts); docs/hub.md.
  */
 async function liveHolder(c: Context<AppEnv>, holder: HubTicketHolder): Promise<HubTicketHolder> {
   const live = await liveSessionUser(db(c.env), holder.sid, holder.sub);
   if (!live) throw new ApiError("unauthorized", "Session revoked or user inactive");
   return { sub: live.id, sid: holder.sid, username: live.username, roles: live.roles };
+}
+
+/** The longest ticket accepted (they are much shorter): anything longer is refused without a lookup. */
+const MAX_TICKET_LENGTH = 256;
+
+/**
+ * A hub socket's route (`auth: HUB_SOCKET`): a WebSocket upgrade proves itself by one of socketIdentity's three
+ * ways, and the identity waits for the handler on the context (`hubSocket(c)`); a request without the upgrade needs
+ * a signed-in user, as "user" does.
+ */
+export const HUB_SOCKET: CredentialAccess = {
+  credential: "hub-socket",
+  note:
+    "A WebSocket upgrade authenticates with `Sec-WebSocket-Protocol: bearer.<access token>`, a single-use " +
+    "`?ticket=` (POST /v1/hub/tickets) or `Authorization: Bearer <access token>`; a request without the upgrade " +
+    "requires a signed-in user with a live session.",
+  schemes: { ...USER_BEARER_SCHEME, hubTicket: { type: "apiKey", in: "query", name: "ticket" } },
+  async verify(c) {
+    if (!isWebSocketUpgrade(c)) {
+      // Room stats: the live session and current roles, as the upgrade below.
+      await authorize(c, "session");
+      return;
+    }
+    const ticket = c.req.query("ticket");
+    if (ticket !== undefined && ticket.length > MAX_TICKET_LENGTH) {
+      throw new ApiError("unauthorized", "The ticket is unknown, expired or already used");
+    }
+    c.set("hubSocket", await socketIdentity(c, ticket || undefined));
+  },
+};
+
+/** Who opens the socket, on an upgrade to a route declared with `auth: HUB_SOCKET`. */
+export function hubSocket(c: Context<AppEnv>): SocketIdentity {
+  const identity = c.get("hubSocket");
+  if (!identity) throw new Error("hubSocket() outside an upgrade to a route declared with auth: HUB_SOCKET");
+  return identity;
 }
 
 /** Hands the upgrade to the object with what it needs to know; its 101 (or refusal) goes back as it is. */

@@ -4,9 +4,7 @@
 import { GuardedFetchError, guardedFetch, type NetConfig } from "../net/guarded-fetch";
 import { ApiError } from "../platform/errors";
 
-export { isPrivateHost } from "../net/guarded-fetch";
-
-export interface UrlInputLimits {
+interface UrlInputLimits {
   maxBytes: number;
   timeoutMs: number;
   maxRedirects: number;
