@@ -1,11 +1,12 @@
 // `npm run db:bridge`: the embedded Postgres bridge as a process (the dev runner starts it).
-// Env: DB_BRIDGE_PORT (default 5480), DATABASE_URL (any Postgres; default PGlite), PGLITE_DIR.
-// Prints one line containing "db-bridge ready" and the URL for the Worker's DATABASE_URL on stdout;
+// Env: DB_BRIDGE_PORT (default 5480), DATABASE_URL (any Postgres; default PGlite), PGLITE_DIR, DB_BRIDGE_SECRET
+// (the secret clients must present; default a fresh random one, which then only this process knows).
+// Prints one line containing "db-bridge ready" and the Worker's DATABASE_URL with its secret masked on stdout;
 // everything else goes to stderr.
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { DataDirLockedError } from "./db-bridge/data-dir-lock";
-import { type Bridge, DEFAULT_DATA_DIR, startBridge } from "./db-bridge/server";
+import { type Bridge, DEFAULT_DATA_DIR, maskSecret, startBridge } from "./db-bridge/server";
 
 const CLOSE_TIMEOUT_MS = 15_000;
 const log = (line: string) => process.stderr.write(`[db-bridge] ${line}\n`);
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
 
   try {
-    bridge = await startBridge({ port, databaseUrl, dataDir, log });
+    bridge = await startBridge({ port, databaseUrl, dataDir, log, secret: process.env.DB_BRIDGE_SECRET || undefined });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === "EADDRINUSE") portTaken();
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     return;
   }
   const where = bridge.backend === "pglite" ? `PGlite ${dataDir}` : "Postgres (DATABASE_URL)";
-  process.stdout.write(`db-bridge ready ${bridge.url} (${where})\n`);
+  process.stdout.write(`db-bridge ready ${maskSecret(bridge.url)} (${where})\n`);
 }
 
 void main();

@@ -1,6 +1,9 @@
-// `npm run dev`: the whole suite with one command. Ctrl-C or SIGTERM stops every child it started.
+// `npm run dev`: the whole suite with one command. Ctrl-C or SIGTERM (to this process or its whole group) stops
+// every child it started; a child that crashes is restarted; if this process is killed, the children follow
+// (dev/lib/guard.ts). docs/operations.md.
 import { join } from "node:path";
-import { localGpuWorkerSecret, localSigningKeys } from "./lib/dev-secrets";
+import { newBridgeSecret } from "./db-bridge/server";
+import { localGpuWorkerSecret, localSigningKeys, writeBridgeSecret } from "./lib/dev-secrets";
 import { assertPortFree, freePort } from "./lib/processes";
 import { ROOT, startDevSuite } from "./lib/suite";
 
@@ -21,6 +24,10 @@ async function main(): Promise<void> {
   // Passed through from this environment to the Worker (the gateway's route table).
   for (const name of ["GATEWAY_ROUTES"]) if (env[name]) vars[name] = env[name] as string;
 
+  // A fresh bridge secret each run; kept (owner-only) for local tools while this run lasts.
+  const bridgeSecret = newBridgeSecret();
+  await writeBridgeSecret(join(dataDir, "db-bridge.json"), bridgePort, bridgeSecret);
+
   const started = Date.now();
   const suite = await startDevSuite({
     port,
@@ -29,6 +36,7 @@ async function main(): Promise<void> {
     pgliteDir: env.PGLITE_DIR ?? join(dataDir, "pglite"),
     databaseUrl: env.DATABASE_URL || undefined,
     persistDir: env.WRANGLER_PERSIST_DIR ?? join(dataDir, "wrangler"),
+    bridgeSecret,
     vars,
     // The GPU worker in CPU mode (GPU_WORKER=0 leaves it out); models it fetched live under .data/models.
     gpuWorker:
@@ -52,7 +60,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void shutdown("SIGINT", 0));
   process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
-  suite.firstExit.then(({ name, code }) => shutdown(`${name} exited (${code})`, 1));
+  process.on("SIGHUP", () => void shutdown("SIGHUP", 0));
+  // A child that exits or stops answering is restarted by its supervisor (dev/lib/supervise.ts), and logged.
 
   const backend = env.DATABASE_URL
     ? "Postgres (DATABASE_URL)"

@@ -12,7 +12,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Miniflare } from "miniflare";
-import { startBridge } from "./db-bridge/server";
+import { maskSecret, startBridge } from "./db-bridge/server";
 import type { RuntimeLogs } from "./lib/miniflare-options";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
     const total = performance.now() - processStart;
     const dbLine = external
       ? `database ${external} (TESSERA_DATABASE_URL, not started here)`
-      : `database bridge ${bridge?.url} (${bridge?.backend})`;
+      : `database bridge ${maskSecret(bridge?.url ?? "")} (${bridge?.backend})`;
     log(`tessera: built ${built.summary || built.scriptPath} in ${seconds(built.ms)}`);
     log(`tessera: ${dbLine}${external ? "" : ` ready in ${seconds(bridgeMs)}`}`);
     log(`tessera: workerd ready in ${seconds(server.timings.runtimeMs)}; state in ${persistDir}`);

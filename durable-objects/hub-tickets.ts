@@ -39,6 +39,8 @@ export class HubTickets extends DurableObject<Env> {
       .toArray();
     const row = rows[0];
     if (!row || row.expires_at <= Date.now()) return null;
-    return HubTicketHolder.parse(JSON.parse(row.holder));
+    // A ticket stored in an older shape (no session id) cannot be checked against its session: refused.
+    const holder = HubTicketHolder.safeParse(JSON.parse(row.holder));
+    return holder.success ? holder.data : null;
   }
 }

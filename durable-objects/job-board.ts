@@ -114,6 +114,8 @@ CREATE TABLE IF NOT EXISTS workers (
   loaded_models TEXT NOT NULL DEFAULT '[]'
 );
 `,
+  // 2: the request body each Idempotency-Key was first used with (a SHA-256), so a reuse with another body is refused.
+  "CREATE TABLE idempotency (job_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)",
 ];
 
 /** Backoff before attempt n+1 after attempt n failed. */
@@ -169,6 +171,19 @@ export class JobBoard extends DurableObject<Env> {
   }
 
   // ---- jobs ----
+
+  /**
+   * Ties an idempotent job id to the fingerprint of the request that first used it; true when `fingerprint` is that
+   * request's (or this is the first use), false when the key was first used with another body. Atomic: the board
+   * runs one call at a time.
+   */
+  claimIdempotency(jobId: string, fingerprint: string): boolean {
+    this.sql.exec("INSERT OR IGNORE INTO idempotency (job_id, fingerprint) VALUES (?, ?)", jobId, fingerprint);
+    const row = this.sql
+      .exec<{ fingerprint: string }>("SELECT fingerprint FROM idempotency WHERE job_id = ?", jobId)
+      .one();
+    return row.fingerprint === fingerprint;
+  }
 
   /** Adds a job; a second enqueue of the same id returns the first job unchanged (queue redelivery, client retry). */
   enqueue(spec: JobSpec): OwnedJob {

@@ -15,7 +15,12 @@ import {
 import { formatTranscript, TRANSCRIPT_FORMATS, TranscriptResult } from "../src/lib/audio/transcript-formats";
 import { principal } from "../src/lib/identity/auth";
 import { artifactResponse, jobBoard } from "../src/lib/jobs/board";
-import { SUBMISSION_BODY_LIMIT, storeSubmissionInput, toJobSpec } from "../src/lib/jobs/submission";
+import {
+  assertSameSubmission,
+  SUBMISSION_BODY_LIMIT,
+  storeSubmissionInput,
+  toJobSpec,
+} from "../src/lib/jobs/submission";
 import { jobTypeSpec } from "../src/lib/jobs/types";
 import { toBase64 } from "../src/lib/platform/base64";
 import type { AppEnv } from "../src/lib/platform/env";
@@ -107,6 +112,7 @@ async function recognize(c: Context<AppEnv>, request: Recognition, content: unkn
   const owner = principal(c).sub;
   const id = await audioJobId(c, owner, content);
   const board = jobBoard(c.env);
+  await assertSameSubmission(c, board, id, content);
   if (!(await board.get(id, owner))) {
     const submission = {
       type: "transcribe" as const,
@@ -160,7 +166,9 @@ export const audioService = new ApiRouter("audio")
     async (c, { body }) => {
       const owner = principal(c).sub;
       const id = await audioJobId(c, owner, body);
-      await jobBoard(c.env).enqueue({
+      const board = jobBoard(c.env);
+      await assertSameSubmission(c, board, id, body);
+      await board.enqueue({
         id,
         owner,
         type: "speech",

@@ -59,7 +59,8 @@ export const hubService = new ApiRouter("hub")
     {
       method: "post",
       path: "/tickets",
-      auth: "user",
+      // The live session and current roles, as every hub call: a demoted or deactivated user gets no ticket.
+      auth: "session",
       summary: "A single-use ticket for one WebSocket connect, valid for 60 seconds (for browsers)",
       responses: {
         201: {
@@ -70,7 +71,7 @@ export const hubService = new ApiRouter("hub")
     },
     async (c) => {
       const p = principal(c);
-      const ticket = await issueHubTicket(c.env, { sub: p.sub, username: p.username, roles: p.roles });
+      const ticket = await issueHubTicket(c.env, { sub: p.sub, sid: p.sid, username: p.username, roles: p.roles });
       return c.json({ ticket, expiresIn: HUB_TICKET_TTL_SECONDS }, 201);
     },
   )

@@ -4,6 +4,7 @@ import { principal } from "../src/lib/identity/auth";
 import { artifactResponse, jobBoard, publicJob, unwrap } from "../src/lib/jobs/board";
 import { JobRecord, JobStatus } from "../src/lib/jobs/protocol";
 import {
+  assertSameSubmission,
   JobSubmission,
   SUBMISSION_BODY_LIMIT,
   storeSubmissionInput,
@@ -43,6 +44,7 @@ export const jobsService = new ApiRouter("jobs")
       const owner = principal(c).sub;
       const board = jobBoard(c.env);
       const id = await submissionJobId(c, owner);
+      await assertSameSubmission(c, board, id, body);
       // A retry finds its job before storing the input again.
       const existing = await board.get(id, owner);
       if (existing) return c.json(publicJob(existing), 202);

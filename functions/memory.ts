@@ -17,6 +17,7 @@ import {
   metadataFromHeader,
   noneMatch,
   putValue,
+  refuseConditionalWrite,
   TtlSeconds,
   tooLarge,
 } from "../src/lib/memory/kv";
@@ -100,12 +101,17 @@ export const memoryService = new ApiRouter("memory (key-value)")
       description:
         "The body is stored as bytes; `Content-Type` is kept (default application/octet-stream) and a JSON type " +
         `must carry valid JSON. Optional \`${METADATA_HEADER}\`: a JSON object of at most 768 bytes. ` +
-        "Last write wins; a write can take up to a minute to be seen in other locations.",
+        "Last write wins; a write can take up to a minute to be seen in other locations. `If-Match` and " +
+        "`If-None-Match` are refused with 412: KV has no compare-and-set.",
       params: KeyParams,
       query: z.object({ ttl: z.coerce.number().pipe(TtlSeconds).optional().describe("Seconds until it expires") }),
-      responses: { 200: { description: "Stored", schema: EntryInfoSchema } },
+      responses: {
+        200: { description: "Stored", schema: EntryInfoSchema },
+        412: { description: "A conditional header was sent: not supported, nothing written" },
+      },
     },
     async (c, { params, query }) => {
+      refuseConditionalWrite((name) => c.req.header(name));
       const scope = await resolveScope(c, params.namespace);
       const name = kvKey(scope, params.key);
       const contentType = contentTypeFromHeader(c.req.header("content-type"));
@@ -163,9 +169,13 @@ export const memoryService = new ApiRouter("memory (key-value)")
       auth: "user",
       summary: "Delete a key (204 whether or not it existed)",
       params: KeyParams,
-      responses: { 204: { description: "Gone" } },
+      responses: {
+        204: { description: "Gone" },
+        412: { description: "A conditional header was sent: not supported, nothing deleted" },
+      },
     },
     async (c, { params }) => {
+      refuseConditionalWrite((name) => c.req.header(name));
       const scope = await resolveScope(c, params.namespace);
       await deleteValue(c.env.MEMORY, kvKey(scope, params.key));
       return c.body(null, 204);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { startBridge } from "../dev/db-bridge/server";
+import { readBridgeSecret } from "../dev/lib/dev-secrets";
 import { bridgeDatabaseUrl, ROOT } from "../dev/lib/suite";
 import { db } from "../src/lib/db/client";
 import { Email, Password, Username } from "../src/lib/identity/account";
@@ -74,9 +75,11 @@ async function main(): Promise<number> {
   }
 
   const port = Number(process.env.DB_BRIDGE_PORT ?? 5480);
-  let url = bridgeDatabaseUrl(port);
+  const dataDir = process.env.TESSERA_DATA_DIR ?? join(ROOT, ".data");
+  const secret = process.env.DB_BRIDGE_SECRET || (await readBridgeSecret(join(dataDir, "db-bridge.json"), port));
+  let url = secret ? bridgeDatabaseUrl(port, secret) : "";
   let close = async () => {};
-  if (!(await bridgeAnswers(port))) {
+  if (!secret || !(await bridgeAnswers(port))) {
     const bridge = await startBridge({
       port: 0,
       databaseUrl: process.env.DATABASE_URL || undefined,

@@ -1,15 +1,22 @@
 // The bridge: one loopback HTTP server that answers Neon's SQL-over-HTTP at /sql and reports readiness at
 // /health, in front of PGlite or Postgres. (Neon's WebSocket protocol is not served: the Worker uses HTTP only.)
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { type Backend, type BackendKind, openBackend } from "./backend";
+import { refuseHttp } from "./gate";
 import { handleSql } from "./http-sql";
 
 export interface BridgeOptions {
   /** 0 picks a free port. */
   port?: number;
-  /** Loopback only: the bridge has no authentication. */
+  /** Loopback only. */
   host?: "127.0.0.1";
+  /**
+   * The secret every client must present (gate.ts): the password in `url`. Default: a random one per start;
+   * the dev runner passes its own so the Worker's DATABASE_URL survives a bridge restart.
+   */
+  secret?: string;
   /** Any Postgres; when absent, PGlite in dataDir. */
   databaseUrl?: string;
   /** PGlite's data directory (default .data/pglite under the repository root). */
@@ -24,7 +31,7 @@ export interface BridgeOptions {
 
 export interface Bridge {
   port: number;
-  /** What the Worker's DATABASE_URL should be. */
+  /** What the Worker's DATABASE_URL should be (it carries the secret as its password: never log it). */
   url: string;
   backend: BackendKind;
   close(): Promise<void>;
@@ -39,6 +46,7 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
   const host = opts.host ?? "127.0.0.1";
   const lockTimeoutMs = opts.lockTimeoutMs ?? 10_000;
   const maxBodyBytes = opts.maxBodyBytes ?? 16 * 1024 * 1024;
+  const secret = opts.secret ?? newBridgeSecret();
   // Migrations run inside openBackend, before the server listens: no client ever sees an old schema.
   const backend: Backend = await openBackend({
     databaseUrl: opts.databaseUrl,
@@ -50,7 +58,7 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
   const inFlight = new Set<Promise<void>>();
 
   const server = createServer((req, res) => {
-    const handled = route(req, res, backend, { maxBodyBytes, log });
+    const handled = route(req, res, backend, { maxBodyBytes, log, secret });
     inFlight.add(handled);
     void handled.finally(() => inFlight.delete(handled));
   });
@@ -84,16 +92,36 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
     return closing;
   };
 
-  return { port, url: `postgres://tessera@${host}:${port}/tessera`, backend: backend.kind, close };
+  return { port, url: bridgeConnectionString(port, secret), backend: backend.kind, close };
+}
+
+/** A fresh per-run secret: URL-safe, so it sits in a connection string and a query string unescaped. */
+export function newBridgeSecret(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+/** A connection string fit for a log line: its password replaced by `***`. */
+export function maskSecret(connectionString: string): string {
+  return connectionString.replace(/^(postgres(?:ql)?:\/\/[^:@/]*:)[^@]*@/, "$1***@");
+}
+
+/** The DATABASE_URL of a bridge on `port` with `secret`. */
+export function bridgeConnectionString(port: number, secret: string): string {
+  return `postgres://tessera:${secret}@127.0.0.1:${port}/tessera`;
 }
 
 async function route(
   req: IncomingMessage,
   res: ServerResponse,
   backend: Backend,
-  opts: { maxBodyBytes: number; log: (line: string) => void },
+  opts: { maxBodyBytes: number; log: (line: string) => void; secret: string },
 ): Promise<void> {
   const path = new URL(req.url ?? "/", "http://bridge").pathname;
+  const refused = refuseHttp(req, path, opts.secret);
+  if (refused) {
+    req.resume();
+    return json(res, refused.status, { message: refused.message });
+  }
   if (path === "/sql") return handleSql(req, res, backend, opts);
   if (path === "/health" && (req.method === "GET" || req.method === "HEAD")) {
     return json(res, 200, { status: "ok", backend: backend.kind });

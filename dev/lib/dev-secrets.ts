@@ -51,3 +51,22 @@ export async function localGpuWorkerSecret(path: string, devVarsPath: string): P
   );
   return stored.GPU_WORKER_BOOTSTRAP_SECRET;
 }
+
+/**
+ * The running dev bridge's per-run secret, written by `npm run dev` (owner-only) so local tools such as
+ * `npm run admin:create` can reach that bridge; each run writes a new one.
+ */
+export async function writeBridgeSecret(path: string, port: number, secret: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify({ port, secret })}\n`, { mode: 0o600 });
+}
+
+/** The secret `npm run dev` wrote for the bridge on `port`, if that is the one running. */
+export async function readBridgeSecret(path: string, port: number): Promise<string | undefined> {
+  try {
+    const stored = JSON.parse(await readFile(path, "utf8")) as { port?: unknown; secret?: unknown };
+    return stored.port === port && typeof stored.secret === "string" ? stored.secret : undefined;
+  } catch {
+    return undefined;
+  }
+}

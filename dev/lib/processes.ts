@@ -3,6 +3,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** Runs each child so that it dies with the runner, however the runner dies (guard.ts). */
+const GUARD = fileURLToPath(new URL("./guard.ts", import.meta.url));
 
 export interface ManagedProcess {
   name: string;
@@ -30,11 +34,12 @@ export function spawnPrefixed(opts: SpawnOptions): ManagedProcess {
   const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
   const prefix = useColor ? `\x1b[${color}m[${opts.name}]\x1b[0m ` : `[${opts.name}] `;
   const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const child = spawn(opts.command, opts.args, {
+  // Through the guard: it leads its own process group, so a stop reaches the grandchildren (workerd under wrangler)
+  // too, and it watches the stdin pipe this process holds, so the group goes when this process goes.
+  const child = spawn(process.execPath, ["--import", "tsx", GUARD, opts.command, ...opts.args], {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so a stop reaches the grandchildren (workerd under wrangler) too.
+    stdio: ["pipe", "pipe", "pipe"],
     detached: true,
   });
   for (const stream of [child.stdout, child.stderr]) {

@@ -37,6 +37,10 @@ describe("the proxy", () => {
         authorization: `Bearer ${user.token}`,
         "content-type": "application/json",
         "x-user-id": "someone-else",
+        // WSGI and CGI servers read these as X-User-ID too.
+        x_user_id: "attacker",
+        "X_User-Id": "attacker",
+        "x-forwarded-for": "10.9.8.7",
         "x-request-id": "gw-test-1",
       },
       body: JSON.stringify({ hello: "upstream" }),
@@ -45,6 +49,13 @@ describe("the proxy", () => {
     const echo = (await res.json()) as Echo;
     expect(echo).toMatchObject({ method: "POST", path: "/messages/7", query: "?x=1", body: '{"hello":"upstream"}' });
     expect(echo.headers["x-user-id"]).toBe(user.id);
+    expect(Object.keys(echo.headers).filter((n) => n.toLowerCase().replace(/[-_]/g, "") === "xuserid")).toEqual([
+      "x-user-id",
+    ]);
+    // The caller's own token stays here (the route does not set forwardAuthorization); the client's claimed
+    // X-Forwarded-For is replaced by the address the Worker saw.
+    expect(echo.headers.authorization).toBeUndefined();
+    expect(echo.headers["x-forwarded-for"]).not.toContain("10.9.8.7");
     expect(echo.headers["x-request-id"]).toBe("gw-test-1");
     expect(echo.headers["x-forwarded-proto"]).toBe("http");
     expect(echo.headers["x-forwarded-host"]).toBe(new URL(base).host);

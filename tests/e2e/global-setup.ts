@@ -13,6 +13,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     workerUrl: string;
     bridgeUrl: string;
+    /** The Worker's DATABASE_URL (the bridge with its secret), for tests that write the database directly. */
+    databaseUrl: string;
     bootstrapToken: string;
     upstreamUrl: string;
     /** The credential the Worker accepts as GPU_WORKER_BOOTSTRAP_SECRET, for tests that start a GPU worker. */
@@ -53,6 +55,7 @@ export default async function setup(project: TestProject) {
     });
     project.provide("workerUrl", suite.workerUrl);
     project.provide("bridgeUrl", suite.bridgeUrl);
+    project.provide("databaseUrl", suite.databaseUrl);
     project.provide("bootstrapToken", BOOTSTRAP_TOKEN);
     project.provide("upstreamUrl", upstream.url);
     project.provide("gpuWorkerSecret", gpuWorkerSecret);

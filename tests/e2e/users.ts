@@ -1,6 +1,5 @@
 // Users for end-to-end tests: signed up over HTTP, or (admins) made in the database through the suite's bridge.
 import { expect, inject } from "vitest";
-import { bridgeDatabaseUrl } from "../../dev/lib/suite";
 import { db } from "../../src/lib/db/client";
 import { hashPassword } from "../../src/lib/identity/passwords";
 import { createUser, deleteUser } from "../../src/lib/identity/users";
@@ -26,7 +25,7 @@ export async function signUp(prefix = "hub"): Promise<User> {
   return { token: body.accessToken, id: body.user.id };
 }
 
-const database = () => db({ DATABASE_URL: bridgeDatabaseUrl(Number(new URL(inject("bridgeUrl")).port)) });
+const database = () => db({ DATABASE_URL: inject("databaseUrl") });
 
 /**
  * An admin made straight in the database through the suite's bridge (roles cannot be self-assigned), then signed

@@ -1,10 +1,12 @@
 // The bridge's SQL-over-HTTP side, through the real @neondatabase/serverless `neon()` driver and
 // drizzle's neon-http, on PGlite always and on a real Postgres when DATABASE_URL names one.
+import { request } from "node:http";
 import { connect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { NeonDbError, type NeonQueryFunction, neon } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import type { BackendKind } from "../../dev/db-bridge/backend";
 import { configureNeonForBridge, startThrowawayBridge, type ThrowawayBridge } from "../../dev/db-bridge/throwaway";
 import { instance } from "../../src/lib/db/schema";
@@ -13,6 +15,40 @@ const backends: BackendKind[] = process.env.DATABASE_URL ? ["pglite", "postgres"
 const MAX_BODY = 1024 * 1024;
 
 configureNeonForBridge();
+
+/** A request with headers fetch() will not set (Host); resolves with the status. */
+function rawRequest(
+  port: number,
+  opts: { method: string; path: string; headers: Record<string, string>; body: string },
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port, method: opts.method, path: opts.path, headers: opts.headers },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.once("error", reject);
+    req.end(opts.body);
+  });
+}
+
+/** 101 when the bridge accepts the WebSocket, else the status it refused with. */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once("open", () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once("error", () => resolve(0));
+  });
+}
 
 describe.each(backends)("db bridge over HTTP (%s)", (backend) => {
   let tb: ThrowawayBridge;
@@ -153,7 +189,8 @@ describe.each(backends)("db bridge over HTTP (%s)", (backend) => {
   });
 
   it("answers malformed requests with clear JSON errors and enforces the body limit", async () => {
-    const post = (body: string) => fetch(`${base}/sql`, { method: "POST", body });
+    const auth = { "Neon-Connection-String": tb.bridge.url };
+    const post = (body: string) => fetch(`${base}/sql`, { method: "POST", headers: auth, body });
     const bad = await post("{not json");
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/not valid JSON/);
@@ -162,7 +199,7 @@ describe.each(backends)("db bridge over HTTP (%s)", (backend) => {
     expect(((await noQuery.json()) as { message: string }).message).toMatch(/query must be a string/);
     const badHeader = await fetch(`${base}/sql`, {
       method: "POST",
-      headers: { "Neon-Batch-Isolation-Level": "Sideways" },
+      headers: { ...auth, "Neon-Batch-Isolation-Level": "Sideways" },
       body: JSON.stringify({ queries: [{ query: "select 1", params: [] }] }),
     });
     expect(badHeader.status).toBe(400);
@@ -175,7 +212,52 @@ describe.each(backends)("db bridge over HTTP (%s)", (backend) => {
     const health = await fetch(`${base}/health`);
     expect(await health.json()).toEqual({ status: "ok", backend });
     expect((await fetch(`${base}/nope`)).status).toBe(404);
-    expect((await fetch(`${base}/sql`)).status).toBe(405);
+    expect((await fetch(`${base}/sql`, { headers: auth })).status).toBe(405);
+  });
+
+  it("refuses what a web page can send: a foreign Origin, another Host, no or a wrong secret, other content types", async () => {
+    await sql`create table gate_t (id int primary key, roles text)`;
+    await sql`insert into gate_t values (1, 'user')`;
+    const attack = JSON.stringify({ query: "update gate_t set roles = 'admin'", params: [] });
+    // The browser's "simple" request: text/plain with the page's Origin, no preflight.
+    const simple = await fetch(`${base}/sql`, {
+      method: "POST",
+      headers: { "content-type": "text/plain;charset=UTF-8", origin: "https://evil.example" },
+      body: attack,
+    });
+    expect(simple.status).toBe(403);
+    // Even with the secret, an Origin means a browser.
+    const withOrigin = await fetch(`${base}/sql`, {
+      method: "POST",
+      headers: { "Neon-Connection-String": tb.bridge.url, origin: "http://127.0.0.1:3000" },
+      body: attack,
+    });
+    expect(withOrigin.status).toBe(403);
+    const noSecret = await fetch(`${base}/sql`, { method: "POST", body: attack });
+    expect(noSecret.status).toBe(401);
+    const wrongSecret = await fetch(`${base}/sql`, {
+      method: "POST",
+      headers: { "Neon-Connection-String": tb.bridge.url.replace(/:[^:@]+@/, ":guess@") },
+      body: attack,
+    });
+    expect(wrongSecret.status).toBe(401);
+    const form = await fetch(`${base}/sql`, {
+      method: "POST",
+      headers: { "Neon-Connection-String": tb.bridge.url, "content-type": "application/x-www-form-urlencoded" },
+      body: attack,
+    });
+    expect(form.status).toBe(415);
+    // A DNS-rebinding page reaches loopback under its own host name.
+    const rebound = await rawRequest(tb.bridge.port, {
+      method: "POST",
+      path: "/sql",
+      headers: { host: `evil.example:${tb.bridge.port}`, "neon-connection-string": tb.bridge.url },
+      body: attack,
+    });
+    expect(rebound).toBe(403);
+    expect(await sql`select roles from gate_t`).toEqual([{ roles: "user" }]);
+    // No WebSocket side any more: an upgrade gets no 101.
+    expect(await upgradeStatus(`ws://127.0.0.1:${tb.bridge.port}/v2`, {})).not.toBe(101);
   });
 
   it("listens on 127.0.0.1 only", async () => {
@@ -194,6 +276,8 @@ describe.each(backends)("db bridge over HTTP (%s)", (backend) => {
       .filter((a) => a && !a.internal)
       .map((a) => a?.address as string);
     for (const host of [...others, "::1"]) expect(await tryConnect(host)).not.toBe("connected");
-    expect(tb.bridge.url).toBe(`postgres://tessera@127.0.0.1:${tb.bridge.port}/tessera`);
+    expect(tb.bridge.url).toMatch(
+      new RegExp(`^postgres://tessera:[\\w-]{32}@127\\.0\\.0\\.1:${tb.bridge.port}/tessera$`),
+    );
   });
 });

@@ -136,11 +136,13 @@ describe("db bridge CLI (pglite)", () => {
   it("keeps committed rows across kill -9, refuses a second process, and exits 0 on SIGTERM", async () => {
     const dataDir = join(dir, "pglite");
     const port = await freePort();
-    const env = { PGLITE_DIR: dataDir, DB_BRIDGE_PORT: String(port) };
+    const secret = "lifecycle-test-secret";
+    const env = { PGLITE_DIR: dataDir, DB_BRIDGE_PORT: String(port), DB_BRIDGE_SECRET: secret };
 
     const first = start(env);
-    const url = await first.ready;
-    expect(url).toBe(`postgres://tessera@127.0.0.1:${port}/tessera`);
+    // The ready line masks the secret; the caller that set it knows it.
+    expect(await first.ready).toBe(`postgres://tessera:***@127.0.0.1:${port}/tessera`);
+    const url = `postgres://tessera:${secret}@127.0.0.1:${port}/tessera`;
     const sql = neon(url);
     const ids = await instanceIds(url);
     await sql`create table kept (v text)`;
@@ -149,7 +151,7 @@ describe("db bridge CLI (pglite)", () => {
     expect((await first.exit).signal).toBe("SIGKILL");
 
     const second = start(env);
-    expect(await second.ready).toBe(url);
+    expect(await second.ready).toBe(`postgres://tessera:***@127.0.0.1:${port}/tessera`);
     expect(await sql`select v from kept`).toEqual([{ v: "survives kill -9" }]);
     expect(await instanceIds(url)).toEqual(ids);
 
@@ -186,8 +188,10 @@ describe.runIf(process.env.DATABASE_URL)("db bridge CLI (postgres)", () => {
   it("serves a DATABASE_URL and exits 0 on SIGTERM", async () => {
     const scratch = await createScratchDatabase(process.env.DATABASE_URL as string);
     try {
-      const run = runCli({ DATABASE_URL: scratch.url, DB_BRIDGE_PORT: String(await freePort()) });
-      const url = await run.ready;
+      const port = await freePort();
+      const run = runCli({ DATABASE_URL: scratch.url, DB_BRIDGE_PORT: String(port), DB_BRIDGE_SECRET: "pg-secret" });
+      await run.ready;
+      const url = `postgres://tessera:pg-secret@127.0.0.1:${port}/tessera`;
       expect(run.stdout()).toContain("Postgres (DATABASE_URL)");
       expect(await instanceIds(url)).toHaveLength(1);
       run.child.kill("SIGTERM");

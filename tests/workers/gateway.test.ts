@@ -97,11 +97,43 @@ describe("circuit breaker", () => {
 });
 
 describe("forwarded headers", () => {
+  const forwarded = async (headers: Record<string, string>, forwardAuthorization = false) => {
+    const app = new Hono<AppEnv>();
+    app.get("/x", (c) => {
+      c.set("requestId", "rid-1");
+      const sent = upstreamHeaders(c, { sub: "user-1" } as never, false, { forwardAuthorization });
+      return c.json(Object.fromEntries(sent.entries()));
+    });
+    const res = await app.fetch(new Request("https://gw.example/x", { headers }));
+    return (await res.json()) as Record<string, string>;
+  };
+
+  it("drop every look-alike of X-User-ID, the caller's Authorization, and replace X-Forwarded-For", async () => {
+    const sent = await forwarded({
+      x_user_id: "attacker",
+      "X_User-Id": "attacker",
+      "x-userid": "attacker",
+      authorization: "Bearer the-callers-own-token",
+      "x-forwarded-for": "10.0.0.1",
+      "cf-connecting-ip": "203.0.113.9",
+    });
+    const names = Object.keys(sent);
+    expect(names.filter((n) => n.replace(/[-_]/g, "") === "xuserid")).toEqual(["x-user-id"]);
+    expect(sent["x-user-id"]).toBe("user-1");
+    expect(sent.authorization).toBeUndefined();
+    expect(sent["x-forwarded-for"]).toBe("203.0.113.9");
+  });
+
+  it("forward Authorization only where the route says forwardAuthorization", async () => {
+    const sent = await forwarded({ authorization: "Bearer kept" }, true);
+    expect(sent.authorization).toBe("Bearer kept");
+  });
+
   it("drop hop-by-hop and Connection-named headers and the client's X-User-ID, and set the forwarding ones", async () => {
     const app = new Hono<AppEnv>();
     app.get("/x", (c) => {
       c.set("requestId", "rid-1");
-      const headers = upstreamHeaders(c, { sub: "user-1" } as never, false);
+      const headers = upstreamHeaders(c, { sub: "user-1" } as never, false, { forwardAuthorization: false });
       return c.json(Object.fromEntries(headers.entries()));
     });
     const res = await app.fetch(
@@ -124,7 +156,7 @@ describe("forwarded headers", () => {
     expect(sent["keep-alive"]).toBeUndefined();
     expect(sent.te).toBeUndefined();
     expect(sent["x-user-id"]).toBe("user-1");
-    expect(sent["x-forwarded-for"]).toBe("198.51.100.1, 203.0.113.9");
+    expect(sent["x-forwarded-for"]).toBe("203.0.113.9");
     expect(sent["x-forwarded-proto"]).toBe("https");
     expect(sent["x-forwarded-host"]).toBe("gw.example");
     expect(sent["x-request-id"]).toBe("rid-1");

@@ -1,4 +1,6 @@
 // Starts the database bridge once for the whole Workers-pool run and hands its URL to the Worker.
+import { createServer as createHttpServer } from "node:http";
+import { createServer, type Socket } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startThrowawayBridge } from "../../dev/db-bridge/throwaway";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
@@ -9,6 +11,10 @@ declare module "vitest" {
     databaseBackend: string;
     jwtPrivateKey: string;
     jwtPublicKeys: string;
+    /** A database URL whose server accepts connections and never answers (a frozen database). */
+    frozenDatabaseUrl: string;
+    /** A DNS-over-HTTPS (JSON) resolver double: rebind.example → 127.0.0.1, public.example → 192.0.2.0/24 (TEST-NET). */
+    resolverUrl: string;
   }
 }
 
@@ -21,5 +27,43 @@ export default async function setup(project: TestProject) {
   const keys = await generateKeyPairSecrets("ES256");
   project.provide("jwtPrivateKey", keys.JWT_PRIVATE_KEY);
   project.provide("jwtPublicKeys", keys.JWT_PUBLIC_KEYS);
-  return () => database.dispose();
+  // A frozen database: connections are accepted and held, nothing is ever answered.
+  const held = new Set<Socket>();
+  const frozen = createServer((socket) => {
+    held.add(socket);
+    socket.on("close", () => held.delete(socket));
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => frozen.listen(0, "127.0.0.1", resolve));
+  const address = frozen.address();
+  const frozenPort = typeof address === "object" && address ? address.port : 0;
+  project.provide("frozenDatabaseUrl", `postgres://tessera:frozen@127.0.0.1:${frozenPort}/tessera`);
+  // The JSON API of DNS over HTTPS (as Cloudflare's and Google's resolvers answer it), for a few names.
+  const zone: Record<string, { A: string[]; AAAA: string[] }> = {
+    "rebind.example": { A: ["93.184.216.34"], AAAA: ["::1"] },
+    "public.example": { A: ["93.184.216.34"], AAAA: [] },
+  };
+  const resolver = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://resolver");
+    const name = (url.searchParams.get("name") ?? "").replace(/\.$/, "");
+    const type = url.searchParams.get("type") === "AAAA" ? "AAAA" : "A";
+    const records = zone[name]?.[type] ?? [];
+    res.writeHead(200, { "content-type": "application/dns-json" });
+    res.end(
+      JSON.stringify({
+        Status: zone[name] ? 0 : 3,
+        Answer: records.map((data) => ({ name, type: type === "A" ? 1 : 28, TTL: 60, data })),
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => resolver.listen(0, "127.0.0.1", resolve));
+  const resolverAddress = resolver.address();
+  const resolverPort = typeof resolverAddress === "object" && resolverAddress ? resolverAddress.port : 0;
+  project.provide("resolverUrl", `http://127.0.0.1:${resolverPort}/dns-query`);
+  return async () => {
+    resolver.close();
+    for (const socket of held) socket.destroy();
+    frozen.close();
+    await database.dispose();
+  };
 }

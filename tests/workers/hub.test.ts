@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { HUB_REGISTER_GRACE_MS, type HubConnections } from "../../durable-objects/hub-connections";
 import { HUB_HISTORY_LIMIT, type Hub } from "../../durable-objects/hub-room";
+import { db } from "../../src/lib/db/client";
 import { FLOOD_WINDOW_MS, FloodGuard } from "../../src/lib/hub/flood";
 import type { HubFrame } from "../../src/lib/hub/frames";
 import {
@@ -14,6 +15,7 @@ import {
   roomStub,
   withinBytes,
 } from "../../src/lib/hub/rooms";
+import { updateUser } from "../../src/lib/identity/users";
 import { api, createAdmin, json, registerUser, send } from "./support";
 
 /** Every socket a test opened, closed after it so none outlives its test. */
@@ -299,6 +301,35 @@ describe("connecting", () => {
     await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room } });
     expect(await historyOf(room)).toEqual([]);
     expect((await publishToRoom(env, room, { data: "new" })).seq).toBe(2);
+  });
+
+  it("checks the live session and current roles, not the token's: a demoted admin and a deactivated user are refused", async () => {
+    const owner = await registerUser();
+    const demoted = await createAdmin();
+    const deactivated = await registerUser();
+    const room = freshRoom("team:live");
+    expect((await api("POST", "/v1/hub/rooms", { token: owner.accessToken, body: { room } })).status).toBe(201);
+    // While an admin, the token's holder may enter a members-only room they are not a member of.
+    const asAdmin = await connect(room, { token: demoted.accessToken });
+    expect(asAdmin.res.status).toBe(101);
+    const ticketBefore = await json<{ ticket: string }>(
+      await api("POST", "/v1/hub/tickets", { token: demoted.accessToken }),
+    );
+
+    await updateUser(db(env), demoted.user.id, { roles: ["user"] });
+    await updateUser(db(env), deactivated.user.id, { active: false });
+
+    // Demoted: the token still says admin; the hub asks the database.
+    expect((await connect(room, { token: demoted.accessToken })).res.status).toBe(403);
+    expect((await connect(room, { query: `?ticket=${ticketBefore.ticket}` })).res.status).toBe(403);
+    expect((await api("GET", `/v1/hub/rooms/${room}`, { token: demoted.accessToken })).status).toBe(403);
+    expect((await api("GET", `/v1/hub/rooms/${room}/members`, { token: demoted.accessToken })).status).toBe(404);
+
+    // Deactivated: no socket, no ticket, no stats, even in a public room.
+    const open = freshRoom();
+    expect((await connect(open, { token: deactivated.accessToken })).res.status).toBe(401);
+    expect((await api("POST", "/v1/hub/tickets", { token: deactivated.accessToken })).status).toBe(401);
+    expect((await api("GET", `/v1/hub/rooms/${open}`, { token: deactivated.accessToken })).status).toBe(401);
   });
 
   it("takes a single-use ticket instead of a token", async () => {

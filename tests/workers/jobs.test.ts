@@ -8,8 +8,8 @@ import worker from "../../src/index";
 import { formatTranscript, TranscriptResult } from "../../src/lib/audio/transcript-formats";
 import { roomStub, userRoom } from "../../src/lib/hub/rooms";
 import { jobBoard } from "../../src/lib/jobs/board";
-import { isPrivateHost } from "../../src/lib/jobs/input-url";
 import type { JobLease, JobRecord } from "../../src/lib/jobs/protocol";
+import { isPrivateHost } from "../../src/lib/net/guarded-fetch";
 import { toBase64 } from "../../src/lib/platform/base64";
 import { signUrl, verifySignedUrl } from "../../src/lib/platform/signed-url";
 import { newWorker } from "./gpu-worker";
@@ -47,10 +47,22 @@ describe("job submission", () => {
   it("returns the same job for a repeated Idempotency-Key, and a new one for another key", async () => {
     const key = `k-${Date.now()}`;
     const first = await json<JobRecord>(await submit(speech(), alice.accessToken, { "Idempotency-Key": key }));
-    const again = await json<JobRecord>(await submit(speech("other"), alice.accessToken, { "Idempotency-Key": key }));
+    const again = await json<JobRecord>(await submit(speech(), alice.accessToken, { "Idempotency-Key": key }));
     expect(again.id).toBe(first.id);
     const bobs = await json<JobRecord>(await submit(speech(), bob.accessToken, { "Idempotency-Key": key }));
     expect(bobs.id).not.toBe(first.id);
+  });
+
+  it("answers 422 when an Idempotency-Key is reused with a different body, and keeps the first job", async () => {
+    const key = `k-diff-${Date.now()}`;
+    const first = await json<JobRecord>(await submit(speech(), alice.accessToken, { "Idempotency-Key": key }));
+    const reused = await submit(speech("other"), alice.accessToken, { "Idempotency-Key": key });
+    expect(reused.status).toBe(422);
+    expect(await json(reused)).toMatchObject({
+      error: { code: "unprocessable", issues: [{ path: ["header", "idempotency-key"] }] },
+    });
+    const after = await json<JobRecord>(await submit(speech(), alice.accessToken, { "Idempotency-Key": key }));
+    expect(after.id).toBe(first.id);
   });
 
   it("refuses an unknown type, a missing input, and speech text over 4,096 characters with 400", async () => {
@@ -438,7 +450,30 @@ describe("{url} input", () => {
     }
   });
 
+  it("refuses names that are loopback with a trailing dot, single labels, and names that resolve to private addresses, with one message", async () => {
+    const messages = new Set<string>();
+    for (const url of [
+      "http://localhost./a.png",
+      "http://LOCALHOST../a.png",
+      "http://vm/a.png",
+      "http://rebind.example/a.png",
+      "http://rebind.example./a.png",
+      "http://nowhere.example/a.png",
+      // Resolves to a public address but cannot be reached from here: the same answer as a refusal, so the
+      // message never tells a closed port or an internal host from a refused one.
+      "http://public.example:8081/a.png",
+      "http://127.0.0.1:8080/a.png",
+    ]) {
+      const res = await submit({ type: "vision.ocr", input: { url } });
+      expect(res.status, url).toBe(400);
+      messages.add((await json<{ error: { message: string } }>(res)).error.message);
+    }
+    expect([...messages]).toEqual(["input.url could not be fetched"]);
+  });
+
   it("classifies public and private hosts", () => {
+    expect(isPrivateHost("localhost.")).toBe(true);
+    expect(isPrivateHost("intranet")).toBe(true);
     expect(isPrivateHost("example.com")).toBe(false);
     expect(isPrivateHost("8.8.8.8")).toBe(false);
     expect(isPrivateHost("172.32.0.1")).toBe(false);

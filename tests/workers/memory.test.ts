@@ -150,6 +150,32 @@ describe("ETag and If-None-Match", () => {
     expect(await changed.text()).toBe("two");
   });
 
+  it("refuses a conditional write (If-Match, If-None-Match) with 412 and writes nothing: KV has no compare-and-set", async () => {
+    const path = `${ns()}/guarded`;
+    const first = await json<Info>(await put(path, "one", { "Content-Type": "text/plain" }));
+    const conditions: Record<string, string>[] = [
+      { "If-Match": '"not-the-etag"' },
+      { "If-Match": first.etag },
+      { "If-None-Match": "*" },
+    ];
+    for (const headers of conditions) {
+      const refused = await expectError(
+        await put(path, "two", { "Content-Type": "text/plain", ...headers }),
+        412,
+        "precondition_failed",
+      );
+      expect(refused.error.message).toMatch(/compare-and-set/);
+    }
+    const deleted = await send("DELETE", `/v1/memory/${path}`, {
+      token: me.accessToken,
+      headers: { "If-Match": first.etag },
+    });
+    await expectError(deleted, 412, "precondition_failed");
+    const res = await get(path);
+    expect(res.headers.get("etag")).toBe(first.etag);
+    expect(await res.text()).toBe("one");
+  });
+
   it("gives equal bytes the same ETag wherever they are stored", async () => {
     const a = await json<Info>(await put(`${ns()}/a`, "same", { "Content-Type": "text/plain" }));
     const b = await json<Info>(await put(`${ns()}/b`, "same", { "Content-Type": "text/plain" }));

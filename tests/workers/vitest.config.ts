@@ -9,6 +9,10 @@ export default defineConfig({
       miniflare: {
         bindings: {
           DATABASE_URL: inject("databaseUrl"),
+          // For tests/workers/outage.test.ts only: a database that accepts connections and never answers.
+          TEST_FROZEN_DATABASE_URL: inject("frozenDatabaseUrl"),
+          // A DNS-over-HTTPS double (global-setup.ts) for the outgoing-request guard.
+          NET_RESOLVER_URL: inject("resolverUrl"),
           JWT_PRIVATE_KEY: inject("jwtPrivateKey"),
           JWT_PUBLIC_KEYS: inject("jwtPublicKeys"),
           ADMIN_BOOTSTRAP_TOKEN: "test-bootstrap-token-0123456789",

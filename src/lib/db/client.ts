@@ -5,6 +5,7 @@ import { neon, neonConfig } from "@neondatabase/serverless";
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import type { Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
+import { DatabaseUnavailableError } from "./errors";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -12,22 +13,47 @@ export type HttpDb = NeonHttpDatabase<Schema>;
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
+/** Each database call's own limit (docs/operations.md): past it the call fails as `unavailable`. */
+export const DB_CALL_TIMEOUT_MS = 10_000;
+
 /**
- * Neon's cloud is never on loopback, so a loopback host means the dev bridge (dev/db-bridge):
- * point the driver at it over plain HTTP. Done once per isolate; the settings are global.
+ * Every SQL-over-HTTP call goes through this fetch: bounded by DB_CALL_TIMEOUT_MS, and a connection failure,
+ * a timeout or a 5xx from the database's endpoint becomes DatabaseUnavailableError (503 in src/lib/db/errors.ts).
  */
-let localConfigured = false;
-function configureForUrl(url: string): void {
-  if (localConfigured) return;
-  let host: string;
+async function databaseFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const timeout = AbortSignal.timeout(DB_CALL_TIMEOUT_MS);
+  const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+  let res: Response;
   try {
-    host = new URL(url).hostname;
+    res = await fetch(input, { ...init, signal });
+  } catch (error) {
+    throw new DatabaseUnavailableError(timeout.aborted ? "timed out" : "unreachable", error);
+  }
+  if (res.status >= 500) {
+    await res.body?.cancel();
+    throw new DatabaseUnavailableError(`answered ${res.status}`);
+  }
+  return res;
+}
+
+/**
+ * Once per isolate (the settings are global): every call through databaseFetch; and, since Neon's cloud is never
+ * on loopback, a loopback host means the dev bridge (dev/db-bridge), over plain HTTP. The bridge's secret is the
+ * connection string's password, which the driver sends with every call (docs/security.md).
+ */
+let configured = false;
+function configureForUrl(url: string): void {
+  if (configured) return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
   } catch {
     throw new Error("DATABASE_URL is not a valid URL");
   }
-  if (!LOOPBACK.has(host)) return;
+  neonConfig.fetchFunction = databaseFetch;
+  configured = true;
+  if (!LOOPBACK.has(parsed.hostname)) return;
   neonConfig.fetchEndpoint = (h, port) => `http://${h}:${port}/sql`;
-  localConfigured = true;
 }
 
 /** Only what the factory reads, so Node scripts can pass `{ DATABASE_URL }` without the Worker's bindings. */

@@ -1,5 +1,5 @@
 // Postgres errors arrive wrapped (drizzle's DrizzleQueryError around the driver's NeonDbError):
-// find the SQLSTATE and constraint wherever they sit in the cause chain.
+// find the SQLSTATE and constraint wherever they sit in the cause chain; and tell an outage from a bug.
 interface PgErrorFields {
   code?: string;
   constraint?: string;
@@ -18,4 +18,35 @@ function pgError(err: unknown): PgErrorFields | undefined {
 export function isUniqueViolation(err: unknown): { constraint: string | undefined } | undefined {
   const fields = pgError(err);
   return fields?.code === "23505" ? { constraint: fields.constraint } : undefined;
+}
+
+/** The database could not be reached or did not answer in time (src/lib/db/client.ts's databaseFetch). */
+export class DatabaseUnavailableError extends Error {
+  constructor(what: string, cause?: unknown) {
+    super(`the database ${what}`, { cause });
+    this.name = "DatabaseUnavailableError";
+  }
+}
+
+/**
+ * SQLSTATEs that mean "not now" rather than "wrong": connection exceptions (class 08), too many connections (53300),
+ * the server shutting down or starting (57P01-57P03), and the dev bridge's lock wait (55P03).
+ */
+const UNAVAILABLE_STATES = /^(08...|53300|57P0[123]|55P03)$/;
+
+/**
+ * Whether `err` means the database is down or too slow: an outage (503 with Retry-After), not a bug (500). Looks
+ * through drizzle's and the driver's wrapping (`cause`, the driver's `sourceError`). Answers a short reason fit for
+ * a log line (never the query, its parameters or the connection string), or undefined.
+ */
+export function databaseOutage(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; current && depth < 6; depth++) {
+    if (current instanceof DatabaseUnavailableError) return current.message;
+    const fields = current as { code?: unknown; name?: unknown; cause?: unknown; sourceError?: unknown };
+    if (typeof fields.code === "string" && UNAVAILABLE_STATES.test(fields.code)) return `SQLSTATE ${fields.code}`;
+    if (fields.name === "TimeoutError") return "the database timed out";
+    current = fields.sourceError ?? fields.cause;
+  }
+  return undefined;
 }

@@ -30,18 +30,31 @@ function stripHopByHop(headers: Headers, keepUpgrade: boolean): void {
   if (!keepUpgrade) headers.delete("upgrade");
 }
 
-export function upstreamHeaders(c: Context<AppEnv>, principal: Principal | undefined, isUpgrade: boolean): Headers {
+/** `x-user-id`, `X_User_Id`, `x-userid`…: names a WSGI/CGI upstream may read as X-User-ID (case, `-`, `_` ignored). */
+function looksLikeUserId(name: string): boolean {
+  return name.toLowerCase().replace(/[-_]/g, "") === "xuserid";
+}
+
+export function upstreamHeaders(
+  c: Context<AppEnv>,
+  principal: Principal | undefined,
+  isUpgrade: boolean,
+  upstream: Pick<Upstream, "forwardAuthorization">,
+): Headers {
   const incoming = new URL(c.req.url);
   const headers = new Headers(c.req.raw.headers);
   stripHopByHop(headers, isUpgrade);
   if (isUpgrade) headers.set("connection", "Upgrade");
   headers.delete("host");
-  // Identity comes from the verified token only; whatever the client claimed is gone.
-  headers.delete("x-user-id");
+  // Identity comes from the verified token only; whatever the client claimed, under any spelling, is gone.
+  for (const name of [...headers.keys()]) if (looksLikeUserId(name)) headers.delete(name);
   if (principal) headers.set("X-User-ID", principal.sub);
+  // The caller's own token is theirs: an upstream gets it only where its route says so (forwardAuthorization).
+  if (!upstream.forwardAuthorization) headers.delete("authorization");
+  // Only the address this Worker saw: a client-sent X-Forwarded-For is replaced, never extended.
+  headers.delete("x-forwarded-for");
   const ip = clientIp(c);
-  const prior = c.req.header("x-forwarded-for");
-  if (ip !== "unknown") headers.set("X-Forwarded-For", prior ? `${prior}, ${ip}` : ip);
+  if (ip !== "unknown") headers.set("X-Forwarded-For", ip);
   headers.set("X-Forwarded-Proto", incoming.protocol.replace(":", ""));
   headers.set("X-Forwarded-Host", incoming.host);
   headers.set("X-Request-Id", c.get("requestId"));
@@ -119,7 +132,7 @@ export async function proxyRequest(c: Context<AppEnv>, opts: ProxyOptions): Prom
   const url = `${upstream.url}${opts.rest}${search}`;
   const init: RequestInit = {
     method,
-    headers: upstreamHeaders(c, opts.principal, isUpgrade),
+    headers: upstreamHeaders(c, opts.principal, isUpgrade, upstream),
     body,
     redirect: "manual",
   };

@@ -14,6 +14,8 @@ export interface Upstream {
   timeoutMs: number;
   /** "user": a valid access token is required; "public": optional (X-User-ID is set only when one is sent). */
   auth: "public" | "user";
+  /** Whether the caller's `Authorization` header reaches the upstream (default false: it is dropped). */
+  forwardAuthorization: boolean;
 }
 
 type RouteTarget =
@@ -76,6 +78,7 @@ const UpstreamObject = z
     /** Percent of requests to the upstream; the rest stay local. 100 (the default) is a plain proxy. */
     weight: z.number().int().min(0).max(100).default(100),
     auth: z.enum(["public", "user"]).default("user"),
+    forwardAuthorization: z.boolean().default(false),
   })
   .strict();
 
@@ -101,6 +104,7 @@ function targetOf(prefix: string, entry: z.output<typeof Entry>, legacyName?: st
     healthPath: spec.health,
     timeoutMs: spec.timeoutMs,
     auth: spec.auth,
+    forwardAuthorization: spec.forwardAuthorization,
   };
   if (spec.weight === 0) return { kind: "local" };
   return spec.weight === 100 ? { kind: "upstream", upstream } : { kind: "split", upstream, percent: spec.weight };

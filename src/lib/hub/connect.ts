@@ -1,8 +1,10 @@
 // Opening a hub socket from a request: who the client is (checked before any upgrade) and the hand-off of
 // the upgrade to the object that will hold the socket.
 import type { Context } from "hono";
+import { db } from "../db/client";
 import { authorize, bearerToken, type CredentialAccess, USER_BEARER_SCHEME } from "../identity/auth";
 import { verifyAccessToken } from "../identity/jwt";
+import { liveSessionUser } from "../identity/sessions";
 import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
 import type { HubTicketHolder } from "./frames";
@@ -33,17 +35,29 @@ async function socketIdentity(c: Context<AppEnv>, ticket: string | undefined): P
   const token = bearer ? bearer.slice(HUB_PROTOCOL_PREFIX.length) : bearerToken(c);
   if (token) {
     const claims = await verifyAccessToken(c.env, token);
-    c.set("principal", claims);
-    return { holder: { sub: claims.sub, username: claims.username, roles: claims.roles }, protocol };
+    const holder = await liveHolder(c, { sub: claims.sub, sid: claims.sid, username: claims.username, roles: [] });
+    c.set("principal", { ...claims, roles: holder.roles, username: holder.username });
+    return { holder, protocol };
   }
   if (ticket) {
     const holder = await redeemHubTicket(c.env, ticket);
     if (!holder) throw new ApiError("unauthorized", "The ticket is unknown, expired or already used");
-    return { holder, protocol };
+    return { holder: await liveHolder(c, holder), protocol };
   }
   throw new ApiError("unauthorized", "Send an access token as the subprotocol 'bearer.<token>' or a ticket", {
     headers: { "WWW-Authenticate": "Bearer" },
   });
+}
+
+/**
+ * The holder as the database knows them now: the session must be live and the user active (401 otherwise), and the
+ * roles are the current ones, never those a token or ticket was issued with (a demoted user loses members-only
+ * rooms at once). The same check as a "session" route (src/lib/identity/auth.ts); docs/hub.md.
+ */
+async function liveHolder(c: Context<AppEnv>, holder: HubTicketHolder): Promise<HubTicketHolder> {
+  const live = await liveSessionUser(db(c.env), holder.sid, holder.sub);
+  if (!live) throw new ApiError("unauthorized", "Session revoked or user inactive");
+  return { sub: live.id, sid: holder.sid, username: live.username, roles: live.roles };
 }
 
 /** The longest ticket accepted (they are much shorter): anything longer is refused without a lookup. */
@@ -59,11 +73,12 @@ export const HUB_SOCKET: CredentialAccess = {
   note:
     "A WebSocket upgrade authenticates with `Sec-WebSocket-Protocol: bearer.<access token>`, a single-use " +
     "`?ticket=` (POST /v1/hub/tickets) or `Authorization: Bearer <access token>`; a request without the upgrade " +
-    "requires a signed-in user.",
+    "requires a signed-in user with a live session.",
   schemes: { ...USER_BEARER_SCHEME, hubTicket: { type: "apiKey", in: "query", name: "ticket" } },
   async verify(c) {
     if (!isWebSocketUpgrade(c)) {
-      await authorize(c, "user");
+      // Room stats: the live session and current roles, as the upgrade below.
+      await authorize(c, "session");
       return;
     }
     const ticket = c.req.query("ticket");

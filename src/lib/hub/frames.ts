@@ -61,7 +61,13 @@ export const HubRoomStats = z.object({ room: RoomName, online: z.number().int(),
 export type HubRoomStats = z.infer<typeof HubRoomStats>;
 
 /** Whom a WebSocket ticket stands for: the claims the hub needs from an access token. */
-export const HubTicketHolder = z.object({ sub: z.string(), username: z.string(), roles: z.array(z.string()) });
+/** Who a ticket was issued to: the user and the session, checked again (live, current roles) when it is redeemed. */
+export const HubTicketHolder = z.object({
+  sub: z.string(),
+  sid: z.string(),
+  username: z.string(),
+  roles: z.array(z.string()),
+});
 export type HubTicketHolder = z.infer<typeof HubTicketHolder>;
 
 /** The old hub's frame (docs/hub.md "Legacy `/ws`"), kept for its clients on /ws. */

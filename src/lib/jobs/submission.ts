@@ -82,6 +82,28 @@ export async function submissionJobId(c: Context<AppEnv>, owner: string): Promis
   return `job_${(await sha256Hex(`${owner}\n${key}`)).slice(0, 32)}`;
 }
 
+/**
+ * With an Idempotency-Key, the same key must come with the same request: a reuse with a different body answers 422
+ * (as Stripe and draft-ietf-httpapi-idempotency-key-header do) instead of silently returning the first job. The
+ * fingerprint is a SHA-256 of the validated body (for multipart, of the JSON it maps to).
+ */
+export async function assertSameSubmission(
+  c: Context<AppEnv>,
+  board: { claimIdempotency(jobId: string, fingerprint: string): Promise<boolean> },
+  jobId: string,
+  body: unknown,
+): Promise<void> {
+  if (c.req.header("idempotency-key") === undefined) return;
+  const fingerprint = await sha256Hex(JSON.stringify(body));
+  if (!(await board.claimIdempotency(jobId, fingerprint))) {
+    throw new ApiError("unprocessable", "This Idempotency-Key was already used with a different request body", {
+      issues: [
+        { path: ["header", "idempotency-key"], code: "idempotency_key_reused", message: "Reused with another body" },
+      ],
+    });
+  }
+}
+
 /** Checks the input against the type's registry entry and stores bytes in R2; answers what the board keeps. */
 export async function storeSubmissionInput(
   c: Context<AppEnv>,
@@ -101,12 +123,16 @@ export async function storeSubmissionInput(
   let mediaType: string | undefined;
   if ("url" in sub.input) {
     const config = c.get("config");
-    const fetched = await fetchUrlInput(sub.input.url, {
-      maxBytes: JOB_LIMITS.maxInputBytes,
-      timeoutMs: JOB_LIMITS.inputUrlTimeoutMs,
-      maxRedirects: JOB_LIMITS.inputUrlMaxRedirects,
-      allowPrivate: config.jobsInputUrlAllowPrivate,
-    });
+    const fetched = await fetchUrlInput(
+      sub.input.url,
+      {
+        maxBytes: JOB_LIMITS.maxInputBytes,
+        timeoutMs: JOB_LIMITS.inputUrlTimeoutMs,
+        maxRedirects: JOB_LIMITS.inputUrlMaxRedirects,
+        allowPrivate: config.jobsInputUrlAllowPrivate,
+      },
+      { resolverUrl: config.netResolverUrl },
+    );
     bytes = fetched.bytes;
     mediaType = sub.input.mediaType ?? fetched.mediaType;
     if (!mediaType) {

@@ -175,6 +175,28 @@ export async function listValues(
   };
 }
 
+/**
+ * Conditional writes are refused, never ignored: KV has no compare-and-set, so an `If-Match` or `If-None-Match` on a
+ * write could not be guaranteed (two writers can both pass a check made before KV's last-write-wins put), and a
+ * client that sent one relies on it. 412 with the reason, and nothing written (docs/memory.md).
+ */
+export function refuseConditionalWrite(header: (name: string) => string | undefined): void {
+  const sent = ["If-Match", "If-None-Match", "If-Unmodified-Since"].filter((name) => header(name) !== undefined);
+  if (sent.length === 0) return;
+  throw new ApiError(
+    "precondition_failed",
+    `${sent.join(" and ")} cannot be honoured here: Workers KV has no compare-and-set, so nothing was written. ` +
+      "For atomic updates use /v1/memories.",
+    {
+      issues: sent.map((name) => ({
+        path: ["header", name.toLowerCase()],
+        code: "unsupported_condition",
+        message: "Not supported on writes",
+      })),
+    },
+  );
+}
+
 /** If-None-Match against the current ETag (weak comparison, as RFC 9110 asks for GET and HEAD). */
 export function noneMatch(header: string | undefined, etag: string): boolean {
   if (header === undefined) return true;

@@ -138,6 +138,14 @@ const ConfigSchema = z.object({
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true"),
+  /** A DNS-over-HTTPS JSON resolver for user-chosen URLs (src/lib/net/guarded-fetch.ts, docs/security.md); unset:
+   *  names are checked by their spelling only. */
+  netResolverUrl: z
+    .string()
+    .default("")
+    .transform((v) => v.trim())
+    .pipe(z.union([z.literal(""), z.url({ protocol: /^https?$/ })]))
+    .transform((v) => v || undefined),
   /** Files (docs/files.md): the largest file and request body, how much of a file's text is indexed, the largest file
    *  indexed inside the upload request rather than through the queue, and the tag rules in force (FILES_TAG_RULES
    *  over the built-ins). 100 MiB is a Worker's own ceiling on a request body (Free and Pro plans). */

@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { databaseOutage } from "../db/errors";
 import type { AppEnv } from "./env";
 import { logger } from "./log";
 
@@ -12,10 +13,12 @@ const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   unprocessable: 422,
+  precondition_required: 428,
   rate_limited: 429,
   internal: 500,
   upstream_error: 502,
@@ -80,7 +83,22 @@ export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
 export function onError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof ApiError) return errorResponse(c, err);
   if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
+  const outage = databaseOutage(err);
+  if (outage) {
+    // An outage, not a bug: the client may retry (docs/operations.md). Only the reason is logged, never the query.
+    logger(c).warn("database unavailable", { reason: outage });
+    return errorResponse(c, databaseUnavailable());
+  }
   // Unknown errors are a bug or an outage: log everything, tell the client nothing internal.
   logger(c).error("unhandled error", { error: err.message, name: err.name, stack: err.stack });
   return errorResponse(c, new ApiError("internal", "Internal error"));
+}
+
+/** Seconds a client should wait before retrying while the database is unreachable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+export function databaseUnavailable(): ApiError {
+  return new ApiError("unavailable", "The database is unavailable; retry shortly", {
+    headers: { "Retry-After": String(DATABASE_RETRY_AFTER_SECONDS) },
+  });
 }

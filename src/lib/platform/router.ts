@@ -79,22 +79,22 @@ export class ApiRouter {
   >(spec: RouteSpec<P, Q, B>, handler: RouteHandler<P, Q, B>): this {
     const withTags = { ...spec, tags: spec.tags ?? [this.tag] };
     this.operations.push({ method: spec.method, path: spec.path, spec: withTags });
-    this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
-      // Authentication before validation: an anonymous caller learns nothing about a route's input.
-      const caller = await authorize(c, spec.auth);
-      if (spec.rateLimit !== false) await enforceRequestLimit(c, caller?.sub);
-      const input = {
-        params: spec.params ? parseInput(spec.params, c.req.param(), "path") : undefined,
-        query: spec.query ? parseInput(spec.query, c.req.query(), "query") : undefined,
-        body: spec.body ? await readBody(c, spec.body, spec) : undefined,
-      } as RouteInput<P, Q, B>;
-      // The client gets 504 when the handler has not answered in time; its late answer is dropped.
+    this.app.on(spec.method.toUpperCase(), spec.path, (c) => {
+      const run = async () => {
+        // Authentication before validation: an anonymous caller learns nothing about a route's input.
+        const caller = await authorize(c, spec.auth);
+        if (spec.rateLimit !== false) await enforceRequestLimit(c, caller?.sub);
+        const input = {
+          params: spec.params ? parseInput(spec.params, c.req.param(), "path") : undefined,
+          query: spec.query ? parseInput(spec.query, c.req.query(), "query") : undefined,
+          body: spec.body ? await readBody(c, spec.body, spec) : undefined,
+        } as RouteInput<P, Q, B>;
+        return handler(c, input);
+      };
+      // The whole request (session check, rate limit, body, handler) answers within its time, or the client
+      // gets 504; a late answer is dropped.
       const ms = spec.timeoutMs ?? c.get("config").routeTimeoutMs;
-      return withTimeout(
-        handler(c, input),
-        ms,
-        () => new ApiError("timeout", `The request did not complete within ${ms} ms`),
-      );
+      return withTimeout(run(), ms, () => new ApiError("timeout", `The request did not complete within ${ms} ms`));
     });
     return this;
   }

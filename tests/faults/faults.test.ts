@@ -1,0 +1,281 @@
+// Faults under a steady writer, against the real dev suite (bridge + `wrangler dev`, supervised as `npm run dev`
+// runs them): the bridge is killed and frozen (SIGSTOP), workerd is killed under a live wrangler. While a part is
+// down the writer may only see 503 `unavailable` in the one error shape with Retry-After (or, while the Worker
+// itself is down, no answer at all); each fault heals without a hand; and every acknowledged write is there after.
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../dev/lib/processes";
+import { type DevSuite, ROOT, startDevSuite } from "../../dev/lib/suite";
+import type { Supervised } from "../../dev/lib/supervise";
+import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
+import { createScratch, type Scratch } from "../support/scratch";
+
+const RECOVERY_MS = 180_000;
+
+let scratch: Scratch;
+let suite: DevSuite;
+let token: string;
+const lines: string[] = [];
+
+/** Pids in the process group led by `leader` (the guard of one supervised child). */
+function groupMembers(leader: number): { pid: number; cmdline: string }[] {
+  const found: { pid: number; cmdline: string }[] = [];
+  for (const entry of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(join("/proc", entry, "stat"), "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === leader) {
+        found.push({ pid: Number(entry), cmdline: readFileSync(join("/proc", entry, "cmdline"), "utf8") });
+      }
+    } catch {
+      // gone while we looked
+    }
+  }
+  return found;
+}
+
+/** The process doing the work in a supervised child's group (not its guard): the one whose command line matches. */
+function worker(s: Supervised, match: RegExp): number {
+  const leader = s.current.child.pid as number;
+  const hit = groupMembers(leader).find((p) => p.pid !== leader && match.test(p.cmdline));
+  if (!hit) throw new Error(`no ${match} in ${s.name}'s group: ${JSON.stringify(groupMembers(leader))}`);
+  return hit.pid;
+}
+
+const supervised = (name: string) => suite.supervised.find((s) => s.name === name) as Supervised;
+
+interface Outcome {
+  acknowledged: string[];
+  refusals: { status: number; code?: string; retryAfter: string | null }[];
+  noAnswer: number;
+}
+
+/** Writes memories one after another until stopped; keeps what was acknowledged and how every other try ended. */
+function steadyWriter() {
+  const outcome: Outcome = { acknowledged: [], refusals: [], noAnswer: 0 };
+  let running = true;
+  let lastOk = 0;
+  let n = 0;
+  const done = (async () => {
+    while (running) {
+      const content = `fault write ${n++} ${Date.now()}`;
+      try {
+        const res = await fetch(`${suite.workerUrl}/v1/memories`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ type: "note", content, tags: ["faults"] }),
+          signal: AbortSignal.timeout(60_000),
+        });
+        const text = await res.text();
+        if (res.status === 201) {
+          outcome.acknowledged.push((JSON.parse(text) as { id: string }).id);
+          lastOk = Date.now();
+        } else {
+          let code: string | undefined;
+          try {
+            code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+          } catch {
+            code = `not JSON: ${text.slice(0, 80)}`;
+          }
+          outcome.refusals.push({ status: res.status, code, retryAfter: res.headers.get("retry-after") });
+        }
+      } catch {
+        outcome.noAnswer++;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    outcome,
+    lastOk: () => lastOk,
+    async stop() {
+      running = false;
+      await done;
+      return outcome;
+    },
+  };
+}
+
+/** Waits (polling) until the writer has an acknowledged write newer than `since`. */
+async function recovered(writer: ReturnType<typeof steadyWriter>, since: number): Promise<void> {
+  const deadline = Date.now() + RECOVERY_MS;
+  while (writer.lastOk() <= since) {
+    if (Date.now() > deadline)
+      throw new Error(`no acknowledged write since the fault:\n${lines.slice(-30).join("\n")}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function expectOnlyUnavailable(outcome: Outcome): void {
+  for (const refusal of outcome.refusals) {
+    expect(refusal, JSON.stringify(refusal)).toMatchObject({ status: 503, code: "unavailable" });
+    expect(Number(refusal.retryAfter), JSON.stringify(refusal)).toBeGreaterThan(0);
+  }
+}
+
+beforeAll(async () => {
+  scratch = await createScratch("tessera-faults");
+  suite = await startDevSuite({
+    port: await freePort(),
+    bridgePort: await freePort(),
+    inspectorPort: await freePort(),
+    pgliteDir: join(scratch.dir, "pglite"),
+    databaseUrl: scratch.databaseUrl,
+    persistDir: join(scratch.dir, "wrangler"),
+    vars: {
+      ...(await generateKeyPairSecrets("ES256")),
+      RATE_LIMIT_IP_PER_MINUTE: "100000",
+      RATE_LIMIT_USER_PER_MINUTE: "100000",
+    },
+    write: (line) => lines.push(line),
+  });
+  const name = `faults${Date.now().toString(36)}`;
+  const res = await fetch(`${suite.workerUrl}/v1/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "fault password 1" }),
+  });
+  expect(res.status).toBe(201);
+  token = ((await res.json()) as { accessToken: string }).accessToken;
+});
+
+afterAll(async () => {
+  await suite?.stop();
+  await scratch?.cleanup();
+});
+
+describe("faults under a steady writer", () => {
+  it("the bridge killed (SIGKILL): only 503 unavailable while it is down, back without a hand", async () => {
+    const writer = steadyWriter();
+    await recovered(writer, 0);
+    const bridge = supervised("db");
+    const before = bridge.restarts;
+    const at = Date.now();
+    process.kill(worker(bridge, /db-bridge\.ts/), "SIGKILL");
+    await recovered(writer, at + 1);
+    const outcome = await writer.stop();
+    expect(bridge.restarts).toBeGreaterThan(before);
+    expect(outcome.noAnswer).toBe(0);
+    expectOnlyUnavailable(outcome);
+    expect(outcome.refusals.length).toBeGreaterThan(0);
+    await expectAllThere(outcome.acknowledged);
+  });
+
+  it("the bridge frozen (SIGSTOP): 503 unavailable, never a hang; the supervisor replaces it", async () => {
+    const writer = steadyWriter();
+    await recovered(writer, 0);
+    const bridge = supervised("db");
+    const before = bridge.restarts;
+    const at = Date.now();
+    process.kill(worker(bridge, /db-bridge\.ts/), "SIGSTOP");
+    await recovered(writer, at + 1);
+    const outcome = await writer.stop();
+    expect(bridge.restarts).toBeGreaterThan(before);
+    expect(outcome.noAnswer).toBe(0);
+    expectOnlyUnavailable(outcome);
+    await expectAllThere(outcome.acknowledged);
+  });
+
+  it("workerd killed under a live wrangler: noticed and restarted; nothing acknowledged is lost", async () => {
+    const writer = steadyWriter();
+    await recovered(writer, 0);
+    const wrangler = supervised("worker");
+    const before = wrangler.restarts;
+    const at = Date.now();
+    for (const pid of groupMembers(wrangler.current.child.pid as number)) {
+      if (/workerd/.test(pid.cmdline) && !/wrangler/.test(pid.cmdline)) process.kill(pid.pid, "SIGKILL");
+    }
+    await recovered(writer, at + 1);
+    const outcome = await writer.stop();
+    expect(wrangler.restarts).toBeGreaterThan(before);
+    // While the Worker itself is down nobody can answer 503: connection errors are allowed, other answers are not
+    // (wrangler's own plain-text 503 included).
+    expectOnlyUnavailable(outcome);
+    await expectAllThere(outcome.acknowledged);
+  });
+});
+
+async function expectAllThere(ids: string[]): Promise<void> {
+  expect(ids.length).toBeGreaterThan(0);
+  for (const id of ids) {
+    const res = await fetch(`${suite.workerUrl}/v1/memories/${id}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status, id).toBe(200);
+    await res.body?.cancel();
+  }
+}
+
+describe("the runner's children die with it", () => {
+  /** `npm run dev` without npm between (GPU worker left out), leading its own process group as a terminal's job. */
+  async function startRunner(dataDir: string) {
+    const child = spawn(process.execPath, ["--import", "tsx", "dev/run.ts"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(await freePort()),
+        DB_BRIDGE_PORT: String(await freePort()),
+        INSPECTOR_PORT: String(await freePort()),
+        GPU_WORKER: "0",
+        TESSERA_DATA_DIR: dataDir,
+        DATABASE_URL: scratch.databaseUrl ?? "",
+        NO_COLOR: "1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("Tessera is up")) resolve();
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", onData);
+      child.once("exit", (code) => reject(new Error(`dev exited early (${code}):\n${output}`)));
+    });
+    return child;
+  }
+
+  /** Processes whose command line or environment names `marker` (the bridge, wrangler, workerd, the guards). */
+  function processesUsing(marker: string): string[] {
+    const found: string[] = [];
+    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+        const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+        if (pid !== String(process.pid) && (cmdline.includes(marker) || environ.includes(marker))) {
+          found.push(`${pid}: ${cmdline}`);
+        }
+      } catch {
+        // ended while we looked
+      }
+    }
+    return found;
+  }
+
+  async function noneLeft(marker: string): Promise<string[]> {
+    const deadline = Date.now() + 60_000;
+    let left = processesUsing(marker);
+    while (left.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = processesUsing(marker);
+    }
+    return left;
+  }
+
+  it("a SIGKILL of the runner alone leaves no child behind", async () => {
+    const dataDir = join(scratch.dir, "runner-kill");
+    const runner = await startRunner(dataDir);
+    expect(processesUsing(dataDir).length).toBeGreaterThan(1);
+    runner.kill("SIGKILL");
+    expect(await noneLeft(dataDir)).toEqual([]);
+  });
+
+  it("a SIGTERM to the runner's process group (a terminal, a container runtime) stops every child", async () => {
+    const dataDir = join(scratch.dir, "group-term");
+    const runner = await startRunner(dataDir);
+    process.kill(-(runner.pid as number), "SIGTERM");
+    expect(await noneLeft(dataDir)).toEqual([]);
+  });
+});
