@@ -23,7 +23,18 @@ import { indexUpload } from "../src/lib/files/indexing";
 import { FILE_LIMITS } from "../src/lib/files/model";
 import { activeRules } from "../src/lib/files/tags";
 import { generateKeyPairSecrets } from "../src/lib/identity/keys";
-import { type CorpusFile, fillerFiles, fillerQueries, TARGETS, targetFiles } from "../tests/support/file-corpus";
+import {
+  type CorpusFile,
+  fillerFiles,
+  fillerQueries,
+  type JudgedQuery,
+  judge,
+  judgedQueries,
+  judgedWords,
+  ndcg,
+  TARGETS,
+  targetFiles,
+} from "../tests/support/file-corpus";
 import { beginBench, envInt, failBench, log, printResults, settings, UNLIMITED_VARS } from "./lib/common";
 import { roundLine, runRounds, type Scenario, startFloor, startTessera, type Target } from "./lib/harness";
 import { percentile } from "./lib/load";
@@ -32,13 +43,13 @@ const COUNTS = (process.env.BENCH_FILE_COUNTS ?? "10000")
   .split(",")
   .map((s) => Number(s.trim()))
   .sort((a, b) => a - b);
-if (COUNTS.some((n) => !Number.isInteger(n) || n < 1000 || n > 200_000)) {
-  throw new Error("BENCH_FILE_COUNTS: sizes between 1000 and 200000, comma-separated");
+if (COUNTS.some((n) => !Number.isInteger(n) || n < 1000 || n > 1_000_000)) {
+  throw new Error("BENCH_FILE_COUNTS: sizes between 1000 and 1000000, comma-separated");
 }
 const UPLOAD_FILES = envInt("BENCH_UPLOAD_FILES", 2000, 100, 20_000);
 const QUERY_PASSES = envInt("BENCH_QUERY_PASSES", 4, 1, 50);
-const SEARCH_CONNECTIONS = envInt("BENCH_SEARCH_CONNECTIONS", 4, 1, 64);
-const HARD_LIMIT_MS = 1_500_000;
+const SEARCH_CONNECTIONS = envInt("BENCH_SEARCH_CONNECTIONS", 8, 1, 64);
+const HARD_LIMIT_MS = 7_200_000;
 /** Rows per bulk INSERT: ~20 columns each stays far under Postgres's 65,535 parameters. */
 const BULK_ROWS = 1000;
 
@@ -61,11 +72,57 @@ async function uploadBatch(target: Target, token: string, batch: CorpusFile[]): 
   await request(target, "POST", "/v1/files", { headers: { authorization: `Bearer ${token}` }, body: form });
 }
 
+/**
+ * The judged relevance set: the filler queries of judgedQueries with every generated file's grade for each (judge,
+ * from the file alone), kept by the file's number (in its name), and how many files hold each grade.
+ */
+class Judgements {
+  readonly queries = judgedQueries(99, 50);
+  readonly grades: Uint8Array[];
+  readonly counts: number[][];
+  constructor(size: number) {
+    this.grades = this.queries.map(() => new Uint8Array(size));
+    this.counts = this.queries.map(() => [0, 0, 0, 0]);
+  }
+  static numberOf(path: string): number | undefined {
+    const m = /[_-](\d+)\.\w+$/.exec(path);
+    return m ? Number(m[1]) : undefined;
+  }
+  record(batch: readonly CorpusFile[]): void {
+    for (const file of batch) {
+      const n = Judgements.numberOf(file.path);
+      if (n === undefined) continue;
+      const seen = judgedWords(file);
+      for (const [q, query] of this.queries.entries()) {
+        const g = judge(seen, query);
+        (this.grades[q] as Uint8Array)[n] = g;
+        const counts = this.counts[q] as number[];
+        counts[g] = (counts[g] ?? 0) + 1;
+      }
+    }
+  }
+  ndcgOf(q: number, paths: readonly string[]): number {
+    const grades = paths.map((p) => {
+      const n = Judgements.numberOf(p);
+      return n === undefined ? 0 : ((this.grades[q] as Uint8Array)[n] ?? 0);
+    });
+    return ndcg(grades, this.counts[q] as number[]);
+  }
+}
+
 /** The same indexing as the upload route, then multi-row INSERTs (no R2: search never reads the bytes). */
-async function bulkLoad(database: HttpDb, userId: string, count: number, startAt: number): Promise<number> {
-  const started = performance.now();
+async function bulkLoad(
+  database: HttpDb,
+  userId: string,
+  count: number,
+  startAt: number,
+  judgements: Judgements,
+): Promise<number> {
+  let spent = 0;
   for (let done = 0; done < count; done += BULK_ROWS) {
     const batch = fillerFiles(Math.min(BULK_ROWS, count - done), 1000 + startAt + done, startAt + done);
+    judgements.record(batch); // not timed: the bench's own bookkeeping
+    const started = performance.now();
     const indexed = await Promise.all(batch.map((f) => indexUpload(f.path, f.bytes, undefined, settingsForIndexing)));
     // Spread over the last year, so recency and the date filters have something to do.
     const now = Date.now();
@@ -80,8 +137,9 @@ async function bulkLoad(database: HttpDb, userId: string, count: number, startAt
         sql`insert into file_terms (user_id, term) select ${userId}::uuid, t from unnest(${sql.param(terms)}::text[]) as t on conflict do nothing`,
       ),
     ]);
+    spent += performance.now() - started;
   }
-  return performance.now() - started;
+  return spent;
 }
 
 interface QueryCase {
@@ -89,13 +147,15 @@ interface QueryCase {
   path: string;
   /** A known file that must come first. */
   expect?: string;
+  /** Its place in the judged relevance set. */
+  judged?: number;
 }
 
-function querySet(): QueryCase[] {
-  const kinds = ["common word", "rare word", "two words", "prefix as typed", "typo"];
-  const cases: QueryCase[] = fillerQueries(99, 50).map((q, i) => ({
-    kind: kinds[i % 5] as string,
-    path: `/v1/files/search?q=${encodeURIComponent(q)}&limit=20`,
+function querySet(judged: readonly JudgedQuery[]): QueryCase[] {
+  const cases: QueryCase[] = judged.map((q, i) => ({
+    kind: q.kind,
+    path: `/v1/files/search?q=${encodeURIComponent(q.q)}&limit=20`,
+    judged: i,
   }));
   const known: [string, string][] = [
     ["quarterly revenue forecast", TARGETS.forecast.path],
@@ -129,7 +189,10 @@ async function runQueries(
   cases: QueryCase[],
   passes: number,
   connections: number,
-): Promise<{ timings: Timed[]; wallMs: number; misses: string[] }> {
+  judgements?: Judgements,
+): Promise<{ timings: Timed[]; wallMs: number; misses: string[]; ndcg: Map<string, number[]>; estimated: number }> {
+  const ndcgByKind = new Map<string, number[]>();
+  let estimated = 0;
   const queue: QueryCase[] = [];
   for (let p = 0; p < passes; p++) queue.push(...cases);
   const timings: Timed[] = [];
@@ -142,15 +205,25 @@ async function runQueries(
         const c = queue[next++] as QueryCase;
         const t = performance.now();
         const res = await request(target, "GET", c.path, { headers: { authorization: `Bearer ${token}` } });
-        const body = (await res.json()) as { results: { item: { path: string } }[] };
+        const body = (await res.json()) as { results: { item: { path: string } }[]; estimated?: boolean };
         timings.push({ kind: c.kind, ms: performance.now() - t });
         if (c.expect && body.results[0]?.item.path !== c.expect)
           misses.add(`${c.path} → ${body.results[0]?.item.path}`);
+        if (body.estimated) estimated++;
+        if (judgements && c.judged !== undefined) {
+          const score = judgements.ndcgOf(
+            c.judged,
+            body.results.map((r) => r.item.path),
+          );
+          ndcgByKind.set(c.kind, [...(ndcgByKind.get(c.kind) ?? []), score]);
+        }
       }
     }),
   );
-  return { timings, wallMs: performance.now() - started, misses: [...misses] };
+  return { timings, wallMs: performance.now() - started, misses: [...misses], ndcg: ndcgByKind, estimated };
 }
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 function latencyRows(label: string, timings: Timed[]): string[] {
   const kinds = [...new Set(timings.map((t) => t.kind))];
@@ -208,7 +281,9 @@ async function main(): Promise<void> {
     const token = registered.accessToken;
 
     // 1. Through the upload route.
+    const judgements = new Judgements((COUNTS.at(-1) ?? 0) + UPLOAD_FILES);
     const sample = [...targetFiles(), ...fillerFiles(UPLOAD_FILES - targetFiles().length, 5, 0)];
+    judgements.record(sample);
     const batches: CorpusFile[][] = [];
     for (let i = 0; i < sample.length; i += FILE_LIMITS.filesPerRequest) {
       batches.push(sample.slice(i, i + FILE_LIMITS.filesPerRequest));
@@ -230,12 +305,12 @@ async function main(): Promise<void> {
     );
 
     // 2. Each size: bulk-load up to it, then the query set.
-    const cases = querySet();
+    const cases = querySet(judgements.queries);
     let loaded = sample.length;
     for (const count of COUNTS) {
       const more = count - loaded;
       if (more > 0) {
-        const ms = await bulkLoad(database, registered.user.id, more, loaded);
+        const ms = await bulkLoad(database, registered.user.id, more, loaded, judgements);
         log(
           `bulk-loaded ${more} files with SQL (same indexing code, no R2) in ${(ms / 1000).toFixed(1)} s = ` +
             `${Math.round(more / (ms / 1000))} documents/s`,
@@ -253,7 +328,24 @@ async function main(): Promise<void> {
         sql`select (select count(*) from files)::int as n, (select count(*) from file_terms)::int as terms`,
       );
       log(`${stats.rows[0]?.n} files, ${stats.rows[0]?.terms} vocabulary words`);
-      await runQueries(tessera, token, cases, 1, 1); // warm-up: every query once
+      const sizes = await database.execute<{ files: string; indexes: string; terms: string }>(
+        sql`select pg_size_pretty(pg_total_relation_size('files')) as files, pg_size_pretty(pg_indexes_size('files')) as indexes,
+          pg_size_pretty(pg_total_relation_size('file_terms')) as terms`,
+      );
+      const size = sizes.rows[0];
+      log(`on disk: files ${size?.files} (of which indexes ${size?.indexes}), vocabulary ${size?.terms}`);
+      facts[`diskFiles@${count}`] = size?.files;
+      facts[`diskFileIndexes@${count}`] = size?.indexes;
+      facts[`diskVocabulary@${count}`] = size?.terms;
+      // Warm-up (every query once) and the judged relevance set: nDCG@10 of the first page.
+      const judgedRun = await runQueries(tessera, token, cases, 1, 1, judgements);
+      const allNdcg = [...judgedRun.ndcg.values()].flat();
+      log(
+        `${count} files: nDCG@10 ${mean(allNdcg).toFixed(4)} over ${allNdcg.length} judged queries (` +
+          [...judgedRun.ndcg].map(([k, v]) => `${k} ${mean(v).toFixed(4)}`).join(", ") +
+          `); ${judgedRun.estimated} of ${cases.length} answers had an estimated total`,
+      );
+      facts[`ndcg10@${count}`] = Number(mean(allNdcg).toFixed(4));
       const one = await runQueries(tessera, token, cases, QUERY_PASSES, 1);
       const many = await runQueries(tessera, token, cases, QUERY_PASSES, SEARCH_CONNECTIONS);
       for (const miss of [...one.misses, ...many.misses]) log(`  ranking miss: ${miss}`);
