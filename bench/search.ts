@@ -16,6 +16,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/node-postgres";
+import pg from "pg";
 import { startThrowawayBridge, type ThrowawayBridge } from "../dev/db-bridge/throwaway";
 import { db, type HttpDb } from "../src/lib/db/client";
 import { files } from "../src/lib/db/schema";
@@ -110,9 +112,12 @@ class Judgements {
   }
 }
 
+/** Where bulk rows go: the bridge (PGlite), or straight to the Postgres server (node-postgres, no HTTP hop). */
+type BulkDb = Pick<HttpDb, "insert" | "execute">;
+
 /** The same indexing as the upload route, then multi-row INSERTs (no R2: search never reads the bytes). */
 async function bulkLoad(
-  database: HttpDb,
+  database: BulkDb,
   userId: string,
   count: number,
   startAt: number,
@@ -131,12 +136,10 @@ async function bulkLoad(
       return { ...x.columns, userId, indexedAt: at, createdAt: at, updatedAt: at };
     });
     const terms = [...new Set(indexed.flatMap((x) => x.terms))];
-    await database.batch([
-      database.insert(files).values(rows),
-      database.execute(
-        sql`insert into file_terms (user_id, term) select ${userId}::uuid, t from unnest(${sql.param(terms)}::text[]) as t on conflict do nothing`,
-      ),
-    ]);
+    await database.insert(files).values(rows);
+    await database.execute(
+      sql`insert into file_terms (user_id, term) select ${userId}::uuid, t from unnest(${sql.param(terms)}::text[]) as t on conflict do nothing`,
+    );
     spent += performance.now() - started;
   }
   return spent;
@@ -255,6 +258,7 @@ async function main(): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), "tessera-bench-search-"));
   const targets: Target[] = [];
   let throwaway: ThrowawayBridge | undefined;
+  let pool: pg.Pool | undefined;
   const facts: Record<string, unknown> = { backend, uploadFiles: UPLOAD_FILES };
   const tables: string[] = [];
   let results: Awaited<ReturnType<typeof runRounds>> = [];
@@ -270,6 +274,8 @@ async function main(): Promise<void> {
     });
     targets.push(tessera);
     const database = db({ DATABASE_URL: throwaway.bridge.url });
+    if (server) pool = new pg.Pool({ connectionString: throwaway.target, max: 1 });
+    const bulkDb: BulkDb = pool ? (drizzle(pool) as unknown as BulkDb) : database;
 
     const name = `bench${Date.now().toString(36)}`;
     const registered = (await (
@@ -310,7 +316,7 @@ async function main(): Promise<void> {
     for (const count of COUNTS) {
       const more = count - loaded;
       if (more > 0) {
-        const ms = await bulkLoad(database, registered.user.id, more, loaded, judgements);
+        const ms = await bulkLoad(bulkDb, registered.user.id, more, loaded, judgements);
         log(
           `bulk-loaded ${more} files with SQL (same indexing code, no R2) in ${(ms / 1000).toFixed(1)} s = ` +
             `${Math.round(more / (ms / 1000))} documents/s`,
@@ -389,6 +395,7 @@ async function main(): Promise<void> {
     results = await runRounds(scenarios, { rounds: settings.rounds, onRound: (s, r, x) => log(roundLine(s, r, x)) });
   } finally {
     await Promise.allSettled(targets.map((x) => x.close()));
+    await pool?.end().catch(() => {});
     await throwaway?.dispose().catch(() => {});
     await rm(tmp, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import { describe as describeMedia, sniffMagic } from "../../src/lib/files/media
 import { FILE_LIMITS } from "../../src/lib/files/model";
 import { activeRules, type FileFacts, ruleTags, TagRulesConfig } from "../../src/lib/files/tags";
 import { htmlToText } from "../../src/lib/files/text";
-import { editDistance, identifierWords, typoBudget } from "../../src/lib/files/words";
+import { identifierWords, typoBudget } from "../../src/lib/files/words";
 import { type CorpusFile, fillerFiles, PNG_MAGIC, TARGETS, targetFiles } from "../support/file-corpus";
 import { api, json, registerUser, send, type Tokens } from "./support";
 
@@ -655,10 +655,14 @@ describe("the pieces", () => {
     expect(parseRange("items=0-1", 10)).toBeUndefined();
   });
 
-  it("counts a transposition as one typo, and allows none under 5 letters", () => {
-    expect(editDistance("recieve", "receive", 2)).toBe(1);
-    expect(editDistance("kubernets", "kubernetes", 2)).toBe(1);
-    expect(editDistance("abcdef", "uvwxyz", 2)).toBe(3);
+  it("counts a transposition as one typo, and allows none under 5 letters", async () => {
+    const distance = async (a: string, b: string) =>
+      (await db(env).execute<{ d: number }>(sql`select file_word_distance(${a}, ${b}, 2) as d`)).rows[0]?.d;
+    expect(await distance("recieve", "receive")).toBe(1);
+    expect(await distance("kubernets", "kubernetes")).toBe(1);
+    expect(await distance("abcdef", "uvwxyz")).toBe(3);
+    expect(await distance("ab", "ba")).toBe(1);
+    expect(await distance("", "abc")).toBe(3);
     expect([typoBudget("cat"), typoBudget("house"), typoBudget("deployment")]).toEqual([0, 1, 2]);
     expect(identifierWords("getUserProfile_v2.test.ts")).toBe("getuserprofile v2 test ts get user profile");
     expect(htmlToText("<p>a&nbsp;&amp;&#x41;<script>x</script></p><!-- c -->")).toBe("a &A");
