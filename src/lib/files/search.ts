@@ -176,6 +176,29 @@ type Totals = {
 /** A row type as a type literal (what execute<> takes) from an interface. */
 type Row<T> = { [K in keyof T]: T[K] };
 
+// Planner settings for the rest of a search's transaction (its batch).
+const NO_SEQSCAN = sql`set local enable_seqscan = off`;
+const SEQSCAN = sql`set local enable_seqscan = on`;
+const NO_INDEXSCAN = sql`set local enable_indexscan = off`;
+const NO_SYNC_SCANS = sql`set local synchronize_seqscans = off`;
+const SETTINGS = new Set([NO_SEQSCAN, SEQSCAN, NO_INDEXSCAN, NO_SYNC_SCANS]);
+
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of each statement a search runs, with its planner settings (the first page): for the
+ * bench and docs/files.md. It runs the statements.
+ */
+export async function explainSearch(database: HttpDb, userId: string, opts: SearchOptions): Promise<string[]> {
+  const query = opts.q === undefined ? undefined : parseQuery(opts.q);
+  const steps = query ? wordSteps(userId, opts, query, 0, Date.now()) : browseSteps(userId, opts);
+  const runs = steps.map((step) =>
+    database.execute<{ "QUERY PLAN": string }>(SETTINGS.has(step) ? step : sql`explain (analyze, buffers) ${step}`),
+  );
+  const results = await database.batch(runs as [(typeof runs)[number], ...typeof runs]);
+  return results
+    .filter((_, i) => !SETTINGS.has(steps[i] as SQL))
+    .map((r) => r.rows.map((x) => x["QUERY PLAN"]).join("\n"));
+}
+
 const recencyOf = (now: string) =>
   sql`1.0 / (1.0 + greatest(0, extract(epoch from (${now}::timestamptz - f.updated_at))) / ${num(RANKING.recencyHalfLifeDays * 86_400)})`;
 
@@ -195,30 +218,40 @@ const BrowseCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
  * Filters alone, newest first: a keyset page on (user_id, updated_at, id) (or the category and extension indexes),
  * then the total and facets from a capped scan in physical order, in one round trip.
  */
-async function browse(database: HttpDb, userId: string, opts: SearchOptions): Promise<SearchResponse> {
+function browseSteps(userId: string, opts: SearchOptions): SQL[] {
   const after = opts.cursor ? decodeCursor(opts.cursor, BrowseCursor) : undefined;
   const where = sql.join([sql`f.user_id = ${userId}`, ...filters(opts)], sql` and `);
   const keyset = after ? sql`and (f.updated_at, f.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``;
   const now = new Date().toISOString();
-  const [, page, , , , totals] = await database.batch([
-    database.execute(sql`set local enable_seqscan = off`),
-    database.execute<Row<ItemRow> & { score: number }>(sql`
-      select ${PAGE_COLUMNS}, (${num(RANKING.recency)} * ${recencyOf(now)})::float8 as score
+  return [
+    NO_SEQSCAN,
+    sql`select ${PAGE_COLUMNS}, (${num(RANKING.recency)} * ${recencyOf(now)})::float8 as score
       from files f where ${where} ${keyset}
-      order by f.updated_at desc, f.id desc limit ${opts.limit + 1}`),
+      order by f.updated_at desc, f.id desc limit ${opts.limit + 1}`,
     // The count reads rows in physical order (a sequential scan from the first block when most rows are the
     // user's, else a bitmap of an index) and stops past the cap: its extrapolation needs that order.
-    database.execute(sql`set local enable_seqscan = on`),
-    database.execute(sql`set local enable_indexscan = off`),
-    database.execute(sql`set local synchronize_seqscans = off`),
-    database.execute<Totals>(sql`
-      with hits as materialized (
+    SEQSCAN,
+    NO_INDEXSCAN,
+    NO_SYNC_SCANS,
+    sql`with hits as materialized (
         select f.tags, f.category, ${BLOCK} as block from files f where ${where}
         limit ${num(FILE_LIMITS.searchExactHits + 1)}
       ),
       counted as (select count(*)::int as n, coalesce(max(block), 0) as last_block from hits),
       ${totalsAndFacets("counted", "hits")}
-      select sized.total, sized.estimated, facets.tag_facets, facets.type_facets from sized, facets`),
+      select sized.total, sized.estimated, facets.tag_facets, facets.type_facets from sized, facets`,
+  ];
+}
+
+async function browse(database: HttpDb, userId: string, opts: SearchOptions): Promise<SearchResponse> {
+  const steps = browseSteps(userId, opts);
+  const [, page, , , , totals] = await database.batch([
+    database.execute(steps[0] as SQL),
+    database.execute<Row<ItemRow> & { score: number }>(steps[1] as SQL),
+    database.execute(steps[2] as SQL),
+    database.execute(steps[3] as SQL),
+    database.execute(steps[4] as SQL),
+    database.execute<Totals>(steps[5] as SQL),
   ]);
   const rows = page.rows.slice(0, opts.limit);
   const last = rows.at(-1);
@@ -243,13 +276,7 @@ async function browse(database: HttpDb, userId: string, opts: SearchOptions): Pr
  * that carry a word in their name or tags (their own small index) and the other hits; the candidates are ranked,
  * counted (exactly up to the cap, else estimated) and the page is returned with snippets.
  */
-async function searchWords(
-  database: HttpDb,
-  userId: string,
-  opts: SearchOptions,
-  query: ParsedQuery,
-): Promise<SearchResponse> {
-  const [offset, nowMs] = opts.cursor ? decodeCursor(opts.cursor, SearchCursor) : [0, Date.now()];
+function wordSteps(userId: string, opts: SearchOptions, query: ParsedQuery, offset: number, nowMs: number): SQL[] {
   const now = new Date(nowMs).toISOString();
   const includeContent = opts.includeContent ?? true;
   const suffix = includeContent ? "" : ":ABC";
@@ -378,10 +405,21 @@ async function searchWords(
   // sequential scan or walk a btree in date order with a filter. Bitmap scans read matching rows only, in
   // physical order, which is what the capped scans and their extrapolation need; this transaction uses nothing
   // else.
+  return [NO_SEQSCAN, NO_INDEXSCAN, statement];
+}
+
+async function searchWords(
+  database: HttpDb,
+  userId: string,
+  opts: SearchOptions,
+  query: ParsedQuery,
+): Promise<SearchResponse> {
+  const [offset, nowMs] = opts.cursor ? decodeCursor(opts.cursor, SearchCursor) : [0, Date.now()];
+  const steps = wordSteps(userId, opts, query, offset, nowMs);
   const [, , result] = await database.batch([
-    database.execute(sql`set local enable_seqscan = off`),
-    database.execute(sql`set local enable_indexscan = off`),
-    database.execute<Totals & { reachable: number; page: Row<PageRow>[] }>(statement),
+    database.execute(steps[0] as SQL),
+    database.execute(steps[1] as SQL),
+    database.execute<Totals & { reachable: number; page: Row<PageRow>[] }>(steps[2] as SQL),
   ]);
   const row = result.rows[0];
   if (!row) return { results: [], total: 0, facets: { tags: {}, types: {} }, nextCursor: null, estimated: false };
