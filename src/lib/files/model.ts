@@ -31,8 +31,8 @@ export const FILE_LIMITS = {
    * Hits ranked exactly. Past this many, a search ranks a capped candidate set (every name or tag hit up to this
    * many, and this many other hits) and its total and facet counts are estimates (`estimated: true`).
    */
-  searchExactHits: 1000,
-  /** Vocabulary words a prefix being typed stands for (the first in byte order). */
+  searchExactHits: 500,
+  /** Vocabulary words a prefix being typed stands for (the shortest). */
   prefixCompletions: 30,
   listDefaultLimit: 50,
   listMaxLimit: 200,

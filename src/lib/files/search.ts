@@ -27,6 +27,9 @@ export const RANKING = {
   recencyHalfLifeDays: 30,
 } as const;
 
+/** Vocabulary words read for a prefix being typed, of which the shortest are kept (FILE_LIMITS.prefixCompletions). */
+const PREFIX_SCAN = 5000;
+
 /** Hits whose order trigram similarity to the name may still change. */
 const RERANK_WINDOW = 200;
 
@@ -284,14 +287,19 @@ function wordSteps(userId: string, opts: SearchOptions, query: ParsedQuery, offs
   const budgets = query.words.map((w) => (w.length > VOCABULARY_WORD.maxLength ? 0 : typoBudget(w)));
   const last = query.words.length;
   const lastWord = query.words.at(-1) as string;
-  // The prefix being typed stands for the vocabulary's words that start with it (an indexed range), unless the
-  // vocabulary holds it as it is: then it is taken as complete.
+  // The prefix being typed stands for the vocabulary's shortest words that start with it (an indexed range, read
+  // up to PREFIX_SCAN words), unless the vocabulary holds it as it is: then it is taken as complete. Shortest
+  // first: "kalo" means "kalomin" sooner than the identifiers "kalomin123", "kalomin124"… that follow it in byte
+  // order.
   const completions = query.prefix
     ? sql`union all (
-      select ${last}::int, t.term, true from file_terms t
-      where t.user_id = ${userId} and t.term ~>=~ ${lastWord}::text and t.term ~<~ ${prefixBound(lastWord)}::text
-        and t.term <> ${lastWord}::text and not exists (select 1 from known where known.i = ${last})
-      order by 2 using ~<~ limit ${num(FILE_LIMITS.prefixCompletions)})`
+      select ${last}::int, term, true from (
+        select t.term from file_terms t
+        where t.user_id = ${userId} and t.term ~>=~ ${lastWord}::text and t.term ~<~ ${prefixBound(lastWord)}::text
+          and t.term <> ${lastWord}::text and not exists (select 1 from known where known.i = ${last})
+        limit ${num(PREFIX_SCAN)}
+      ) as range
+      order by length(term), term limit ${num(FILE_LIMITS.prefixCompletions)})`
     : sql``;
   // Substring and similarity on names and paths need 3 characters: shorter patterns have no trigram to look up.
   const key = query.key.length >= 3 ? query.key : null;
