@@ -283,6 +283,7 @@ function wordSteps(userId: string, opts: SearchOptions, query: ParsedQuery, offs
   const now = new Date(nowMs).toISOString();
   const includeContent = opts.includeContent ?? true;
   const suffix = includeContent ? "" : ":ABC";
+  const prefixSuffix = includeContent ? ":*" : ":*ABC";
   // Words too long to be in the vocabulary are not corrected: pg_trgm would have nothing close to offer.
   const budgets = query.words.map((w) => (w.length > VOCABULARY_WORD.maxLength ? 0 : typoBudget(w)));
   const last = query.words.length;
@@ -293,7 +294,7 @@ function wordSteps(userId: string, opts: SearchOptions, query: ParsedQuery, offs
   // order.
   const completions = query.prefix
     ? sql`union all (
-      select ${last}::int, term, true from (
+      select ${last}::int, term, true, true, false from (
         select t.term from file_terms t
         where t.user_id = ${userId} and t.term ~>=~ ${lastWord}::text and t.term ~<~ ${prefixBound(lastWord)}::text
           and t.term <> ${lastWord}::text and not exists (select 1 from known where known.i = ${last})
@@ -307,7 +308,10 @@ function wordSteps(userId: string, opts: SearchOptions, query: ParsedQuery, offs
 
   // ts_rank is 0 where nothing matches, so it needs no guard; exactness is only in doubt when a correction was
   // added (q.same is false).
-  const rank = sql`ts_rank(f.search, q.full, 1)`;
+  // Ranked by the words as typed, the one being typed as a prefix (`word:*`), as before completions existed:
+  // ts_rank divides an OR by its number of words, so 30 completions would flatten a name hit to nothing. Only the
+  // capped candidates are ranked, so the prefix costs a lookup in each row's vector, not a scan of the corpus.
+  const rank = sql`ts_rank(f.search, q.rank, 1)`;
   const fullText = sql`${rank} * (case when q.same or f.search @@ q.exact then 1.0 else ${num(RANKING.correctedFactor)} end)`;
   const nameLike = key ? sql`(f.name_key like ${like})::int` : sql`0`;
   const pathLike = key ? sql`(f.path_key like ${like})::int` : sql`0`;
@@ -349,19 +353,24 @@ function wordSteps(userId: string, opts: SearchOptions, query: ParsedQuery, offs
       ) as ranked where n <= ${num(FILE_LIMITS.correctionsPerWord)}
     ),
     alts as (
-      select i, word as alt, true as exact from w
-      union all select i, term, false from fixes
+      select i, word as alt, true as exact, false as completion,
+        ${query.prefix}::boolean and i = ${last} and i not in (select i from known) as typing
+      from w
+      union all select i, term, false, false, false from fixes
       ${completions}
     ),
     per_word as (
       select i, '(' || string_agg(alt || ${suffix}::text, ' | ') || ')' as full_alt,
-        '(' || string_agg(alt || ${suffix}::text, ' | ') filter (where exact) || ')' as exact_alt
+        '(' || string_agg(alt || ${suffix}::text, ' | ') filter (where exact) || ')' as exact_alt,
+        '(' || string_agg(alt || case when typing then ${prefixSuffix}::text else ${suffix}::text end, ' | ')
+          filter (where not completion) || ')' as rank_alt
       from alts group by i
     ),
     q as (
       select to_tsquery('files_search', string_agg(full_alt, ' & ' order by i)) as full,
         to_tsquery('files_search', string_agg(exact_alt, ' & ' order by i)) as exact,
         to_tsquery('files_search', string_agg(full_alt, ' | ' order by i)) as any,
+        to_tsquery('files_search', string_agg(rank_alt, ' & ' order by i)) as rank,
         bool_and(full_alt = exact_alt) as same
       from per_word
     ),
