@@ -11,7 +11,7 @@ import { type ItemRow, textArray, toItem } from "./store";
 import { fold, typoBudget, VOCABULARY_WORD, words } from "./words";
 
 /** The ranking's weights (docs/files.md "Ranking"). */
-export const RANKING = {
+const RANKING = {
   /** ts_rank over the weighted vector (A name 1.0, B tags 0.4, C path 0.2, D content 0.1), length-normalised. */
   fullText: 1,
   /** A full-text hit that needed a typo correction counts this much of an exact one. */
@@ -39,7 +39,7 @@ const MARK_OPEN = "\uE000";
 const MARK_CLOSE = "\uE001";
 const HEADLINE_OPTIONS = `StartSel=${MARK_OPEN}, StopSel=${MARK_CLOSE}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
 
-export interface SearchOptions {
+interface SearchOptions {
   q?: string;
   tags?: string[];
   /** Categories or extensions; a file matches any of them. */
@@ -54,7 +54,7 @@ export interface SearchOptions {
   includeContent?: boolean;
 }
 
-export interface ParsedQuery {
+interface ParsedQuery {
   words: string[];
   /** The last word is still being typed: it also matches as a prefix. */
   prefix: boolean;
@@ -72,7 +72,7 @@ export function parseQuery(q: string): ParsedQuery {
 }
 
 /** The last word's byte-order successor bound: "invo" → "invp", so a prefix is a range of an index. */
-export function prefixBound(word: string): string {
+function prefixBound(word: string): string {
   const chars = [...word];
   const last = chars.pop() as string;
   return chars.join("") + String.fromCodePoint((last.codePointAt(0) as number) + 1);
