@@ -4,14 +4,17 @@
 //      two requests in flight (documents/s, end to end: R2 writes, text extraction, tags, Postgres, vocabulary);
 //   2. for each size in BENCH_FILE_COUNTS (default 10000): the rest of the corpus BULK-LOADED WITH SQL from this
 //      process, through the same indexing code (src/lib/files/indexing.ts: media type, text, rule tags,
-//      vocabulary) and multi-row INSERTs; their bytes are NOT written to R2 (search never reads them). Then
-//      VACUUM (ANALYZE), then a mixed query set (common, rare and two-word queries, prefixes as typed, typos, known
+//      vocabulary) and multi-row INSERTs; their bytes are NOT written to R2 (search never reads them). On
+//      Postgres the rows go straight to the server (node-postgres) and the GIN indexes are built once after the
+//      load (timed with it). Then VACUUM (ANALYZE), the disk size, the judged relevance set (nDCG@10 of the first
+//      page), then a mixed query set (common, rare and two-word queries, prefixes as typed, typos, known
 //      targets, filtered and filter-only searches) over HTTP: p50/p95/p99 per class and overall, one request
 //      at a time and BENCH_SEARCH_CONNECTIONS at once;
 //   3. the runtime's floor and GET /health in the same run (docs/benchmarks.md).
 // DATABASE_URL: a Postgres server (a scratch database is made there and dropped); default PGlite.
-// Knobs: BENCH_FILE_COUNTS ("10000" or "10000,100000"), BENCH_UPLOAD_FILES (2000), BENCH_QUERY_PASSES (4),
-// BENCH_SEARCH_CONNECTIONS (4), and the common BENCH_ROUNDS, BENCH_DURATION_MS, BENCH_WARMUP_MS.
+// Knobs: BENCH_FILE_COUNTS ("10000" or "100000,1000000", up to 1,000,000), BENCH_UPLOAD_FILES (2000),
+// BENCH_QUERY_PASSES (4), BENCH_SEARCH_CONNECTIONS (8), BENCH_EXPLAIN (1: EXPLAIN (ANALYZE, BUFFERS) per class),
+// and the common BENCH_ROUNDS, BENCH_DURATION_MS, BENCH_WARMUP_MS.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
