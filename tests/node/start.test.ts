@@ -183,7 +183,7 @@ describe("npm run start (dev/start.ts)", () => {
     });
     const output: string[] = [];
     const ready = new Promise<string>((resolvePromise, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready after 45 s:\n${output.join("\n")}`)), 45_000);
+      const timer = setTimeout(() => reject(new Error(`not ready after 150 s:\n${output.join("\n")}`)), 150_000);
       for (const stream of [child?.stdout, child?.stderr]) {
         if (!stream) continue;
         createInterface({ input: stream }).on("line", (line) => {

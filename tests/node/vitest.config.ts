@@ -8,7 +8,7 @@ export default defineConfig({
     // One file at a time: PGlite start-up is CPU-bound on a 2-core machine, and the CLI tests
     // spawn bridges of their own.
     fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
   },
 });

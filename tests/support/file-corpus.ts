@@ -138,21 +138,92 @@ export function fillerFiles(count: number, seed = 42, startAt = 0): CorpusFile[]
   return out;
 }
 
+/** A query over the filler with what it means: the words its user wants (the last one maybe as a prefix). */
+export interface JudgedQuery {
+  kind: "common word" | "rare word" | "two words" | "prefix as typed" | "typo";
+  q: string;
+  /** The intended words: a typo's correct word; for a prefix query the last one is the prefix. */
+  intended: string[];
+  prefix: boolean;
+}
+
 /** Typical queries over the filler: a common word, a rare one, two words, a prefix, a typo. */
-export function fillerQueries(seed = 99, n = 50): string[] {
+export function judgedQueries(seed = 99, n = 50): JudgedQuery[] {
   const random = rng(seed);
   const pick = (from: number, to: number) => FILLER_WORDS[from + Math.floor(random() * (to - from))] as string;
-  const queries: string[] = [];
+  const queries: JudgedQuery[] = [];
   for (let i = 0; i < n; i++) {
     const kind = i % 5;
-    if (kind === 0) queries.push(pick(0, 40));
-    else if (kind === 1) queries.push(pick(400, 3000));
-    else if (kind === 2) queries.push(`${pick(0, 200)} ${pick(0, 600)}`);
-    else if (kind === 3) queries.push(pick(0, 1500).slice(0, 4));
-    else {
+    if (kind === 0) {
+      const w = pick(0, 40);
+      queries.push({ kind: "common word", q: w, intended: [w], prefix: false });
+    } else if (kind === 1) {
+      const w = pick(400, 3000);
+      queries.push({ kind: "rare word", q: w, intended: [w], prefix: false });
+    } else if (kind === 2) {
+      const ws = [pick(0, 200), pick(0, 600)];
+      queries.push({ kind: "two words", q: ws.join(" "), intended: ws, prefix: false });
+    } else if (kind === 3) {
+      const p = pick(0, 1500).slice(0, 4);
+      queries.push({ kind: "prefix as typed", q: p, intended: [p], prefix: true });
+    } else {
       const w = pick(0, 800);
-      queries.push(`${w.slice(0, 2)}${w[3]}${w[2]}${w.slice(4)}`); // a transposition
+      const typo = `${w.slice(0, 2)}${w[3]}${w[2]}${w.slice(4)}`; // a transposition
+      queries.push({ kind: "typo", q: typo, intended: [w], prefix: false });
     }
   }
   return queries;
+}
+
+export function fillerQueries(seed = 99, n = 50): string[] {
+  return judgedQueries(seed, n).map((x) => x.q);
+}
+
+const WORDS = /[a-z0-9]+/g;
+
+/** A file's words for judging: its name's, and its text's with their counts (binary files have no text). */
+export function judgedWords(file: CorpusFile): { name: string[]; text: Map<string, number> } {
+  const name = file.path.slice(file.path.lastIndexOf("/") + 1).toLowerCase();
+  const text = new Map<string, number>();
+  if (!/\.(png|zip|pdf)$/.test(name)) {
+    for (const w of new TextDecoder().decode(file.bytes).toLowerCase().match(WORDS) ?? []) {
+      text.set(w, (text.get(w) ?? 0) + 1);
+    }
+  }
+  return { name: name.match(WORDS) ?? [], text };
+}
+
+/**
+ * The graded relevance of a filler file to a judged query, decided from the generated file alone (never from the
+ * search): 0 when an intended word is in neither its name nor its text; 3 when one is in its name; else 2 when
+ * the intended words occur 3 times or more in the text, 1 below.
+ */
+export function judge(file: { name: string[]; text: Map<string, number> }, query: JudgedQuery): number {
+  let inName = false;
+  let occurrences = 0;
+  for (const [i, w] of query.intended.entries()) {
+    const asPrefix = query.prefix && i === query.intended.length - 1;
+    const named = asPrefix ? file.name.some((x) => x.startsWith(w)) : file.name.includes(w);
+    let count = 0;
+    if (asPrefix) {
+      for (const [x, n] of file.text) if (x.startsWith(w)) count += n;
+    } else count = file.text.get(w) ?? 0;
+    if (!named && count === 0) return 0;
+    inName ||= named;
+    occurrences += count;
+  }
+  if (inName) return 3;
+  return occurrences >= 3 ? 2 : 1;
+}
+
+/** nDCG@k of a ranked list of grades, against every grade the corpus holds for the query (gain 2^g - 1). */
+export function ndcg(ranked: readonly number[], gradeCounts: readonly number[], k = 10): number {
+  const dcg = (grades: readonly number[]) =>
+    grades.slice(0, k).reduce((sum, g, i) => sum + (2 ** g - 1) / Math.log2(i + 2), 0);
+  const ideal: number[] = [];
+  for (let g = gradeCounts.length - 1; g > 0 && ideal.length < k; g--) {
+    for (let n = 0; n < (gradeCounts[g] ?? 0) && ideal.length < k; n++) ideal.push(g);
+  }
+  const best = dcg(ideal);
+  return best === 0 ? 1 : dcg(ranked) / best;
 }

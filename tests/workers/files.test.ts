@@ -8,7 +8,7 @@ import { describe as describeMedia, sniffMagic } from "../../src/lib/files/media
 import { FILE_LIMITS } from "../../src/lib/files/model";
 import { activeRules, type FileFacts, ruleTags, TagRulesConfig } from "../../src/lib/files/tags";
 import { htmlToText } from "../../src/lib/files/text";
-import { editDistance, identifierWords, typoBudget } from "../../src/lib/files/words";
+import { identifierWords, typoBudget } from "../../src/lib/files/words";
 import { type CorpusFile, fillerFiles, PNG_MAGIC, TARGETS, targetFiles } from "../support/file-corpus";
 import { api, json, registerUser, send, type Tokens } from "./support";
 
@@ -42,6 +42,7 @@ interface SearchPage {
   total: number;
   facets: { tags: Record<string, number>; types: Record<string, number> };
   nextCursor: string | null;
+  estimated: boolean;
 }
 
 const MAX_BYTES = 2 * 1024 * 1024; // FILES_MAX_BYTES in tests/workers/vitest.config.ts
@@ -481,6 +482,123 @@ describe("search", () => {
   });
 });
 
+/**
+ * `count` rows straight into a user's index (as the bench's bulk load does, without R2): notes named
+ * note-<n>.md with the given text, changed a second apart (or all at once), and their words in the vocabulary.
+ */
+async function insertNotes(userId: string, count: number, content: string, sameTime = false): Promise<void> {
+  await db(env).execute(sql`
+    insert into files (user_id, path, name, extension, media_type, category, size, sha256, name_key, path_key,
+      name_words, path_words, content, text_status, updated_at)
+    select ${userId}::uuid, '/bulk/note-' || n || '.md', 'note-' || n || '.md', 'md', 'text/markdown', 'document',
+      100, 'x', 'note-' || n || '.md', '/bulk/note-' || n || '.md', 'note ' || n || ' md', 'bulk',
+      case when n = 600 then ${content} || ' zqrare' else ${content} end, 'indexed',
+      case when ${sameTime}::boolean then timestamptz '2026-01-01' else now() - n * interval '1 second' end
+    from generate_series(1, ${count}) as n`);
+  await db(env).execute(sql`
+    insert into file_terms (user_id, term)
+    select ${userId}::uuid, t from unnest(string_to_array(${`${content} zqrare note bulk`}, ' ')) as t
+    on conflict do nothing`);
+}
+
+describe("search at scale", () => {
+  let many: Tokens;
+  beforeAll(async () => {
+    many = await registerUser();
+    await insertNotes(many.user.id, FILE_LIMITS.searchExactHits + 200, "zqmany words in every note");
+    // Stored after the others, so a scan in physical order reaches it last: its name must still put it first.
+    await putByPath("/late/zqmany.md", "nothing else", many.accessToken);
+  }, 60_000);
+  const searchMany = (qs: string) => search(qs, many.accessToken);
+
+  it(`estimates the total and facets past ${FILE_LIMITS.searchExactHits} hits, and says so`, async () => {
+    const page = await searchMany("q=zqmany&limit=10");
+    expect(page.estimated).toBe(true);
+    expect(page.total).toBeGreaterThan(FILE_LIMITS.searchExactHits);
+    expect(page.results).toHaveLength(10);
+    // Every hit is a document: the scaled facet count is the estimated total.
+    expect(page.facets.types).toEqual({ document: page.total });
+    expect(page.nextCursor).not.toBeNull();
+  });
+
+  it("ranks the file named after a frequent word first, wherever it is stored", async () => {
+    const page = await searchMany("q=zqmany&limit=5");
+    expect(page.results[0]?.item.path).toBe("/late/zqmany.md");
+    expect(page.results[0]?.matchReason).toContain("name");
+  });
+
+  it("keeps a rare word exact among frequent ones: exact total, no estimate", async () => {
+    const rare = await searchMany("q=zqrare");
+    expect(rare).toMatchObject({ total: 1, estimated: false, nextCursor: null });
+    expect(rare.results.map((h) => h.item.path)).toEqual(["/bulk/note-600.md"]);
+    const both = await searchMany("q=zqmany+zqrare");
+    expect(both).toMatchObject({ total: 1, estimated: false });
+  });
+
+  it("estimates the total of a filter-only listing past the cap, newest first", async () => {
+    const page = await searchMany("type=document&limit=20");
+    expect(page.estimated).toBe(true);
+    expect(page.total).toBeGreaterThan(FILE_LIMITS.searchExactHits);
+    const times = page.results.map((h) => h.item.updatedAt);
+    expect(times).toEqual([...times].sort().reverse());
+    expect(page.results[0]?.item.path).toBe("/late/zqmany.md");
+  });
+
+  it("pages a filter-only listing by keyset: rows changed at the same moment are each seen once, by id", async () => {
+    const ties = await registerUser();
+    await insertNotes(ties.user.id, 25, "zqtied", true);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: SearchPage = await search(`type=md&limit=4${cursor ? `&cursor=${cursor}` : ""}`, ties.accessToken);
+      expect(page).toMatchObject({ total: 25, estimated: false });
+      seen.push(...page.results.map((h) => h.item.id));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 20);
+    expect(pages).toBe(7);
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen).size).toBe(25);
+    expect(seen).toEqual([...seen].sort().reverse());
+    // A query's cursor (an offset) is not a listing's (a keyset), and the other way round.
+    const queryPage = await search("q=zqtied&limit=2", ties.accessToken);
+    await expectError(
+      await api("GET", `/v1/files/search?type=md&cursor=${queryPage.nextCursor}`, { token: ties.accessToken }),
+      400,
+      "invalid_request",
+    );
+  });
+
+  it("completes a prefix as typed from the vocabulary, in names and in text", async () => {
+    const named = await json<Item>(await putByPath(`${fresh()}/zqprefixable-report.md`, text("plain\n")));
+    const inText = await json<Item>(await putByPath(`${fresh()}/plain.md`, text("a zqcompletion of words\n")));
+    const hit = (await search("q=zqprefixa")).results.map((h) => h.item.id);
+    expect(hit).toContain(named.id);
+    const content = (await search("q=zqcomple")).results;
+    expect(content.map((h) => h.item.id)).toEqual([inText.id]);
+    expect(content[0]?.matchReason).toContain("content");
+    // A space after it: the word is complete, and no file holds "zqcomple" as a word.
+    expect((await search(`q=${encodeURIComponent("zqcomple ")}`)).results).toEqual([]);
+    // No vocabulary word starts so: nothing.
+    expect((await search("q=zqnowordstartslikethis")).results).toEqual([]);
+  });
+
+  it("refuses a 1,000-word query and a 10,000-character word with 400, on both APIs", async () => {
+    const thousand = Array.from({ length: 1000 }, (_, i) => `w${i}`).join(" ");
+    for (const q of [thousand, "x".repeat(10_000)]) {
+      const res = await api("GET", `/v1/files/search?q=${encodeURIComponent(q)}`, { token: me.accessToken });
+      expect((await expectError(res, 400, "invalid_request")).error.issues?.[0]?.path).toEqual(["query", "q"]);
+      const legacy = await api("POST", "/api/files/search", { token: me.accessToken, body: { query: q } });
+      await expectError(legacy, 400, "invalid_request");
+    }
+    // The longest accepted query of many words searches its first words only, and answers.
+    const words = Array.from({ length: 64 }, (_, i) => `q${i}`).join(" ");
+    expect(words.length).toBeLessThanOrEqual(FILE_LIMITS.queryMaxLength);
+    expect((await search(`q=${encodeURIComponent(words)}`)).results).toEqual([]);
+  });
+});
+
 describe("manage", () => {
   it("renames and moves: rule tags follow, the name is searchable, a taken path is 409", async () => {
     const item = await json<Item>(await putByPath(`${fresh()}/draft.txt`, "zqrename body"));
@@ -655,10 +773,14 @@ describe("the pieces", () => {
     expect(parseRange("items=0-1", 10)).toBeUndefined();
   });
 
-  it("counts a transposition as one typo, and allows none under 5 letters", () => {
-    expect(editDistance("recieve", "receive", 2)).toBe(1);
-    expect(editDistance("kubernets", "kubernetes", 2)).toBe(1);
-    expect(editDistance("abcdef", "uvwxyz", 2)).toBe(3);
+  it("counts a transposition as one typo, and allows none under 5 letters", async () => {
+    const distance = async (a: string, b: string) =>
+      (await db(env).execute<{ d: number }>(sql`select file_word_distance(${a}, ${b}, 2) as d`)).rows[0]?.d;
+    expect(await distance("recieve", "receive")).toBe(1);
+    expect(await distance("kubernets", "kubernetes")).toBe(1);
+    expect(await distance("abcdef", "uvwxyz")).toBe(3);
+    expect(await distance("ab", "ba")).toBe(1);
+    expect(await distance("", "abc")).toBe(3);
     expect([typoBudget("cat"), typoBudget("house"), typoBudget("deployment")]).toEqual([0, 1, 2]);
     expect(identifierWords("getUserProfile_v2.test.ts")).toBe("getuserprofile v2 test ts get user profile");
     expect(htmlToText("<p>a&nbsp;&amp;&#x41;<script>x</script></p><!-- c -->")).toBe("a &A");

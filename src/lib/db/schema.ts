@@ -175,6 +175,12 @@ export const files = pgTable(
       .generatedAlwaysAs(
         sql`setweight(to_tsvector('files_search'::regconfig, "name_words"), 'A') || setweight(to_tsvector('files_search'::regconfig, memory_tags_text("rule_tags") || ' ' || memory_tags_text("user_tags")), 'B') || setweight(to_tsvector('files_search'::regconfig, "path_words"), 'C') || setweight(to_tsvector('files_search'::regconfig, coalesce("content", '')), 'D')`,
       ),
+    /** The name's words (A) and the tags (B) alone, with their own small GIN index (migration 0009). */
+    nameSearch: tsvector("name_search")
+      .notNull()
+      .generatedAlwaysAs(
+        sql`setweight(to_tsvector('files_search'::regconfig, "name_words"), 'A') || setweight(to_tsvector('files_search'::regconfig, memory_tags_text("rule_tags") || ' ' || memory_tags_text("user_tags")), 'B')`,
+      ),
   },
   (t) => [
     uniqueIndex("files_user_path_key").on(t.userId, t.path),
@@ -185,6 +191,9 @@ export const files = pgTable(
     index("files_tags_idx").using("gin", t.tags),
     index("files_name_trgm_idx").using("gin", t.nameKey.op("gin_trgm_ops")),
     index("files_path_trgm_idx").using("gin", t.pathKey.op("gin_trgm_ops")),
+    index("files_name_search_idx").using("gin", t.nameSearch),
+    index("files_user_category_idx").on(t.userId, t.category, t.updatedAt, t.id),
+    index("files_user_extension_idx").on(t.userId, t.extension, t.updatedAt, t.id),
   ],
 );
 
@@ -205,5 +214,6 @@ export const fileTerms = pgTable(
   (t) => [
     primaryKey({ columns: [t.userId, t.term] }),
     index("file_terms_trgm_idx").using("gin", t.term.op("gin_trgm_ops")),
+    index("file_terms_prefix_idx").on(t.userId, t.term.op("text_pattern_ops")),
   ],
 );

@@ -27,6 +27,13 @@ export const FILE_LIMITS = {
   vocabularyPerFile: 5000,
   /** Typo corrections tried per query word. */
   correctionsPerWord: 3,
+  /**
+   * Hits ranked exactly. Past this many, a search ranks a capped candidate set (every name or tag hit up to this
+   * many, and this many other hits) and its total and facet counts are estimates (`estimated: true`).
+   */
+  searchExactHits: 500,
+  /** Vocabulary words a prefix being typed stands for (the shortest). */
+  prefixCompletions: 30,
   listDefaultLimit: 50,
   listMaxLimit: 200,
   ...TAG_LIMITS,
@@ -126,6 +133,11 @@ export const SearchResponse = z.object({
   total: z.number(),
   facets: z.object({ tags: z.record(z.string(), z.number()), types: z.record(z.string(), z.number()) }),
   nextCursor: z.string().nullable(),
+  estimated: z
+    .boolean()
+    .describe(
+      `true when there were more than ${FILE_LIMITS.searchExactHits} hits: total and facets are then estimates`,
+    ),
 });
 export type SearchResponse = z.infer<typeof SearchResponse>;
 

@@ -25,7 +25,7 @@ export function identifierWords(text: string): string {
 }
 
 /** Words worth keeping in the vocabulary for typo correction: at least 3 characters, at most 40. */
-const VOCABULARY_WORD = { minLength: 3, maxLength: 40 } as const;
+export const VOCABULARY_WORD = { minLength: 3, maxLength: 40 } as const;
 
 /** The distinct vocabulary words of some texts, at most `max` of them (first come first kept). */
 export function vocabulary(texts: readonly string[], max: number): string[] {
@@ -38,37 +38,6 @@ export function vocabulary(texts: readonly string[], max: number): string[] {
     }
   }
   return [...seen];
-}
-
-/**
- * Optimal string alignment distance (Levenshtein plus adjacent transpositions, so "recieve" is one typo from
- * "receive"), giving up early past `max`.
- */
-export function editDistance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    const row = new Array<number>(b.length + 1).fill(0);
-    row[0] = i;
-    rows.push(row);
-  }
-  for (let j = 0; j <= b.length; j++) (rows[0] as number[])[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    const row = rows[i] as number[];
-    const prev = rows[i - 1] as number[];
-    let best = Number.POSITIVE_INFINITY;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d = Math.min(d, ((rows[i - 2] as number[])[j - 2] as number) + 1);
-      }
-      row[j] = d;
-      best = Math.min(best, d);
-    }
-    if (best > max) return max + 1;
-  }
-  return (rows[a.length] as number[])[b.length] as number;
 }
 
 /** Typos a query word may carry, as the dedicated engines allow: none under 5 letters, 1 up to 8, then 2. */
