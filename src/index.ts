@@ -14,6 +14,7 @@ import { legacyHubService } from "../functions/legacy/hub";
 import { legacyMemoryService } from "../functions/legacy/memory";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
+import { searchesService } from "../functions/searches";
 import { serviceCredentialsService } from "../functions/service-credentials";
 import { servicesService } from "../functions/services";
 import { systemService } from "../functions/system";
@@ -30,6 +31,7 @@ export { HubTickets } from "../durable-objects/hub-tickets";
 export { JobBoard } from "../durable-objects/job-board";
 export { LegacyHub } from "../durable-objects/legacy-hub";
 export { RateLimiter } from "../durable-objects/rate-limiter";
+export { SearchRun } from "../durable-objects/search";
 export { ServiceCredentials } from "../durable-objects/service-credentials";
 
 const app = createGateway({ title: "Tessera", version: pkg.version, description: pkg.description }, [
@@ -51,6 +53,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/ws", router: legacyHubService },
   { prefix: "/v1/files", router: filesService },
   { prefix: "/api/files", router: legacyFilesService },
+  { prefix: "/v1/searches", router: searchesService },
 ]);
 
 export default {

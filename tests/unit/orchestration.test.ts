@@ -202,3 +202,18 @@ describe("ask/tell", () => {
     expect(() => Search.create({ algorithm: "ab-mcts-a", models: [], maxNodes: 3, seed: 1 })).toThrow(/model/);
   });
 });
+
+describe("webhook signature (Standard Webhooks)", () => {
+  it("is an HMAC-SHA256 over id.timestamp.body with the key after whsec_, as a receiver recomputes it", async () => {
+    const { createHmac } = await import("node:crypto");
+    const { newWebhookSecret, webhookSignatureHeaders } = await import("../../src/lib/orchestration/webhook-signature");
+    const secret = newWebhookSecret();
+    const body = JSON.stringify({ answer: "42" });
+    const headers = await webhookSignatureHeaders(secret, "srch_x.3", body, 1_700_000_000_500);
+    expect(headers["webhook-id"]).toBe("srch_x.3");
+    expect(headers["webhook-timestamp"]).toBe("1700000000");
+    const key = Buffer.from(secret.slice("whsec_".length), "base64");
+    const expected = createHmac("sha256", key).update(`srch_x.3.1700000000.${body}`).digest("base64");
+    expect(headers["webhook-signature"]).toBe(`v1,${expected}`);
+  });
+});

@@ -6,6 +6,7 @@ import type { HubTickets } from "../../../durable-objects/hub-tickets";
 import type { JobBoard } from "../../../durable-objects/job-board";
 import type { LegacyHub } from "../../../durable-objects/legacy-hub";
 import type { RateLimiter } from "../../../durable-objects/rate-limiter";
+import type { SearchRun } from "../../../durable-objects/search";
 import type { ServiceCredentials } from "../../../durable-objects/service-credentials";
 import { activeRules, type TagRule, TagRulesConfig } from "../files/tags";
 import type { QueueMessage } from "../jobs/protocol";
@@ -23,6 +24,7 @@ export interface Env {
   LEGACY_HUB: DurableObjectNamespace<LegacyHub>;
   HUB_CONNECTIONS: DurableObjectNamespace<HubConnections>;
   SERVICE_CREDENTIALS: DurableObjectNamespace<ServiceCredentials>;
+  SEARCHES: DurableObjectNamespace<SearchRun>;
   GPU_JOBS: Queue<QueueMessage>;
   // Vars (wrangler.toml [vars]); strings, parsed by getConfig
   ENVIRONMENT?: string;
