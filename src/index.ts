@@ -8,6 +8,7 @@ import { hubService } from "../functions/hub";
 import { jobsService } from "../functions/jobs";
 import { jobsAdminService } from "../functions/jobs-admin";
 import { keysService } from "../functions/keys";
+import { legacyAbMctsService } from "../functions/legacy/ab-mcts";
 import { legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
 import { legacyHubService } from "../functions/legacy/hub";
@@ -25,6 +26,7 @@ import type { Env } from "./lib/platform/env";
 import { consumeQueue } from "./lib/platform/queue";
 import { runCron } from "./lib/platform/scheduled";
 
+export { AgentBandit } from "../durable-objects/agent-bandit";
 export { HubConnections } from "../durable-objects/hub-connections";
 export { Hub } from "../durable-objects/hub-room";
 export { HubTickets } from "../durable-objects/hub-tickets";
@@ -54,6 +56,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/files", router: filesService },
   { prefix: "/api/files", router: legacyFilesService },
   { prefix: "/v1/searches", router: searchesService },
+  { prefix: "/api/v1", router: legacyAbMctsService },
 ]);
 
 export default {

@@ -1,5 +1,6 @@
 // The one Env: every binding, var and secret the Worker sees, and the typed config parsed from it once per isolate.
 import { z } from "zod";
+import type { AgentBandit } from "../../../durable-objects/agent-bandit";
 import type { HubConnections } from "../../../durable-objects/hub-connections";
 import type { Hub } from "../../../durable-objects/hub-room";
 import type { HubTickets } from "../../../durable-objects/hub-tickets";
@@ -25,6 +26,7 @@ export interface Env {
   HUB_CONNECTIONS: DurableObjectNamespace<HubConnections>;
   SERVICE_CREDENTIALS: DurableObjectNamespace<ServiceCredentials>;
   SEARCHES: DurableObjectNamespace<SearchRun>;
+  AGENT_BANDITS: DurableObjectNamespace<AgentBandit>;
   GPU_JOBS: Queue<QueueMessage>;
   // Vars (wrangler.toml [vars]); strings, parsed by getConfig
   ENVIRONMENT?: string;
