@@ -58,6 +58,11 @@ export class SearchRun extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** Tickets being scored by a webhook right now (a second tell of one is refused while the first waits). */
   private readonly scoring = new Set<number>();
+  /**
+   * The parsed record and search, kept between requests: every write goes through this instance, so the copy is
+   * the stored state; a new instance (after an eviction) reads storage again.
+   */
+  private cached: { record: SearchRecord; search: Search } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,6 +79,16 @@ export class SearchRun extends DurableObject<Env> {
     this.sql.exec("INSERT OR REPLACE INTO search (k, v) VALUES (?, ?)", key, JSON.stringify(value));
   }
 
+  /** Writes in one transaction; a failed write drops the cached copy, so the next request reads what was stored. */
+  private persist(write: () => void): void {
+    try {
+      this.ctx.storage.transactionSync(write);
+    } catch (err) {
+      this.cached = null;
+      throw err;
+    }
+  }
+
   private answer(node: number): string | null {
     return (
       this.sql.exec<{ answer: string }>("SELECT answer FROM answers WHERE node = ?", node).toArray()[0]?.answer ?? null
@@ -82,10 +97,13 @@ export class SearchRun extends DurableObject<Env> {
 
   /** The record and the search for its owner (others learn nothing: not found). */
   private load(owner: string): SearchResult<{ record: SearchRecord; search: Search }> {
-    const record = this.read<SearchRecord>("record");
-    const state = this.read<SearchState>("state");
-    if (!record || !state || record.owner !== owner) return fail("not_found", "Search not found");
-    return { ok: true, value: { record, search: new Search(state) } };
+    if (!this.cached) {
+      const record = this.read<SearchRecord>("record");
+      const state = this.read<SearchState>("state");
+      if (record && state) this.cached = { record, search: new Search(state) };
+    }
+    if (!this.cached || this.cached.record.owner !== owner) return fail("not_found", "Search not found");
+    return { ok: true, value: this.cached };
   }
 
   create(id: string, owner: string, request: SearchRequest, webhookSecret: string | null): SearchResult<SearchView> {
@@ -115,10 +133,11 @@ export class SearchRun extends DurableObject<Env> {
       history: [],
       webhookSecret,
     };
-    this.ctx.storage.transactionSync(() => {
+    this.persist(() => {
       this.write("record", record);
       this.write("state", search.state);
     });
+    this.cached = { record, search };
     return { ok: true, value: this.view(record, search) };
   }
 
@@ -156,7 +175,7 @@ export class SearchRun extends DurableObject<Env> {
     const { record, search } = loaded.value;
     if (record.status !== "running") return fail("conflict", `The search has already stopped (${record.reason})`);
     this.finish(record, "cancelled", "cancelled");
-    this.write("record", record);
+    this.persist(() => this.write("record", record));
     return { ok: true, value: this.view(record, search) };
   }
 
@@ -176,7 +195,7 @@ export class SearchRun extends DurableObject<Env> {
       }
       if (asks.length) {
         record.updatedAt = Date.now();
-        this.ctx.storage.transactionSync(() => {
+        this.persist(() => {
           this.write("state", search.state);
           this.write("record", record);
         });
@@ -248,7 +267,7 @@ export class SearchRun extends DurableObject<Env> {
       current.history.push({ node: ticket, score: score as number, at: now });
     }
     this.settle(current, search);
-    this.ctx.storage.transactionSync(() => {
+    this.persist(() => {
       this.sql.exec("INSERT OR REPLACE INTO answers (node, answer, tokens) VALUES (?, ?, ?)", ticket, answer, tokens);
       this.write("state", search.state);
       this.write("record", current);
@@ -279,7 +298,7 @@ export class SearchRun extends DurableObject<Env> {
     const seconds = record.request.budget.seconds;
     if (record.status === "running" && seconds !== undefined && Date.now() - record.createdAt >= seconds * 1000) {
       this.finish(record, "done", "deadline");
-      this.write("record", record);
+      this.persist(() => this.write("record", record));
     }
   }
 

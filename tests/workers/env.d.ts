@@ -10,3 +10,10 @@ declare global {
     }
   }
 }
+
+// What tests read with inject() (provided by global-setup.ts, which the Worker's tsconfig does not compile).
+declare module "vitest" {
+  export interface ProvidedContext {
+    scorerUrl: string;
+  }
+}

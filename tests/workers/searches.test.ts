@@ -2,8 +2,10 @@
 // hub progress, and bad input.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { roomStub } from "../../src/lib/hub/rooms";
+import { scoreByWebhook } from "../../src/lib/orchestration/scorers";
+import { TEST_SCORER_SECRET } from "../support/scorer-secret";
 import { api, json, registerUser } from "./support";
 
 interface AskView {
@@ -293,5 +295,30 @@ describe("bad input", () => {
     expect((await tell(token, search.id, { ticket: 1, answer: "x", score: 2 })).status).toBe(400);
     expect((await api("GET", "/v1/searches/nope", { token })).status).toBe(400);
     expect((await api("GET", "/v1/searches/srch_AAAAAAAAAAAAAAAAAAAAAA", { token })).status).toBe(404);
+  });
+});
+
+describe("webhook scorer", () => {
+  const url = inject("scorerUrl");
+  const payload = { searchId: "srch_test", node: 1, task: "digits please" };
+
+  it("POSTs the answer signed and reads back its score", async () => {
+    // allowPrivate: the test scorer listens on loopback, which the route itself refuses (tested above).
+    expect(await scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "12ab" }, true)).toBe(0.5);
+    expect(await scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "1234" }, true)).toBe(1);
+  });
+
+  it("a wrong signature, a redirect or a score out of range is the scorer's failure; a private URL is refused", async () => {
+    const wrong = `whsec_${btoa("another secret entirely")}`;
+    await expect(scoreByWebhook(`${url}/score`, wrong, { ...payload, answer: "1" }, true)).rejects.toThrow(/401/);
+    await expect(
+      scoreByWebhook(`${url}/redirect`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, true),
+    ).rejects.toThrow(/302/);
+    await expect(
+      scoreByWebhook(`${url}/out-of-range`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, true),
+    ).rejects.toThrow(/score/);
+    await expect(
+      scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, false),
+    ).rejects.toThrow(/private/);
   });
 });
