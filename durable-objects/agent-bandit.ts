@@ -6,14 +6,18 @@ import { type ArmRanking, rankAgents } from "../src/lib/orchestration/agent-band
 import { observe, type Stats } from "../src/lib/orchestration/posterior";
 import { Random } from "../src/lib/orchestration/random";
 import type { Env } from "../src/lib/platform/env";
+import { migrateSqlite } from "./sqlite-migrations";
 
 /** Sessions are kept this long for their feedback, and at most this many per user. */
 export const BANDIT_LIMITS = { sessionTtlMs: 7 * 24 * 3600 * 1000, maxSessions: 1000, draws: 1000 } as const;
 
-const SCHEMA = `
+/** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
+const MIGRATIONS = [
+  `
 CREATE TABLE IF NOT EXISTS arms (agent TEXT PRIMARY KEY, n REAL NOT NULL, sum REAL NOT NULL, sum_sq REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, agents TEXT NOT NULL, created_at INTEGER NOT NULL);
-`;
+`,
+];
 
 export type FeedbackResult = "applied" | "unknown_session" | "unknown_agent";
 
@@ -23,7 +27,7 @@ export class AgentBandit extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+    migrateSqlite(ctx.storage, MIGRATIONS);
   }
 
   private stats(): Map<string, Stats> {

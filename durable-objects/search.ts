@@ -9,6 +9,7 @@ import { type Ask, Search, SearchError, type SearchState } from "../src/lib/orch
 import { SEARCH_LIMITS, type SearchRecord, type SearchRequest } from "../src/lib/orchestration/spec";
 import { type Env, getConfig } from "../src/lib/platform/env";
 import type { ErrorCode } from "../src/lib/platform/errors";
+import { migrateSqlite } from "./sqlite-migrations";
 
 /** A refusal as a value: DO RPC loses error classes. */
 export type SearchResult<T> = { ok: true; value: T } | { ok: false; error: ErrorCode; message: string };
@@ -43,10 +44,13 @@ export interface AskView extends Ask {
   parentAnswer: string | null;
 }
 
-const SCHEMA = `
+/** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
+const MIGRATIONS = [
+  `
 CREATE TABLE IF NOT EXISTS search (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (node INTEGER PRIMARY KEY, answer TEXT NOT NULL, tokens INTEGER NOT NULL);
-`;
+`,
+];
 
 const fail = (error: ErrorCode, message: string): { ok: false; error: ErrorCode; message: string } => ({
   ok: false,
@@ -67,7 +71,7 @@ export class SearchRun extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+    migrateSqlite(ctx.storage, MIGRATIONS);
   }
 
   private read<T>(key: "record" | "state"): T | null {

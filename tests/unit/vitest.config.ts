@@ -1,11 +1,10 @@
 import { defineConfig } from "vitest/config";
 
-// Pure code (no I/O, no runtime): fast, in plain Node.
+// Pure modules (no bindings, no database, no processes) under plain Node: seconds, files in parallel.
 export default defineConfig({
   test: {
     name: "unit",
     environment: "node",
     include: ["tests/unit/**/*.test.ts"],
-    testTimeout: 60_000,
   },
 });
