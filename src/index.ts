@@ -10,12 +10,14 @@ import { hubService } from "../functions/hub";
 import { jobsService } from "../functions/jobs";
 import { jobsAdminService } from "../functions/jobs-admin";
 import { keysService } from "../functions/keys";
+import { legacyAbMctsService } from "../functions/legacy/ab-mcts";
 import { legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
 import { legacyHubService } from "../functions/legacy/hub";
 import { legacyMemoryService } from "../functions/legacy/memory";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
+import { searchesService } from "../functions/searches";
 import { serviceCredentialsService } from "../functions/service-credentials";
 import { servicesService } from "../functions/services";
 import { systemService } from "../functions/system";
@@ -26,6 +28,7 @@ import type { Env } from "./lib/platform/env";
 import { consumeQueue } from "./lib/platform/queue";
 import { runCron } from "./lib/platform/scheduled";
 
+export { AgentBandit } from "../durable-objects/agent-bandit";
 export { FusionRun } from "../durable-objects/fusion-run";
 export { HubConnections } from "../durable-objects/hub-connections";
 export { Hub } from "../durable-objects/hub-room";
@@ -33,6 +36,7 @@ export { HubTickets } from "../durable-objects/hub-tickets";
 export { JobBoard } from "../durable-objects/job-board";
 export { LegacyHub } from "../durable-objects/legacy-hub";
 export { RateLimiter } from "../durable-objects/rate-limiter";
+export { SearchRun } from "../durable-objects/search";
 export { ServiceCredentials } from "../durable-objects/service-credentials";
 
 const app = createGateway({ title: "Tessera", version: pkg.version, description: pkg.description }, [
@@ -56,6 +60,8 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/documents", router: documentsService },
   { prefix: "/v1/fusion", router: fusionService },
   { prefix: "/api/files", router: legacyFilesService },
+  { prefix: "/v1/searches", router: searchesService },
+  { prefix: "/api/v1", router: legacyAbMctsService },
 ]);
 
 export default {

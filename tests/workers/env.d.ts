@@ -7,3 +7,10 @@ declare global {
     interface Env extends Secrets {}
   }
 }
+
+// What tests read with inject() (provided by global-setup.ts, which the Worker's tsconfig does not compile).
+declare module "vitest" {
+  export interface ProvidedContext {
+    scorerUrl: string;
+  }
+}

@@ -4,6 +4,7 @@ import { createServer, type Socket } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startThrowawayBridge } from "../../dev/db-bridge/throwaway";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
+import { startScorerServer } from "../support/scorer-server";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -15,6 +16,7 @@ declare module "vitest" {
     frozenDatabaseUrl: string;
     /** A DNS-over-HTTPS (JSON) resolver double: rebind.example → 127.0.0.1, public.example → 192.0.2.0/24 (TEST-NET). */
     resolverUrl: string;
+    scorerUrl: string;
   }
 }
 
@@ -60,10 +62,14 @@ export default async function setup(project: TestProject) {
   const resolverAddress = resolver.address();
   const resolverPort = typeof resolverAddress === "object" && resolverAddress ? resolverAddress.port : 0;
   project.provide("resolverUrl", `http://127.0.0.1:${resolverPort}/dns-query`);
+  // A webhook scorer on loopback for the search scorer tests (docs/orchestration.md).
+  const scorer = await startScorerServer();
+  project.provide("scorerUrl", scorer.url);
   return async () => {
     resolver.close();
     for (const socket of held) socket.destroy();
     frozen.close();
+    await scorer.close();
     await database.dispose();
   };
 }

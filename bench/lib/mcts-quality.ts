@@ -1,0 +1,65 @@
+// bench:mcts's quality half: every algorithm on the same generated tasks at equal generation budgets.
+
+import { Random } from "../../src/lib/orchestration/random";
+import { type Algorithm, Search } from "../../src/lib/orchestration/search";
+import { generate, makeTask, refine, SIM_MODELS, type SimTask, TESTS_PER_TASK } from "./mcts-tasks";
+
+export interface Variant {
+  label: string;
+  algorithm: Algorithm;
+  models: string[];
+}
+
+/** One search on one task: whether it found an answer passing every test within `budget` generations. */
+export function solve(task: SimTask, variant: Variant, budget: number, seed: number): boolean {
+  const search = Search.create({ algorithm: variant.algorithm, models: variant.models, maxNodes: budget, seed });
+  const world = Random.seeded(seed ^ 0x5eed);
+  const passed = new Map<number, number>();
+  for (let ask = search.ask(); ask; ask = search.ask()) {
+    const p =
+      ask.parent === 0
+        ? generate(task, ask.model, world)
+        : refine(task, ask.model, passed.get(ask.parent) as number, world);
+    passed.set(ask.ticket, p);
+    search.tell(ask.ticket, String(p), p / TESTS_PER_TASK);
+    if (p === TESTS_PER_TASK) return true;
+  }
+  return false;
+}
+
+/** Wilson score interval (95 %) for k successes in n. */
+export function wilson(k: number, n: number): [number, number] {
+  const z = 1.96;
+  const p = k / n;
+  const denom = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denom;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+export interface QualityRow {
+  label: string;
+  budget: number;
+  solved: number;
+  tasks: number;
+  rate: number;
+  ci: [number, number];
+}
+
+export function runQuality(variants: Variant[], budgets: number[], tasks: number, seed: number): QualityRow[] {
+  const taskRng = Random.seeded(seed);
+  const generated = Array.from({ length: tasks }, () => makeTask(taskRng));
+  const rows: QualityRow[] = [];
+  for (const budget of budgets) {
+    for (const variant of variants) {
+      let solved = 0;
+      generated.forEach((task, i) => {
+        if (solve(task, variant, budget, seed * 7919 + i)) solved++;
+      });
+      rows.push({ label: variant.label, budget, solved, tasks, rate: solved / tasks, ci: wilson(solved, tasks) });
+    }
+  }
+  return rows;
+}
+
+export const ALL_MODELS = SIM_MODELS.map((m) => m.name);
