@@ -12,6 +12,7 @@ import { legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
 import { legacyHubService } from "../functions/legacy/hub";
 import { legacyMemoryService } from "../functions/legacy/memory";
+import { llmService } from "../functions/llm";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
 import { serviceCredentialsService } from "../functions/service-credentials";
@@ -29,6 +30,7 @@ export { Hub } from "../durable-objects/hub-room";
 export { HubTickets } from "../durable-objects/hub-tickets";
 export { JobBoard } from "../durable-objects/job-board";
 export { LegacyHub } from "../durable-objects/legacy-hub";
+export { LlmTuner } from "../durable-objects/llm-tuner";
 export { RateLimiter } from "../durable-objects/rate-limiter";
 export { ServiceCredentials } from "../durable-objects/service-credentials";
 
@@ -51,6 +53,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/ws", router: legacyHubService },
   { prefix: "/v1/files", router: filesService },
   { prefix: "/api/files", router: legacyFilesService },
+  { prefix: "", router: llmService },
 ]);
 
 export default {

@@ -10,3 +10,10 @@ declare global {
     }
   }
 }
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The OpenAI-protocol test upstream behind LLM_ROUTES (tests/workers/global-setup.ts). */
+    llmUpstreamUrl: string;
+  }
+}

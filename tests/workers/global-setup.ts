@@ -1,7 +1,9 @@
 // Starts the database bridge once for the whole Workers-pool run and hands its URL to the Worker.
 import type { TestProject } from "vitest/node";
 import { startThrowawayBridge } from "../../dev/db-bridge/throwaway";
+import { freePort } from "../../dev/lib/processes";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
+import { startOpenAiUpstream, testLlmRoutes } from "../support/openai-upstream";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -9,6 +11,9 @@ declare module "vitest" {
     databaseBackend: string;
     jwtPrivateKey: string;
     jwtPublicKeys: string;
+    /** LLM_ROUTES over the OpenAI-protocol test upstream (tests/support/openai-upstream.ts). */
+    llmRoutes: string;
+    llmUpstreamUrl: string;
   }
 }
 
@@ -21,5 +26,11 @@ export default async function setup(project: TestProject) {
   const keys = await generateKeyPairSecrets("ES256");
   project.provide("jwtPrivateKey", keys.JWT_PRIVATE_KEY);
   project.provide("jwtPublicKeys", keys.JWT_PUBLIC_KEYS);
-  return () => database.dispose();
+  const llm = await startOpenAiUpstream();
+  project.provide("llmRoutes", testLlmRoutes(llm.url, `http://127.0.0.1:${await freePort()}`));
+  project.provide("llmUpstreamUrl", llm.url);
+  return async () => {
+    await llm.close();
+    await database.dispose();
+  };
 }

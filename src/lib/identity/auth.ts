@@ -19,7 +19,8 @@ import type { PublicUser } from "./users";
  *   credential is never taken for a user: it is not a JWT, so the token check above refuses it.
  */
 export type UserAccess = "user" | "session" | { role: string };
-export type ServiceAccess = { scope: ServiceScope; orRole?: string };
+/** `orUser`: or any valid access token, checked as "user" (stateless), for routes every user may call. */
+export type ServiceAccess = { scope: ServiceScope; orRole?: string; orUser?: true };
 export type Access = "public" | UserAccess | ServiceAccess;
 
 export type Principal = AccessClaims;
@@ -67,6 +68,7 @@ async function authorizeService(c: Context<AppEnv>, access: ServiceAccess): Prom
     return { ...service, sub: service.id };
   }
   if (access.orRole) return (await authorize(c, { role: access.orRole })) as Principal;
+  if (access.orUser) return (await authorize(c, "user")) as Principal;
   throw new ApiError("unauthorized", `Requires a service credential with the '${access.scope}' scope`, {
     headers: { "WWW-Authenticate": "Bearer" },
   });

@@ -5,6 +5,7 @@ import type { Hub } from "../../../durable-objects/hub-room";
 import type { HubTickets } from "../../../durable-objects/hub-tickets";
 import type { JobBoard } from "../../../durable-objects/job-board";
 import type { LegacyHub } from "../../../durable-objects/legacy-hub";
+import type { LlmTuner } from "../../../durable-objects/llm-tuner";
 import type { RateLimiter } from "../../../durable-objects/rate-limiter";
 import type { ServiceCredentials } from "../../../durable-objects/service-credentials";
 import { activeRules, type TagRule, TagRulesConfig } from "../files/tags";
@@ -23,6 +24,7 @@ export interface Env {
   LEGACY_HUB: DurableObjectNamespace<LegacyHub>;
   HUB_CONNECTIONS: DurableObjectNamespace<HubConnections>;
   SERVICE_CREDENTIALS: DurableObjectNamespace<ServiceCredentials>;
+  LLM_TUNER: DurableObjectNamespace<LlmTuner>;
   GPU_JOBS: Queue<QueueMessage>;
   // Vars (wrangler.toml [vars]); strings, parsed by getConfig
   ENVIRONMENT?: string;
@@ -56,6 +58,8 @@ export interface Env {
   FILES_INDEX_MAX_BYTES?: string;
   FILES_INLINE_INDEX_MAX_BYTES?: string;
   FILES_TAG_RULES?: string;
+  /** The LLM route table, JSON (src/lib/llm/config.ts, docs/llm.md); parsed by the LLM code itself. */
+  LLM_ROUTES?: string;
   // Secrets (.dev.vars locally, `wrangler secret put` in production)
   DATABASE_URL?: string;
   /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
+  // Before rate_limited, so a bare 429 from Hono still maps to rate_limited (the later entry wins in STATUS_TO_CODE).
+  budget_exceeded: 429,
   rate_limited: 429,
   internal: 500,
   upstream_error: 502,

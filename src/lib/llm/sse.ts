@@ -1,0 +1,42 @@
+// Server-sent events for chat streams: reading a provider's `data:` lines, and writing OpenAI's own.
+
+/** Each `data:` payload of an SSE body as it arrives, ending at `[DONE]` or the end of the body. */
+export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end = buffer.indexOf("\n");
+      while (end >= 0) {
+        const line = buffer.slice(0, end).replace(/\r$/, "");
+        buffer = buffer.slice(end + 1);
+        if (line.startsWith("data:")) {
+          const data = line.slice(5).trimStart();
+          if (data === "[DONE]") return;
+          yield data;
+        }
+        end = buffer.indexOf("\n");
+      }
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+const encoder = new TextEncoder();
+
+export function sseEvent(payload: unknown): Uint8Array {
+  return encoder.encode(`data: ${JSON.stringify(payload)}\n\n`);
+}
+
+export const SSE_DONE = encoder.encode("data: [DONE]\n\n");
+
+export const SSE_HEADERS = {
+  "Content-Type": "text/event-stream; charset=utf-8",
+  "Cache-Control": "no-cache",
+  "X-Accel-Buffering": "no",
+} as const;
