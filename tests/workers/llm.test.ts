@@ -396,3 +396,69 @@ describe("providers", () => {
     expect(usage.recent[0]?.alias).toBe("chat");
   });
 });
+
+describe("tuning", () => {
+  /** A small seeded generator, so the simulated rewards are the same on every run. */
+  function seeded(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+  }
+
+  it('converges on the preset a simulated reward favours, from feedback on params: "auto" completions', async () => {
+    const admin = await createAdmin();
+    const tuner = await registerUser();
+    const random = seeded(17);
+    // "focused" is good 90 % of the time, every other preset 20 %.
+    const reward = (preset: string) => (random() < (preset === "focused" ? 0.9 : 0.2) ? 1 : 0);
+    const picks: string[] = [];
+    for (let round = 0; round < 80; round++) {
+      const res = await chat(tuner.accessToken, "tune", { tessera: { params: "auto", task: "reasoning" } });
+      expect(res.status).toBe(200);
+      const preset = res.headers.get("x-tessera-preset") ?? "";
+      picks.push(preset);
+      const { id } = await json<Completion>(res);
+      const fb = await api("POST", "/v1/feedback", {
+        token: tuner.accessToken,
+        body: { completion_id: id, score: reward(preset) },
+      });
+      expect(fb.status).toBe(202);
+    }
+    const late = picks.slice(-20);
+    expect(late.filter((p) => p === "focused").length).toBeGreaterThanOrEqual(10);
+    const state = await json<{
+      tuning: { task: string; model: string; arms: { preset: string; mean: number; pulls: number }[] }[];
+    }>(await api("GET", "/v1/llm/tuning", { token: admin.accessToken }));
+    const arms = state.tuning.find((t) => t.task === "reasoning" && t.model === "tune")?.arms ?? [];
+    const best = [...arms].sort((a, b) => b.mean - a.mean)[0];
+    expect(best?.preset).toBe("focused");
+    expect(arms.reduce((n, a) => n + a.pulls, 0)).toBe(80);
+  });
+
+  it("keeps the caller's own parameters over the preset's", async () => {
+    const res = await chat(user.accessToken, "tune", { temperature: 0.25, tessera: { params: "auto" } });
+    expect(res.headers.get("x-tessera-preset")).toBeTruthy();
+    expect((await json<Completion>(res)).choices[0]?.message.content).toMatch(/t=0\.25$/);
+  });
+
+  it("takes feedback once, only from the completion's own caller", async () => {
+    const res = await chat(user.accessToken, "tune", { tessera: { params: "auto", task: "general" } });
+    const { id } = await json<Completion>(res);
+    const other = await registerUser();
+    const stranger = await api("POST", "/v1/feedback", {
+      token: other.accessToken,
+      body: { completion_id: id, score: 1 },
+    });
+    expect(stranger.status).toBe(404);
+    expect(
+      (await api("POST", "/v1/feedback", { token: user.accessToken, body: { completion_id: id, score: 1 } })).status,
+    ).toBe(202);
+    expect(
+      (await api("POST", "/v1/feedback", { token: user.accessToken, body: { completion_id: id, score: 1 } })).status,
+    ).toBe(409);
+    const bad = await api("POST", "/v1/feedback", { token: user.accessToken, body: { completion_id: id, score: 3 } });
+    expect(bad.status).toBe(400);
+  });
+});
