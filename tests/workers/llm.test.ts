@@ -2,7 +2,9 @@
 // the LLM_ROUTES the workers config builds from it: shapes, fallbacks, retries, breakers, cache, usage, budgets.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import { roomStub } from "../../src/lib/hub/rooms";
 import { completeChat } from "../../src/lib/llm/complete";
+import { LLM_ADMIN_ROOM } from "../../src/lib/llm/targets";
 import { api, createAdmin, json, registerUser } from "./support";
 
 const upstream = inject("llmUpstreamUrl");
@@ -248,6 +250,15 @@ describe("breakers", () => {
     const after = closed.targets.find((t) => t.target === "up/switch-breaker");
     expect(after?.state).toBe("closed");
     expect(after?.latencyMs.p50).not.toBeNull();
+    // Each change of state went to the admins' hub room (published through waitUntil: poll).
+    let history: string[] = [];
+    for (let wait = 25; wait < 5000; wait *= 2) {
+      history = (await roomStub(env, LLM_ADMIN_ROOM).history()).filter((e) => e.includes("up/switch-breaker"));
+      if (history.some((e) => e.includes('"to":"closed"'))) break;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    expect(history.some((e) => e.includes('"event":"llm.breaker"') && e.includes('"to":"open"'))).toBe(true);
+    expect(history.some((e) => e.includes('"to":"closed"'))).toBe(true);
   });
 
   it("is for admins only", async () => {
