@@ -20,7 +20,7 @@ export interface OpenAiUpstream {
 }
 
 interface ChatBody {
-  model: string;
+  model?: string;
   messages: { role: string; content: unknown }[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
@@ -69,10 +69,20 @@ export async function startOpenAiUpstream(): Promise<OpenAiUpstream> {
     if (path === "/models") return json(res, 200, { object: "list", data: [] });
     if (req.method !== "POST") return json(res, 404, { error: { message: "not found" } });
     const body = await readJson(req);
-    const model = body.model;
+    const model = body.model ?? "tei";
     counts.set(model, (counts.get(model) ?? 0) + 1);
 
     if (model.startsWith("fail500")) return json(res, 500, { error: { message: "upstream exploded" } });
+    if (path === "/" && "inputs" in body) {
+      // Text Embeddings Inference (what a Hugging Face endpointUrl serves for feature extraction): bare vectors.
+      const inputs = (body as { inputs: string | string[] }).inputs;
+      const list = typeof inputs === "string" ? [inputs] : inputs;
+      return json(
+        res,
+        200,
+        list.map((text) => [text.length, 0.25]),
+      );
+    }
     if (path === "/embeddings") {
       const inputs = typeof body.input === "string" ? [body.input] : (body.input ?? []);
       return json(res, 200, {
@@ -199,6 +209,8 @@ export function testLlmRoutes(upstreamUrl: string, deadUrl: string): string {
     aliases: {
       chat: { targets: [up("echo", { price: { prompt: 1, completion: 2 } })] },
       "hf-chat": { targets: [{ provider: "hf", model: "echo-hf" }] },
+      "hf-fallback": { targets: [{ provider: "hf", model: "ratelimit-9" }, up("echo-after-hf")] },
+      "hf-embed": { kind: "embeddings", targets: [{ provider: "hf", model: "tei" }] },
       "fallback-500": { targets: [up("fail500-fallback"), up("echo-after-500")] },
       "fallback-429": { targets: [up("ratelimit-1"), up("echo-after-429")] },
       "fallback-429-long": { targets: [up("ratelimit-30"), up("echo-after-429-long")] },

@@ -391,6 +391,27 @@ describe("providers", () => {
     const res = await chat(user.accessToken, "hf-chat");
     expect(res.status).toBe(200);
     expect(res.headers.get("x-tessera-target")).toBe("hf/echo-hf");
+    expect((await json<Completion>(res)).choices[0]?.message.content).toBe("echo: hello there t=none");
+    const streamed = await (await chat(user.accessToken, "hf-chat", { stream: true })).text();
+    expect(streamed).toContain('"content":" there"');
+    expect(streamed.endsWith("data: [DONE]\n\n")).toBe(true);
+  });
+
+  it("maps a Hugging Face refusal onto the router's kinds (a long 429 falls back at once)", async () => {
+    const before = await upstreamCount("ratelimit-9");
+    const res = await chat(user.accessToken, "hf-fallback");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-tessera-target")).toBe("up/echo-after-hf");
+    expect((await upstreamCount("ratelimit-9")) - before).toBe(1);
+  });
+
+  it("embeds through Hugging Face feature extraction at an endpointUrl", async () => {
+    const res = await api("POST", "/v1/embeddings", {
+      token: user.accessToken,
+      body: { model: "hf-embed", input: ["abcd"] },
+    });
+    expect(res.status).toBe(200);
+    expect((await json<{ data: { embedding: number[] }[] }>(res)).data[0]?.embedding).toEqual([4, 0.25]);
   });
 
   it("accepts a service credential with the llm scope, and records usage under it", async () => {
