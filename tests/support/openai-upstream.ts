@@ -8,6 +8,7 @@
 //   big-usage        answers with usage of 6000 completion tokens (over the tests' daily budget)
 //   slow-stream-<ms> streams 20 words, <ms> apart
 //   cut-stream       streams two words and then drops the connection
+//   words-<n>        answers (or streams) n words at once (the bench's long stream)
 //   switch-<name>    500 or echo, as /control/switch?name=&mode=fail|ok last set (default fail)
 // Under /v1/… as well as /…, so a Hugging Face endpointUrl (TGI, vLLM: OpenAI's protocol under /v1) works too.
 // GET /control/count?model= is how many requests a model has had.
@@ -122,9 +123,10 @@ export async function startOpenAiUpstream(): Promise<OpenAiUpstream> {
 
     const created = Math.floor(Date.now() / 1000);
     const id = `up-${created}-${counts.get(model)}`;
+    const wordCount = Number(/^words-(\d+)$/.exec(model)?.[1] ?? 20);
     const text =
-      model === "cut-stream" || model.startsWith("slow-stream")
-        ? Array.from({ length: 20 }, (_, i) => `w${i}`).join(" ")
+      model === "cut-stream" || model.startsWith("slow-stream") || model.startsWith("words-")
+        ? Array.from({ length: wordCount }, (_, i) => `w${i}`).join(" ")
         : `echo: ${lastUserText(body)} t=${body.temperature ?? "none"}`;
     const usage = {
       prompt_tokens: 10,
