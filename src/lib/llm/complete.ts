@@ -15,7 +15,7 @@ import {
 } from "./openai-shapes";
 import { type ProviderChatRequest, ProviderError } from "./providers/types";
 import { llmLog, type RouteContext, route } from "./router";
-import { SSE_DONE, sseEvent } from "./sse";
+import { encodeText, SSE_DONE, sseEvent, sseText } from "./sse";
 import { tuner } from "./tuner";
 import { applyPreset, classifyTask, type Outcome, PRESETS, promptText } from "./tuning";
 import { costUsd, enforceBudget, recordUsage, type UsageRow } from "./usage";
@@ -249,12 +249,16 @@ export async function streamChat(
   const abort = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
   const p = await prepare(env, ctx, caller, raw, { ...options, signal });
-  let served: Awaited<ReturnType<typeof route<{ it: AsyncIterator<ChatCompletionChunk>; first: ChatCompletionChunk }>>>;
+  let served: Awaited<
+    ReturnType<typeof route<{ it: AsyncIterator<ChatCompletionChunk[]>; first: ChatCompletionChunk[] }>>
+  >;
   try {
     served = await route(routeContext(p), p.alias, async (provider, t, sig) => {
       const it = (await provider.stream(providerRequest(p, t), sig))[Symbol.asyncIterator]();
       const first = await it.next();
-      if (first.done) throw new ProviderError("server", `provider '${t.provider}' sent an empty stream`);
+      if (first.done || !first.value[0]) {
+        throw new ProviderError("server", `provider '${t.provider}' sent an empty stream`);
+      }
       return { it, first: first.value };
     });
   } catch (err) {
@@ -263,6 +267,7 @@ export async function streamChat(
     throw err;
   }
   const { it, first } = served.value;
+  const head = first[0] as ChatCompletionChunk;
   const t = served.target;
   const includeUsage = p.request.stream_options?.include_usage === true;
   let sentChars = 0;
@@ -292,26 +297,31 @@ export async function streamChat(
     finished = true;
     resolveDone(status);
   };
-  const relay = (chunk: ChatCompletionChunk): Uint8Array | undefined => {
-    if (chunk.usage) upstreamUsage = chunk.usage;
-    if (!chunk.choices?.length) return undefined; // the provider's usage chunk: ours goes out at the end
-    for (const choice of chunk.choices) {
-      sentChars += choice.delta?.content?.length ?? 0;
-      for (const call of choice.delta?.tool_calls ?? []) sentChars += call.function?.arguments?.length ?? 0;
+  /** One batch of the provider's chunks as one write: our id on each, the provider's usage chunk held back. */
+  const relay = (batch: ChatCompletionChunk[]): string => {
+    let text = "";
+    for (const chunk of batch) {
+      if (chunk.usage) upstreamUsage = chunk.usage;
+      if (!chunk.choices?.length) continue; // the provider's usage chunk: ours goes out at the end
+      for (const choice of chunk.choices) {
+        sentChars += choice.delta?.content?.length ?? 0;
+        for (const call of choice.delta?.tool_calls ?? []) sentChars += call.function?.arguments?.length ?? 0;
+      }
+      text += sseText({ ...chunk, id: p.completionId, object: "chat.completion.chunk", usage: undefined });
     }
-    return sseEvent({ ...chunk, id: p.completionId, object: "chat.completion.chunk", usage: undefined });
+    return text;
   };
-  let pending: ChatCompletionChunk | undefined = first;
+  let pending: ChatCompletionChunk[] | undefined = first;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         for (;;) {
-          const chunk = pending ?? (await nextChunk(it));
+          const batch = pending ?? (await nextBatch(it));
           pending = undefined;
-          if (!chunk) break;
-          const bytes = relay(chunk);
-          if (bytes) {
-            controller.enqueue(bytes);
+          if (!batch) break;
+          const text = relay(batch);
+          if (text) {
+            controller.enqueue(encodeText(text));
             return;
           }
         }
@@ -322,8 +332,8 @@ export async function streamChat(
             sseEvent({
               id: p.completionId,
               object: "chat.completion.chunk",
-              created: first.created,
-              model: first.model,
+              created: head.created,
+              model: head.model,
               choices: [],
               usage,
             }),
@@ -364,7 +374,7 @@ export async function streamChat(
   };
 }
 
-async function nextChunk(it: AsyncIterator<ChatCompletionChunk>): Promise<ChatCompletionChunk | undefined> {
+async function nextBatch(it: AsyncIterator<ChatCompletionChunk[]>): Promise<ChatCompletionChunk[] | undefined> {
   const next = await it.next();
   return next.done ? undefined : next.value;
 }

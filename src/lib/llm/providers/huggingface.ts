@@ -74,7 +74,7 @@ export class HuggingFaceProvider implements LlmProvider {
     }
   }
 
-  async stream(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>> {
+  async stream(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk[]>> {
     const call = callFetch(this.config.timeoutMs, signal);
     const { model, ...rest } = request;
     const args = { ...this.target(model), ...rest, stream_options: { include_usage: true } };
@@ -92,9 +92,9 @@ export class HuggingFaceProvider implements LlmProvider {
     const failure = (err: unknown) => this.failure(err, call, signal);
     return (async function* () {
       if (first.done) return;
-      yield first.value as ChatCompletionChunk;
+      yield [first.value as ChatCompletionChunk];
       try {
-        for await (const chunk of source) yield chunk as unknown as ChatCompletionChunk;
+        for await (const chunk of source) yield [chunk as unknown as ChatCompletionChunk];
       } catch (err) {
         throw failure(err);
       }

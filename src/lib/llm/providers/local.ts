@@ -14,7 +14,7 @@ export class LocalProvider implements LlmProvider {
     return Promise.reject(new ProviderError("unavailable", LOCAL_NOT_PROVISIONED));
   }
 
-  stream(_request: ProviderChatRequest, _signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>> {
+  stream(_request: ProviderChatRequest, _signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk[]>> {
     return Promise.reject(new ProviderError("unavailable", LOCAL_NOT_PROVISIONED));
   }
 

@@ -3,7 +3,7 @@ import type { Env } from "../../platform/env";
 import type { ProviderConfig } from "../config";
 import { providerFetch } from "../fetch";
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingResponse } from "../openai-shapes";
-import { sseData } from "../sse";
+import { sseBatches } from "../sse";
 import { type EmbedRequest, type LlmProvider, type ProviderChatRequest, ProviderError, parseRetryAfter } from "./types";
 
 type Config = Extract<ProviderConfig, { type: "openai-compatible" }>;
@@ -79,7 +79,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     }
   }
 
-  async stream(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>> {
+  async stream(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk[]>> {
     const res = await this.post(
       "/chat/completions",
       { ...request, stream: true, stream_options: { include_usage: true } },
@@ -108,14 +108,16 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   }
 }
 
-async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<ChatCompletionChunk> {
-  for await (const data of sseData(body)) {
-    let chunk: ChatCompletionChunk;
-    try {
-      chunk = JSON.parse(data) as ChatCompletionChunk;
-    } catch {
-      continue; // a keep-alive or comment line: nothing to relay
+async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<ChatCompletionChunk[]> {
+  for await (const batch of sseBatches(body)) {
+    const chunks: ChatCompletionChunk[] = [];
+    for (const data of batch) {
+      try {
+        chunks.push(JSON.parse(data) as ChatCompletionChunk);
+      } catch {
+        // a keep-alive or comment payload: nothing to relay
+      }
     }
-    yield chunk;
+    if (chunks.length) yield chunks;
   }
 }

@@ -13,8 +13,11 @@ export interface EmbedRequest {
 
 export interface LlmProvider {
   chat(request: ProviderChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
-  /** Resolves once the provider has accepted the request (its headers), so failures before the first byte can fall back. */
-  stream(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>>;
+  /**
+   * Resolves once the provider has accepted the request (its headers), so failures before the first byte can fall
+   * back. Yields chunks in batches (whatever arrived together), so the relay writes once per batch.
+   */
+  stream(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk[]>>;
   embed(request: EmbedRequest, signal: AbortSignal): Promise<EmbeddingResponse>;
   health(signal: AbortSignal): Promise<boolean>;
 }
