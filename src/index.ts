@@ -11,6 +11,7 @@ import { keysService } from "../functions/keys";
 import { legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
 import { legacyHubService } from "../functions/legacy/hub";
+import { legacyLlmService } from "../functions/legacy/llm";
 import { legacyMemoryService } from "../functions/legacy/memory";
 import { llmService } from "../functions/llm";
 import { memoriesService } from "../functions/memories";
@@ -54,6 +55,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/files", router: filesService },
   { prefix: "/api/files", router: legacyFilesService },
   { prefix: "", router: llmService },
+  { prefix: "/api/v1", router: legacyLlmService },
 ]);
 
 export default {

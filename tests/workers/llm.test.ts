@@ -494,3 +494,68 @@ describe("tuning", () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe("legacy adapters", () => {
+  it("serves the old parameter service: parameters within constraints, feedback by task_id, analytics", async () => {
+    const caller = await registerUser();
+    const res = await api("POST", "/api/v1/parameters", {
+      token: caller.accessToken,
+      body: {
+        id: `legacy-${crypto.randomUUID()}`,
+        model: "legacy-model",
+        prompt: "Summarize this report for me",
+        constraints: { temperature_range: [0.2, 0.4], max_tokens_limit: 256, top_p_range: [0.5, 0.9] },
+      },
+    });
+    expect(res.status).toBe(200);
+    const params = await json<{
+      id: string;
+      temperature: number;
+      top_p: number;
+      max_tokens: number;
+      reasoning: string[];
+    }>(res);
+    expect(params.temperature).toBeGreaterThanOrEqual(0.2);
+    expect(params.temperature).toBeLessThanOrEqual(0.4);
+    expect(params.top_p).toBeLessThanOrEqual(0.9);
+    expect(params.max_tokens).toBeLessThanOrEqual(256);
+    expect(params.reasoning[0]).toBe("task classified as summarization");
+    const fb = await api("POST", "/api/v1/feedback", {
+      token: caller.accessToken,
+      body: {
+        task_id: params.id,
+        quality_score: 0.8,
+        task_type: "summarization",
+        latency_ms: 120,
+        error_occurred: false,
+      },
+    });
+    expect(fb.status).toBe(200);
+    expect(await json(fb)).toMatchObject({ status: "accepted" });
+    const analytics = await json<{
+      total_requests: number;
+      task_distribution: Record<string, number>;
+      model_performance: Record<string, unknown>;
+    }>(await api("GET", "/api/v1/analytics", { token: caller.accessToken }));
+    expect(analytics.total_requests).toBeGreaterThanOrEqual(1);
+    expect(analytics.task_distribution.summarization).toBeGreaterThanOrEqual(1);
+    expect(analytics.model_performance["legacy-model"]).toBeTruthy();
+  });
+
+  it("answers the old LLMRequest with an LLMResponse through the router", async () => {
+    const res = await api("POST", "/api/v1/llm", {
+      token: user.accessToken,
+      body: { model: "fallback-500", messages: [{ role: "user", content: "old client" }], context_id: "ctx-1" },
+    });
+    expect(res.status).toBe(200);
+    const body = await json<Record<string, unknown>>(res);
+    expect(body).toMatchObject({
+      content: "echo: old client t=none",
+      provider: "up",
+      tokens_used: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+      finish_reason: "stop",
+      metadata: { context_id: "ctx-1" },
+    });
+    expect(typeof body.execution_time_ms).toBe("number");
+  });
+});
