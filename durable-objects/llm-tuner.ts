@@ -5,6 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Arm, chooseArm, freshArm, type Outcome, observe, PRESETS } from "../src/lib/llm/tuning";
 import type { Env } from "../src/lib/platform/env";
+import { migrateSqlite } from "./sqlite-migrations";
 
 /** How long a completion stays open to feedback. */
 const FEEDBACK_WINDOW_MS = 7 * 86_400_000;
@@ -20,14 +21,17 @@ export interface TuningSnapshot {
   arms: TunedArm[];
 }
 
+/** The schema, one entry per version (durable-objects/sqlite-migrations.ts); the arms live in the KV API. */
+const MIGRATIONS = [
+  `CREATE TABLE pending (id TEXT PRIMARY KEY, arm_key TEXT NOT NULL, arm INTEGER NOT NULL, user_id TEXT NOT NULL,
+    scored INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL);
+   CREATE INDEX pending_expires ON pending (expires_at);`,
+];
+
 export class LlmTuner extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(
-      `CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY, arm_key TEXT NOT NULL, arm INTEGER NOT NULL,
-        user_id TEXT NOT NULL, scored INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL);
-       CREATE INDEX IF NOT EXISTS pending_expires ON pending (expires_at);`,
-    );
+    migrateSqlite(ctx.storage, MIGRATIONS);
   }
 
   private arms(key: string): Arm[] {

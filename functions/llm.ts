@@ -2,7 +2,7 @@
 // embeddings, usage, feedback for the tuner; route overrides, breaker state and tuning for admins.
 import type { Context } from "hono";
 import { z } from "zod";
-import { principal, serviceCaller } from "../src/lib/identity/auth";
+import { principal } from "../src/lib/identity/auth";
 import { type ChatMeta, type LlmCaller, runChat, streamChat } from "../src/lib/llm/complete";
 import { clearOverride, loadRoutes, mayUse, storeOverride } from "../src/lib/llm/config";
 import { embed } from "../src/lib/llm/embed";
@@ -26,7 +26,7 @@ const CHAT_TIMEOUT_MS = 300_000;
 
 /** Who is calling, in the LLM code's terms: a credential is its own user for usage and budgets. */
 export function llmCaller(c: Context<AppEnv>): LlmCaller {
-  const service = serviceCaller(c);
+  const service = c.get("service");
   if (service) return { userId: service.id, credentialId: service.id, roles: [] };
   const p = principal(c);
   return { userId: p.sub, roles: p.roles };

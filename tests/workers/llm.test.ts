@@ -213,7 +213,7 @@ describe("fallback and retries", () => {
       seen.set(t, (seen.get(t) ?? 0) + 1);
     }
     expect(seen.get("up/echo-w-heavy") ?? 0).toBeGreaterThan(seen.get("up/echo-w-light") ?? 0);
-  });
+  }, 60_000);
 });
 
 describe("breakers", () => {
@@ -467,7 +467,7 @@ describe("tuning", () => {
     const best = [...arms].sort((a, b) => b.mean - a.mean)[0];
     expect(best?.preset).toBe("focused");
     expect(arms.reduce((n, a) => n + a.pulls, 0)).toBe(80);
-  });
+  }, 180_000); // 160 requests: generous for a loaded machine
 
   it("keeps the caller's own parameters over the preset's", async () => {
     const res = await chat(user.accessToken, "tune", { temperature: 0.25, tessera: { params: "auto" } });

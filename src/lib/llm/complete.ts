@@ -20,6 +20,9 @@ import { tuner } from "./tuner";
 import { applyPreset, classifyTask, type Outcome, PRESETS, promptText } from "./tuning";
 import { costUsd, enforceBudget, recordUsage, type UsageRow } from "./usage";
 
+/** What the LLM code needs of the request's ExecutionContext: somewhere to hand the usage writes. */
+export type WaitUntil = Pick<ExecutionContext, "waitUntil">;
+
 export interface LlmCaller {
   /** A user's id, or a service credential's `svc_…` id when a credential calls without a user. */
   userId: string;
@@ -47,7 +50,7 @@ export interface ChatMeta {
 
 interface Prepared {
   env: Env;
-  ctx: ExecutionContext;
+  ctx: WaitUntil;
   caller: LlmCaller;
   request: ParsedChatRequest;
   routes: RoutesConfig;
@@ -68,7 +71,7 @@ function dropNulls<T extends object>(value: T): Partial<T> {
 
 async function prepare(
   env: Env,
-  ctx: ExecutionContext,
+  ctx: WaitUntil,
   caller: LlmCaller,
   raw: ChatCompletionRequest | ParsedChatRequest,
   options: CompleteOptions,
@@ -156,7 +159,7 @@ function promptEstimate(request: ParsedChatRequest): number {
 /** A whole completion, with the cache status and the target that answered. */
 export async function runChat(
   env: Env,
-  ctx: ExecutionContext,
+  ctx: WaitUntil,
   caller: LlmCaller,
   raw: ChatCompletionRequest | ParsedChatRequest,
   options: CompleteOptions = {},
@@ -224,7 +227,7 @@ function contentOf(completion: ChatCompletion): string {
  */
 export async function completeChat(
   env: Env,
-  ctx: ExecutionContext,
+  ctx: WaitUntil,
   caller: LlmCaller,
   request: ChatCompletionRequest,
   options?: CompleteOptions,
@@ -240,7 +243,7 @@ export async function completeChat(
  */
 export async function streamChat(
   env: Env,
-  ctx: ExecutionContext,
+  ctx: WaitUntil,
   caller: LlmCaller,
   raw: ChatCompletionRequest | ParsedChatRequest,
   options: CompleteOptions = {},

@@ -1,7 +1,7 @@
 // Embeddings through the router: an alias of kind "embeddings", the same fallbacks, breakers, usage and budgets.
 import type { Env } from "../platform/env";
 import { parseInput } from "../platform/validate";
-import type { LlmCaller } from "./complete";
+import type { LlmCaller, WaitUntil } from "./complete";
 import { loadRoutes, resolveAlias } from "./config";
 import { EmbeddingRequest, type EmbeddingResponse } from "./openai-shapes";
 import { llmLog, route } from "./router";
@@ -9,7 +9,7 @@ import { costUsd, enforceBudget, recordUsage } from "./usage";
 
 export async function embed(
   env: Env,
-  ctx: ExecutionContext,
+  ctx: WaitUntil,
   caller: LlmCaller,
   raw: unknown,
   signal: AbortSignal = new AbortController().signal,

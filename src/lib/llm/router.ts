@@ -5,6 +5,7 @@
 import { type Env, getConfig } from "../platform/env";
 import { ApiError } from "../platform/errors";
 import { createLogger, type Logger } from "../platform/log";
+import type { WaitUntil } from "./complete";
 import type { AliasConfig, RoutesConfig, TargetConfig } from "./config";
 import { providerFor } from "./providers";
 import { type LlmProvider, ProviderError } from "./providers/types";
@@ -67,7 +68,7 @@ export interface Served<T> {
 
 export interface RouteContext {
   env: Env;
-  ctx: ExecutionContext;
+  ctx: WaitUntil;
   routes: RoutesConfig;
   signal: AbortSignal;
 }

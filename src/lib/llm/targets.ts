@@ -2,12 +2,14 @@
 // per isolate like the gateway's breakers (a Durable Object round trip on every call would cost more than it
 // saves; each isolate learns of a failing target after a few failures of its own). State changes are published
 // on the hub to the admins' room.
-import { type BreakerState, CircuitBreaker } from "../gateway/breaker";
+import { CircuitBreaker } from "../gateway/breaker";
 import { roomStub } from "../hub/rooms";
 import type { Env } from "../platform/env";
 import type { RoutesConfig } from "./config";
 
 /** The hub room where admins hear of breaker changes (admins may open every members-only room). */
+type BreakerState = ReturnType<CircuitBreaker["snapshot"]>["state"];
+
 export const LLM_ADMIN_ROOM = "admin:llm";
 const LATENCY_SAMPLES = 200;
 
@@ -35,7 +37,7 @@ class TargetStats {
     readonly model: string,
     policy: RoutesConfig["breaker"],
   ) {
-    this.breaker = new CircuitBreaker({ failureThreshold: policy.failures, openMs: policy.openMs });
+    this.breaker = new CircuitBreaker({ failures: policy.failures, openMs: policy.openMs });
   }
 
   latency(ms: number): void {
