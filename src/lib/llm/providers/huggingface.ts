@@ -1,7 +1,10 @@
 // Hugging Face through `@huggingface/inference` (chatCompletion, chatCompletionStream, featureExtraction): its
 // router by default, or a self-hosted TGI / vLLM / TEI at `endpointUrl`. Requests go through providerFetch (the
 // library takes a fetch), which also lets the router read a refusal's Retry-After.
-import { chatCompletion, chatCompletionStream, featureExtraction } from "@huggingface/inference";
+import type { chatCompletion, chatCompletionStream } from "@huggingface/inference";
+
+/** The library is evaluated on first use, not at isolate start: most deployments never route to Hugging Face. */
+const library = () => import("@huggingface/inference");
 import type { ProviderConfig } from "../config";
 import { providerFetch } from "../fetch";
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingResponse } from "../openai-shapes";
@@ -64,6 +67,7 @@ export class HuggingFaceProvider implements LlmProvider {
     const call = callFetch(this.config.timeoutMs, signal);
     const { model, ...rest } = request;
     try {
+      const { chatCompletion } = await library();
       const out = await chatCompletion({ ...this.target(model), ...rest } as Parameters<typeof chatCompletion>[0], {
         fetch: call.fetchFn,
         signal: call.signal,
@@ -78,6 +82,7 @@ export class HuggingFaceProvider implements LlmProvider {
     const call = callFetch(this.config.timeoutMs, signal);
     const { model, ...rest } = request;
     const args = { ...this.target(model), ...rest, stream_options: { include_usage: true } };
+    const { chatCompletionStream } = await library();
     const source = chatCompletionStream(args as Parameters<typeof chatCompletionStream>[0], {
       fetch: call.fetchFn,
       signal: call.signal,
@@ -109,6 +114,7 @@ export class HuggingFaceProvider implements LlmProvider {
       : { model: request.model, accessToken: this.key, inputs: request.input };
     let vectors: unknown;
     try {
+      const { featureExtraction } = await library();
       vectors = await featureExtraction(args, { fetch: call.fetchFn, signal: call.signal });
     } catch (err) {
       throw this.failure(err, call, signal);
