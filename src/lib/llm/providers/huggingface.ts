@@ -5,6 +5,7 @@ import type { chatCompletion, chatCompletionStream } from "@huggingface/inferenc
 
 /** The library is evaluated on first use, not at isolate start: most deployments never route to Hugging Face. */
 const library = () => import("@huggingface/inference");
+
 import type { ProviderConfig } from "../config";
 import { providerFetch } from "../fetch";
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingResponse } from "../openai-shapes";
