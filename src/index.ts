@@ -14,7 +14,9 @@ import { legacyAbMctsService } from "../functions/legacy/ab-mcts";
 import { legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
 import { legacyHubService } from "../functions/legacy/hub";
+import { legacyLlmService } from "../functions/legacy/llm";
 import { legacyMemoryService } from "../functions/legacy/memory";
+import { llmService } from "../functions/llm";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
 import { searchesService } from "../functions/searches";
@@ -35,6 +37,7 @@ export { Hub } from "../durable-objects/hub-room";
 export { HubTickets } from "../durable-objects/hub-tickets";
 export { JobBoard } from "../durable-objects/job-board";
 export { LegacyHub } from "../durable-objects/legacy-hub";
+export { LlmTuner } from "../durable-objects/llm-tuner";
 export { RateLimiter } from "../durable-objects/rate-limiter";
 export { SearchRun } from "../durable-objects/search";
 export { ServiceCredentials } from "../durable-objects/service-credentials";
@@ -62,6 +65,8 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/api/files", router: legacyFilesService },
   { prefix: "/v1/searches", router: searchesService },
   { prefix: "/api/v1", router: legacyAbMctsService },
+  { prefix: "", router: llmService },
+  { prefix: "/api/v1", router: legacyLlmService },
 ]);
 
 export default {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import pkg from "../../package.json";
 import { principal } from "../../src/lib/identity/auth";
 import { randomToken } from "../../src/lib/identity/tokens";
+import { applyParameterFeedback, LegacyParameterFeedback } from "../../src/lib/llm/parameter-feedback";
 import type { ArmRanking } from "../../src/lib/orchestration/agent-bandit";
 import type { AppEnv } from "../../src/lib/platform/env";
 import { ApiError } from "../../src/lib/platform/errors";
@@ -201,13 +202,14 @@ export const legacyAbMctsService = new ApiRouter("legacy ab-mcts")
       body: z.record(z.string(), z.unknown()),
       responses: {
         200: { description: '`{status: "accepted", message}`' },
-        404: { description: "An unknown session, or parameter feedback where that service is not deployed" },
+        404: { description: "An unknown session, or a task_id the tuner never handed out" },
       },
     },
     async (c, { body }) => {
       const kind = legacyFeedbackKind(body);
       if (kind === "parameters") {
-        throw new ApiError("not_found", "Parameter feedback is not served by this deployment");
+        const parameters = parseInput(LegacyParameterFeedback, body, "body");
+        return c.json(await applyParameterFeedback(c.env, principal(c).sub, parameters));
       }
       const feedback = parseInput(AbMctsFeedback, body, "body");
       const result = await bandit(c).feedback(feedback.session_id, feedback.agent_name, feedback.reward.value);

@@ -6,6 +6,7 @@ import { startDevSuite } from "../../dev/lib/suite";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
 import { randomToken } from "../../src/lib/identity/tokens";
 import { WORKER_SECRET_PREFIX } from "../../src/lib/jobs/protocol";
+import { startOpenAiUpstream, testLlmRoutes } from "../support/openai-upstream";
 import { createScratch } from "../support/scratch";
 import { startTestUpstream, testGatewayRoutes } from "../support/upstream";
 
@@ -27,6 +28,7 @@ const BOOTSTRAP_TOKEN = `e2e-${crypto.randomUUID()}`;
 export default async function setup(project: TestProject) {
   const scratch = await createScratch("tessera-e2e");
   const upstream = await startTestUpstream();
+  const llmUpstream = await startOpenAiUpstream();
   const lines: string[] = [];
   const gpuWorkerSecret = randomToken(WORKER_SECRET_PREFIX);
   try {
@@ -50,6 +52,8 @@ export default async function setup(project: TestProject) {
         JOBS_LEASE_MS: "4000",
         JOBS_INPUT_URL_ALLOW_PRIVATE: "true",
         GPU_WORKER_BOOTSTRAP_SECRET: gpuWorkerSecret,
+        // The LLM router over a local OpenAI-protocol server (tests/support/openai-upstream.ts).
+        LLM_ROUTES: testLlmRoutes(llmUpstream.url, upstream.deadUrl),
       },
       write: (line) => lines.push(line),
     });
@@ -62,11 +66,13 @@ export default async function setup(project: TestProject) {
     return async () => {
       await suite.stop();
       await upstream.close();
+      await llmUpstream.close();
       await scratch.cleanup();
     };
   } catch (err) {
     console.error(lines.slice(-40).join("\n"));
     await upstream.close();
+    await llmUpstream.close();
     await scratch.cleanup();
     throw err;
   }

@@ -12,5 +12,7 @@ declare global {
 declare module "vitest" {
   export interface ProvidedContext {
     scorerUrl: string;
+    /** The OpenAI-protocol test upstream behind LLM_ROUTES (tests/workers/global-setup.ts). */
+    llmUpstreamUrl: string;
   }
 }

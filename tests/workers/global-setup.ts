@@ -3,7 +3,9 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer, type Socket } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startThrowawayBridge } from "../../dev/db-bridge/throwaway";
+import { freePort } from "../../dev/lib/processes";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
+import { startOpenAiUpstream, testLlmRoutes } from "../support/openai-upstream";
 import { startScorerServer } from "../support/scorer-server";
 
 declare module "vitest" {
@@ -17,6 +19,9 @@ declare module "vitest" {
     /** A DNS-over-HTTPS (JSON) resolver double: rebind.example → 127.0.0.1, public.example → 192.0.2.0/24 (TEST-NET). */
     resolverUrl: string;
     scorerUrl: string;
+    /** LLM_ROUTES over the OpenAI-protocol test upstream (tests/support/openai-upstream.ts). */
+    llmRoutes: string;
+    llmUpstreamUrl: string;
   }
 }
 
@@ -65,11 +70,15 @@ export default async function setup(project: TestProject) {
   // A webhook scorer on loopback for the search scorer tests (docs/orchestration.md).
   const scorer = await startScorerServer();
   project.provide("scorerUrl", scorer.url);
+  const llm = await startOpenAiUpstream();
+  project.provide("llmRoutes", testLlmRoutes(llm.url, `http://127.0.0.1:${await freePort()}`));
+  project.provide("llmUpstreamUrl", llm.url);
   return async () => {
     resolver.close();
     for (const socket of held) socket.destroy();
     frozen.close();
     await scorer.close();
+    await llm.close();
     await database.dispose();
   };
 }

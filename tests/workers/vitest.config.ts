@@ -27,6 +27,9 @@ export default defineConfig({
           // Small, so the files tests reach the size limit (413) and the queued indexing path with small bodies.
           FILES_MAX_BYTES: "2097152",
           FILES_INLINE_INDEX_MAX_BYTES: "65536",
+          // The LLM router over a local OpenAI-protocol server (tests/support/openai-upstream.ts).
+          LLM_ROUTES: inject("llmRoutes"),
+          LLM_KEY_TEST: "sk-test-key",
         },
       },
     })),

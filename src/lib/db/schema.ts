@@ -4,6 +4,7 @@ import {
   bigint,
   boolean,
   customType,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -215,5 +216,36 @@ export const fileTerms = pgTable(
     primaryKey({ columns: [t.userId, t.term] }),
     index("file_terms_trgm_idx").using("gin", t.term.op("gin_trgm_ops")),
     index("file_terms_prefix_idx").on(t.userId, t.term.op("text_pattern_ops")),
+  ],
+);
+
+/**
+ * One row per LLM call (src/lib/llm/usage.ts): who (a user's id, or a service credential's `svc_…` id as both user
+ * and credential), which alias and target served it, tokens, cost from the target's price, latency, cache hit, and
+ * how it ended (`ok`, `error`, `aborted` for a stream the client cut). Budgets sum today's tokens per user.
+ */
+export const llmUsage = pgTable(
+  "llm_usage",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    completionId: text("completion_id").notNull(),
+    userId: text("user_id").notNull(),
+    credentialId: text("credential_id"),
+    kind: text("kind").$type<"chat" | "embeddings">().notNull(),
+    alias: text("alias").notNull(),
+    provider: text("provider"),
+    model: text("model"),
+    promptTokens: integer("prompt_tokens").notNull().default(0),
+    completionTokens: integer("completion_tokens").notNull().default(0),
+    costUsd: doublePrecision("cost_usd").notNull().default(0),
+    latencyMs: integer("latency_ms").notNull().default(0),
+    cacheHit: boolean("cache_hit").notNull().default(false),
+    status: text("status").$type<"ok" | "error" | "aborted">().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("llm_usage_user_created_idx").on(t.userId, t.createdAt),
+    index("llm_usage_credential_created_idx").on(t.credentialId, t.createdAt).where(sql`${t.credentialId} IS NOT NULL`),
+    index("llm_usage_completion_idx").on(t.completionId),
   ],
 );

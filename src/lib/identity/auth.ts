@@ -21,7 +21,8 @@ import type { PublicUser } from "./users";
  *   credential, src/lib/jobs/worker-credential.ts; a hub socket's token or ticket, src/lib/hub/connect.ts).
  */
 type UserAccess = "user" | "session" | { role: string };
-type ServiceAccess = { scope: ServiceScope; orRole?: string };
+/** `orUser`: or any valid access token, checked as "user" (stateless), for routes every user may call. */
+type ServiceAccess = { scope: ServiceScope; orRole?: string; orUser?: true };
 export type Access = "public" | UserAccess | ServiceAccess | CredentialAccess;
 
 /** An OpenAPI security scheme object (`{type: "http", scheme: "bearer"}`, `{type: "apiKey", in, name}`). */
@@ -94,6 +95,7 @@ async function authorizeService(c: Context<AppEnv>, access: ServiceAccess): Prom
     return { ...service, sub: service.id };
   }
   if (access.orRole) return (await authorize(c, { role: access.orRole })) as Principal;
+  if (access.orUser) return (await authorize(c, "user")) as Principal;
   throw new ApiError("unauthorized", `Requires a service credential with the '${access.scope}' scope`, {
     headers: { "WWW-Authenticate": "Bearer" },
   });

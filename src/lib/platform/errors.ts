@@ -19,6 +19,8 @@ const ERROR_STATUS = {
   range_not_satisfiable: 416,
   unprocessable: 422,
   precondition_required: 428,
+  // Before rate_limited, so a bare 429 from Hono still maps to rate_limited (the later entry wins in STATUS_TO_CODE).
+  budget_exceeded: 429,
   rate_limited: 429,
   internal: 500,
   upstream_error: 502,

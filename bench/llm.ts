@@ -1,0 +1,168 @@
+// `npm run bench:llm`: the LLM router's own cost, on the production runtime (dev/start.ts) in front of a local
+// OpenAI-protocol upstream (tests/support/openai-upstream.ts), each call made directly and through Tessera in
+// interleaved pairs, one at a time: added latency per non-streamed call (p50, p99), added time to first token when
+// streaming, streamed tokens/s through the router vs direct. Then the tuner's regret on a simulated reward, against
+// the best fixed preset and against a random choice. Knobs: BENCH_LLM_CALLS (pairs per scenario),
+// BENCH_LLM_STREAM_WORDS (tokens in the long stream), BENCH_TUNING_ROUNDS.
+import { performance } from "node:perf_hooks";
+import { chooseArm, freshArm, observe, PRESETS } from "../src/lib/llm/tuning";
+import { startOpenAiUpstream } from "../tests/support/openai-upstream";
+import { beginBench, envInt, failBench, log, startBenchTessera } from "./lib/common";
+
+const NAME = "bench:llm";
+const CALLS = envInt("BENCH_LLM_CALLS", 300, 10, 10_000);
+const STREAM_WORDS = envInt("BENCH_LLM_STREAM_WORDS", 2000, 10, 100_000);
+const TUNING_ROUNDS = envInt("BENCH_TUNING_ROUNDS", 500, 10, 100_000);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+async function post(url: string, body: unknown, headers: Record<string, string>): Promise<Response> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+  return res;
+}
+
+/** One streamed call: time to the first content chunk, and to the end. */
+async function streamTimes(url: string, body: unknown, headers: Record<string, string>) {
+  const start = performance.now();
+  const res = await post(url, body, headers);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let first: number | undefined;
+  let seen = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    seen += decoder.decode(value, { stream: true });
+    if (first === undefined && seen.includes('"content":"w')) first = performance.now() - start;
+  }
+  if (!seen.includes("[DONE]")) throw new Error("stream ended without [DONE]");
+  return { ttft: first ?? Number.NaN, total: performance.now() - start };
+}
+
+/** Thompson sampling over the presets on Bernoulli rewards, beside the best fixed preset and a random pick. */
+function tuningRegret(rounds: number, seed: number) {
+  let s = seed >>> 0;
+  const random = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  // A task where one preset is clearly best and the rest are mediocre.
+  const means = PRESETS.map((_, i) => [0.35, 0.75, 0.55, 0.4, 0.2][i] ?? 0.3);
+  const best = Math.max(...means);
+  let arms = PRESETS.map(() => freshArm());
+  let tsReward = 0;
+  let randomReward = 0;
+  for (let r = 0; r < rounds; r++) {
+    const i = chooseArm(arms, random);
+    const score = random() < (means[i] ?? 0) ? 1 : 0;
+    tsReward += score;
+    arms = arms.map((a, j) => (j === i ? { ...observe(a, { kind: "feedback", score }), pulls: a.pulls + 1 } : a));
+    const k = Math.floor(random() * means.length);
+    randomReward += random() < (means[k] ?? 0) ? 1 : 0;
+  }
+  return { best: best * rounds, thompson: tsReward, random: randomReward, arms };
+}
+
+async function main(): Promise<void> {
+  const end = beginBench(NAME, 600_000);
+  const upstream = await startOpenAiUpstream();
+  const routes = {
+    providers: { up: { type: "openai-compatible", baseUrl: upstream.url } },
+    aliases: {
+      chat: { targets: [{ provider: "up", model: "echo" }] },
+      long: { targets: [{ provider: "up", model: `words-${STREAM_WORDS}` }] },
+    },
+  };
+  const suite = await startBenchTessera("tessera-bench-llm", { LLM_ROUTES: JSON.stringify(routes) });
+  try {
+    const base = suite.tessera.url.replace(/\/$/, "");
+    const name = `bench${Date.now().toString(36)}`;
+    const reg = await post(
+      `${base}/v1/auth/register`,
+      { username: name, email: `${name}@example.com`, password: "bench password 1" },
+      {},
+    );
+    const token = ((await reg.json()) as { accessToken: string }).accessToken;
+    const auth = { authorization: `Bearer ${token}` };
+    const message = { messages: [{ role: "user", content: "hello bench" }] };
+
+    // Warm both paths (isolate start, connection pools, the first KV and database calls).
+    for (let i = 0; i < 20; i++) {
+      await (await post(`${upstream.url}/chat/completions`, { model: "echo", ...message }, {})).text();
+      await (await post(`${base}/v1/chat/completions`, { model: "chat", ...message }, auth)).text();
+    }
+
+    const direct: number[] = [];
+    const routed: number[] = [];
+    for (let i = 0; i < CALLS; i++) {
+      let t = performance.now();
+      await (await post(`${upstream.url}/chat/completions`, { model: "echo", ...message }, {})).text();
+      direct.push(performance.now() - t);
+      t = performance.now();
+      await (await post(`${base}/v1/chat/completions`, { model: "chat", ...message }, auth)).text();
+      routed.push(performance.now() - t);
+    }
+    log();
+    log(`non-streamed, ${CALLS} interleaved pairs, one at a time:`);
+    log(`  direct   p50 ${ms(percentile(direct, 50))}  p99 ${ms(percentile(direct, 99))}`);
+    log(`  router   p50 ${ms(percentile(routed, 50))}  p99 ${ms(percentile(routed, 99))}`);
+    log(
+      `  added    p50 ${ms(percentile(routed, 50) - percentile(direct, 50))}  p99 ${ms(percentile(routed, 99) - percentile(direct, 99))}`,
+    );
+
+    const streams = Math.max(5, Math.floor(CALLS / 10));
+    const dTtft: number[] = [];
+    const rTtft: number[] = [];
+    const dRate: number[] = [];
+    const rRate: number[] = [];
+    const streamBody = { ...message, stream: true };
+    for (let i = 0; i < streams; i++) {
+      const d = await streamTimes(
+        `${upstream.url}/chat/completions`,
+        { model: `words-${STREAM_WORDS}`, ...streamBody },
+        {},
+      );
+      const r = await streamTimes(`${base}/v1/chat/completions`, { model: "long", ...streamBody }, auth);
+      dTtft.push(d.ttft);
+      rTtft.push(r.ttft);
+      dRate.push(STREAM_WORDS / ((d.total - d.ttft) / 1000));
+      rRate.push(STREAM_WORDS / ((r.total - r.ttft) / 1000));
+    }
+    log();
+    log(`streamed, ${streams} interleaved pairs of ${STREAM_WORDS}-token streams:`);
+    log(
+      `  time to first token  direct p50 ${ms(percentile(dTtft, 50))}  router p50 ${ms(percentile(rTtft, 50))}  added ${ms(percentile(rTtft, 50) - percentile(dTtft, 50))}`,
+    );
+    log(
+      `  tokens/s after the first  direct p50 ${Math.round(percentile(dRate, 50))}  router p50 ${Math.round(percentile(rRate, 50))}`,
+    );
+    log("  local provider per-token latency: not measured (the local provider is not built yet, docs/llm.md)");
+
+    const tuning = tuningRegret(TUNING_ROUNDS, 7);
+    log();
+    log(`tuning, ${TUNING_ROUNDS} feedback rounds on simulated Bernoulli rewards (best preset p = 0.75):`);
+    log(
+      `  regret vs the best fixed preset: ${(tuning.best - tuning.thompson).toFixed(0)} (${((1 - tuning.thompson / tuning.best) * 100).toFixed(1)} % of its reward)`,
+    );
+    log(
+      `  reward vs random choice: ${tuning.thompson} vs ${tuning.random} (random's regret ${(tuning.best - tuning.random).toFixed(0)})`,
+    );
+    log(`  pulls per preset: ${PRESETS.map((p, i) => `${p.name} ${tuning.arms[i]?.pulls ?? 0}`).join(", ")}`);
+  } finally {
+    await suite.close();
+    await upstream.close();
+    end();
+  }
+}
+
+main().catch(failBench(NAME));
