@@ -26,6 +26,8 @@ export interface ProductionOptions extends ServeOptions {
   persistDir: string;
   /** Added to (and overriding) wrangler.toml's [vars] and .dev.vars. */
   vars?: Record<string, string>;
+  /** workerd's DevTools inspector on this loopback port (profiling, bench/profile.ts); unset: no inspector. */
+  inspectorPort?: number;
 }
 
 export const DEFAULT_HOST = "127.0.0.1";
@@ -119,6 +121,7 @@ export function productionMiniflareOptions(opts: ProductionOptions): {
     durableObjectsPersist: join(root, "do"),
     cachePersist: join(root, "cache"),
     workers: [worker],
+    ...(opts.inspectorPort === undefined ? {} : { inspectorPort: opts.inspectorPort }),
   } as MiniflareOptions;
   return { options, workerName, recent };
 }
@@ -129,7 +132,14 @@ export function productionMiniflareOptions(opts: ProductionOptions): {
  */
 export function bareMiniflareOptions(
   script: string,
-  opts: ServeOptions & { configPath?: string; workerName?: string } = {},
+  opts: ServeOptions & {
+    configPath?: string;
+    workerName?: string;
+    /** Plain-text bindings (e.g. a public key for the ES256 floor). */
+    bindings?: Record<string, string>;
+    /** KV namespace bindings, in memory (the KV floor). */
+    kvNamespaces?: string[];
+  } = {},
 ): { options: MiniflareOptions; workerName: string; recent: RecentOutput } {
   const config = unstable_readConfig({ config: opts.configPath ?? "wrangler.toml" });
   const workerName = opts.workerName ?? "floor";
@@ -140,6 +150,8 @@ export function bareMiniflareOptions(
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
     unsafeDirectSockets: directSocket(opts),
+    ...(opts.bindings ? { bindings: opts.bindings } : {}),
+    ...(opts.kvNamespaces ? { kvNamespaces: opts.kvNamespaces } : {}),
   } as WorkerOptions;
   const recent = new RecentOutput();
   const options = { ...sharedOptions(opts.logs ?? "ignore", recent), workers: [worker] } as MiniflareOptions;
