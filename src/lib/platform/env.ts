@@ -31,6 +31,7 @@ export interface Env {
   HEALTH_CACHE_SECONDS?: string;
   HEALTH_TIMEOUT_MS?: string;
   LOG_LEVEL?: string;
+  LOG_BATCH_LINES?: string;
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
   ACCESS_TOKEN_TTL_SECONDS?: string;
@@ -126,6 +127,7 @@ const ConfigSchema = z.object({
   HEALTH_CACHE_SECONDS: intFrom(5, 0, 3600),
   HEALTH_TIMEOUT_MS: intFrom(2000, 50, 30_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  LOG_BATCH_LINES: intFrom(64, 1, 1024),
   JWT_ISSUER: z.string().trim().min(1).max(256).default("tessera"),
   JWT_AUDIENCE: z.string().trim().min(1).max(256).default("tessera-api"),
   ACCESS_TOKEN_TTL_SECONDS: intFrom(900, 60, 86_400),
@@ -170,6 +172,8 @@ export interface Config {
   healthCacheMs: number;
   healthTimeoutMs: number;
   logLevel: LogLevel;
+  /** Request log lines per console.log call (LOG_BATCH_LINES; 1 = one call per line), docs/operations.md. */
+  logBatchLines: number;
   jwtIssuer: string;
   jwtAudience: string;
   accessTokenTtlSeconds: number;
@@ -232,6 +236,7 @@ export function getConfig(env: Env): Config {
     healthCacheMs: v.HEALTH_CACHE_SECONDS * 1000,
     healthTimeoutMs: v.HEALTH_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,
+    logBatchLines: v.LOG_BATCH_LINES,
     jwtIssuer: v.JWT_ISSUER,
     jwtAudience: v.JWT_AUDIENCE,
     accessTokenTtlSeconds: v.ACCESS_TOKEN_TTL_SECONDS,

@@ -88,13 +88,12 @@ export class ApiRouter {
         query: spec.query ? parseInput(spec.query, c.req.query(), "query") : undefined,
         body: spec.body ? await readBody(c, spec.body, spec) : undefined,
       } as RouteInput<P, Q, B>;
-      // The client gets 504 when the handler has not answered in time; its late answer is dropped.
+      // The client gets 504 when the handler has not answered in time; its late answer is dropped. A handler
+      // that answered synchronously cannot be late: no timer for it.
+      const answer = handler(c, input);
+      if (answer instanceof Response) return answer;
       const ms = spec.timeoutMs ?? c.get("config").routeTimeoutMs;
-      return withTimeout(
-        handler(c, input),
-        ms,
-        () => new ApiError("timeout", `The request did not complete within ${ms} ms`),
-      );
+      return withTimeout(answer, ms, () => new ApiError("timeout", `The request did not complete within ${ms} ms`));
     });
     return this;
   }
