@@ -42,7 +42,8 @@ export function scheduleLogFlush(c: Context<AppEnv>): void {
   try {
     ctx = c.executionCtx;
   } catch {
-    return flushLogs();
+    flushLogs();
+    return;
   }
   flushScheduled = true;
   ctx.waitUntil(new Promise<void>((resolve) => setTimeout(resolve, LOG_FLUSH_MS)).then(flushLogs));
