@@ -32,16 +32,27 @@ export interface ProductionOptions extends ServeOptions {
 
 export const DEFAULT_HOST = "127.0.0.1";
 
-/** The last lines workerd wrote, kept whatever `logs` says, so a failed start can say why. */
+/**
+ * The last lines workerd wrote, kept whatever `logs` says, so a failed start can say why. It keeps the text's tail
+ * and splits it into lines only when asked: splitting every chunk cost the Node host CPU on each request's log line.
+ */
 export class RecentOutput {
-  private lines: string[] = [];
-  constructor(private readonly max = 40) {}
-  add(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.max) this.lines.shift();
+  private tail = "";
+  constructor(
+    private readonly max = 40,
+    private readonly maxChars = 16 * 1024,
+  ) {}
+  add(text: string): void {
+    this.tail += text;
+    if (this.tail.length > 2 * this.maxChars) this.tail = this.tail.slice(-this.maxChars);
   }
   text(): string {
-    return this.lines.join("\n");
+    return this.tail
+      .slice(-this.maxChars)
+      .split("\n")
+      .filter(Boolean)
+      .slice(-this.max)
+      .join("\n");
   }
 }
 
@@ -55,13 +66,12 @@ function runtimeStdio(logs: RuntimeLogs, recent: RecentOutput): (stdout: Readabl
       let rest = "";
       stream.setEncoding("utf8");
       stream.on("data", (chunk: string) => {
+        recent.add(chunk);
         if (logs === "inherit") sink.write(chunk);
-        const lines = (rest + chunk).split("\n");
-        rest = lines.pop() ?? "";
-        for (const line of lines) {
-          if (!line) continue;
-          recent.add(line);
-          if (typeof logs === "function") logs(line);
+        else if (typeof logs === "function") {
+          const lines = (rest + chunk).split("\n");
+          rest = lines.pop() ?? "";
+          for (const line of lines) if (line) logs(line);
         }
       });
     }
