@@ -47,12 +47,7 @@ export class RecentOutput {
     if (this.tail.length > 2 * this.maxChars) this.tail = this.tail.slice(-this.maxChars);
   }
   text(): string {
-    return this.tail
-      .slice(-this.maxChars)
-      .split("\n")
-      .filter(Boolean)
-      .slice(-this.max)
-      .join("\n");
+    return this.tail.slice(-this.maxChars).split("\n").filter(Boolean).slice(-this.max).join("\n");
   }
 }
 
