@@ -10,14 +10,14 @@ import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangle
 /** What workerd writes (the Worker's console output): printed, dropped, or handed over line by line. */
 export type RuntimeLogs = "inherit" | "ignore" | ((line: string) => void);
 
-export interface ServeOptions {
+interface ServeOptions {
   /** Where the Worker answers. Port 0 picks a free one. */
   host?: string;
   port?: number;
   logs?: RuntimeLogs;
 }
 
-export interface ProductionOptions extends ServeOptions {
+interface ProductionOptions extends ServeOptions {
   /** wrangler.toml (or .jsonc) path. */
   configPath?: string;
   /** The built ES module bundle (`wrangler deploy --dry-run --outdir dist` writes dist/index.js). */
@@ -36,7 +36,7 @@ export const DEFAULT_HOST = "127.0.0.1";
  * The last lines workerd wrote, kept whatever `logs` says, so a failed start can say why. It keeps the text's tail
  * and splits it into lines only when asked: splitting every chunk cost the Node host CPU on each request's log line.
  */
-export class RecentOutput {
+class RecentOutput {
   private tail = "";
   constructor(
     private readonly max = 40,

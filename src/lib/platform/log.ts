@@ -18,7 +18,7 @@ export interface Logger {
 }
 
 /** The longest a batched line waits for its console.log call. */
-export const LOG_FLUSH_MS = 100;
+const LOG_FLUSH_MS = 100;
 
 let batch: string[] = [];
 let flushScheduled = false;
