@@ -1,25 +1,29 @@
-// /v1/audio: OpenAI-compatible speech synthesis and transcription over the GPU job board. A request waits for its
-// job up to JOBS_AUDIO_WAIT_MS and answers with the result; a slower job answers 202 with its link (docs/jobs.md).
+// /v1/audio: OpenAI-compatible speech, transcription and translation over the GPU job board. A request waits for its
+// job (JOBS_AUDIO_WAIT_MS, 5 minutes by default) and answers the result, or an error that says why not (docs/jobs.md).
 import type { Context } from "hono";
 import { z } from "zod";
 import {
+  answerWhenDone,
+  audioJobId,
   OPENAI_SPEECH_FORMATS,
   OPENAI_SPEECH_MODELS,
   OPENAI_TRANSCRIPTION_MODELS,
+  OPENAI_TRANSLATION_MODELS,
   OPENAI_VOICES,
   type OpenAiVoice,
-  waitForJob,
 } from "../src/lib/audio/openai-audio";
 import { formatTranscript, TRANSCRIPT_FORMATS, TranscriptResult } from "../src/lib/audio/transcript-formats";
 import { principal } from "../src/lib/identity/auth";
-import { artifactResponse, jobBoard, publicJob } from "../src/lib/jobs/board";
-import { JobRecord } from "../src/lib/jobs/protocol";
-import { SUBMISSION_BODY_LIMIT, storeSubmissionInput, submissionJobId, toJobSpec } from "../src/lib/jobs/submission";
+import { artifactResponse, jobBoard } from "../src/lib/jobs/board";
+import { SUBMISSION_BODY_LIMIT, storeSubmissionInput, toJobSpec } from "../src/lib/jobs/submission";
 import { jobTypeSpec } from "../src/lib/jobs/types";
 import { toBase64 } from "../src/lib/platform/base64";
 import type { AppEnv } from "../src/lib/platform/env";
 import { ApiError } from "../src/lib/platform/errors";
 import { ApiRouter } from "../src/lib/platform/router";
+
+/** Room for the longest wait (JOBS_AUDIO_WAIT_MS at most 590 s) and reading the result: never the route's own 504. */
+const AUDIO_ROUTE_TIMEOUT_MS = 600_000;
 
 const SpeechRequest = z.object({
   model: z.enum(OPENAI_SPEECH_MODELS),
@@ -30,20 +34,26 @@ const SpeechRequest = z.object({
   voice: z.enum(Object.keys(OPENAI_VOICES) as [OpenAiVoice, ...OpenAiVoice[]]),
   response_format: z.enum(OPENAI_SPEECH_FORMATS).default("mp3"),
   speed: z.number().min(0.25).max(4).default(1),
+  // gpt-4o-mini-tts's style prompt: accepted so the SDK's requests validate; the speech engines have no such control.
+  instructions: z.string().max(4096).optional(),
 });
+
+const AudioFile = z.object({ base64: z.string().min(1), mediaType: z.string().min(1).max(128) });
+const Temperature = z.coerce.number().min(0).max(1).optional();
+// Whisper's initial prompt: OpenAI allows 224 tokens, which this bounds generously in characters.
+const Prompt = z.string().max(1000).optional();
 
 const TranscriptionRequest = z.object({
   // whisper-1 and OpenAI's newer transcription models all run the `transcribe` job type.
   model: z.enum(OPENAI_TRANSCRIPTION_MODELS),
-  file: z.object({ base64: z.string().min(1), mediaType: z.string().min(1).max(128) }),
+  file: AudioFile,
   language: z
     .string()
     .regex(/^[a-z]{2,3}$/, "an ISO-639-1 code such as 'en'")
     .optional(),
   response_format: z.enum(TRANSCRIPT_FORMATS).default("json"),
-  // Whisper's initial prompt: OpenAI allows 224 tokens, which this bounds generously in characters.
-  prompt: z.string().max(1000).optional(),
-  temperature: z.coerce.number().min(0).max(1).optional(),
+  prompt: Prompt,
+  temperature: Temperature,
   timestamp_granularities: z
     .array(z.enum(["segment", "word"]))
     .min(1)
@@ -51,8 +61,16 @@ const TranscriptionRequest = z.object({
     .optional(),
 });
 
+const TranslationRequest = z.object({
+  model: z.enum(OPENAI_TRANSLATION_MODELS),
+  file: AudioFile,
+  response_format: z.enum(TRANSCRIPT_FORMATS).default("json"),
+  prompt: Prompt,
+  temperature: Temperature,
+});
+
 /** OpenAI's multipart form as the schema's shape (the file travels as base64, like a JSON submission). */
-async function transcriptionFromForm(form: FormData): Promise<unknown> {
+async function audioFromForm(form: FormData): Promise<unknown> {
   const file = form.get("file");
   const field = (name: string) => form.get(name) ?? undefined;
   const granularities = [...form.getAll("timestamp_granularities[]"), ...form.getAll("timestamp_granularities")];
@@ -74,26 +92,58 @@ async function transcriptionFromForm(form: FormData): Promise<unknown> {
   };
 }
 
-/**
- * Both OpenAI routes: wait up to JOBS_AUDIO_WAIT_MS, then answer the finished job with `completed`, a
- * still-running one with 202 and its link, and a failed one with 502.
- */
-async function answerWhenDone(
-  c: Context<AppEnv>,
-  id: string,
-  owner: string,
-  label: string,
-  completed: (job: NonNullable<Awaited<ReturnType<typeof waitForJob>>>) => Response | Promise<Response>,
-): Promise<Response> {
-  const job = await waitForJob(c.env, id, owner, c.get("config").jobsAudioWaitMs);
-  if (!job) throw new ApiError("not_found", "Job not found");
-  if (job.status === "completed") return completed(job);
-  if (job.status === "queued" || job.status === "running") {
-    c.header("Location", `/v1/jobs/${job.id}`);
-    return c.json(publicJob(job), 202);
+type Recognition = {
+  task: "transcribe" | "translate";
+  file: z.output<typeof AudioFile>;
+  language?: string | undefined;
+  prompt?: string | undefined;
+  temperature?: number | undefined;
+  granularities: string[];
+  format: z.output<typeof TranscriptionRequest>["response_format"];
+};
+
+/** Transcription and translation: one `transcribe` job (task `translate` for the latter), answered in the format. */
+async function recognize(c: Context<AppEnv>, request: Recognition, content: unknown): Promise<Response> {
+  const owner = principal(c).sub;
+  const id = await audioJobId(c, owner, content);
+  const board = jobBoard(c.env);
+  if (!(await board.get(id, owner))) {
+    const submission = {
+      type: "transcribe" as const,
+      input: request.file,
+      // What whisper takes besides the audio; the worker applies each it supports (docs/gpu-worker.md).
+      options: {
+        ...(request.task === "translate" ? { task: "translate" } : {}),
+        language: request.language ?? null,
+        prompt: request.prompt ?? null,
+        temperature: request.temperature ?? null,
+        timestampGranularities: request.granularities,
+      },
+    };
+    const input = await storeSubmissionInput(c, id, submission);
+    await board.enqueue(toJobSpec(id, owner, submission, input));
   }
-  throw new ApiError("upstream_error", `The ${label} job is ${job.status}: ${job.error ?? "no reason given"}`);
+  return answerWhenDone(c, id, owner, request.task === "translate" ? "translation" : "transcription", (job) => {
+    const transcript = TranscriptResult.safeParse(job.result);
+    if (!transcript.success) throw new ApiError("upstream_error", "The worker's transcript is malformed");
+    const { body, contentType } = formatTranscript(transcript.data, request.format, {
+      task: request.task,
+      temperature: request.temperature,
+    });
+    return c.body(body, 200, { "Content-Type": contentType });
+  });
 }
+
+const waitNote =
+  "Waits for the GPU job (JOBS_AUDIO_WAIT_MS, or the SDK's X-Stainless-Timeout less 2 s) and answers the result. " +
+  "A job still running then → 504 with its id (`X-Job-Id`, `Location`); failed → 502; cancelled → 409; each with " +
+  "`x-should-retry: false`. A retry by an OpenAI SDK, or with the same Idempotency-Key, rejoins the same job.";
+
+const failures = {
+  409: { description: "The job was cancelled" },
+  502: { description: "The job failed (not retried: `x-should-retry: false`)" },
+  504: { description: "The job is still running: its id is in `X-Job-Id`" },
+} as const;
 
 export const audioService = new ApiRouter("audio")
   .route(
@@ -102,23 +152,15 @@ export const audioService = new ApiRouter("audio")
       path: "/speech",
       auth: "user",
       summary: "Text to speech, OpenAI-compatible (`{model, input, voice, response_format, speed}`)",
-      description:
-        "Answers the audio when the job finishes within JOBS_AUDIO_WAIT_MS, else 202 with the job and its link " +
-        "(`Location: /v1/jobs/:id`; the audio is then at `/v1/jobs/:id/result`).",
+      description: `The audio in \`response_format\` (mp3 by default, opus, aac, flac, wav, pcm). ${waitNote}`,
       body: SpeechRequest,
-      // The wait plus room to read the artifact: never the route's own 504.
-      timeoutMs: 30_000,
-      responses: {
-        200: { description: "The audio", contentType: "audio/mpeg" },
-        202: { description: "Still running: the job", schema: JobRecord },
-        502: { description: "The job failed" },
-      },
+      timeoutMs: AUDIO_ROUTE_TIMEOUT_MS,
+      responses: { 200: { description: "The audio", contentType: "audio/mpeg" }, ...failures },
     },
     async (c, { body }) => {
       const owner = principal(c).sub;
-      const id = await submissionJobId(c, owner);
-      const board = jobBoard(c.env);
-      await board.enqueue({
+      const id = await audioJobId(c, owner, body);
+      await jobBoard(c.env).enqueue({
         id,
         owner,
         type: "speech",
@@ -134,43 +176,52 @@ export const audioService = new ApiRouter("audio")
       path: "/transcriptions",
       auth: "user",
       summary: "Speech to text, OpenAI-compatible (multipart `file`, `model`, `language`, `response_format`)",
-      description:
-        "Answers the transcript in `response_format` (json, text, srt, vtt, verbose_json) when the job finishes within " +
-        "JOBS_AUDIO_WAIT_MS, else 202 with the job and its link.",
+      description: `The transcript in \`response_format\` (json, text, srt, vtt, verbose_json). ${waitNote}`,
       body: TranscriptionRequest,
-      multipart: transcriptionFromForm,
+      multipart: audioFromForm,
       bodyLimit: SUBMISSION_BODY_LIMIT,
-      timeoutMs: 30_000,
-      responses: {
-        200: { description: "The transcript in the requested format" },
-        202: { description: "Still running: the job", schema: JobRecord },
-        502: { description: "The job failed" },
-      },
+      timeoutMs: AUDIO_ROUTE_TIMEOUT_MS,
+      responses: { 200: { description: "The transcript in the requested format" }, ...failures },
     },
-    async (c, { body }) => {
-      const owner = principal(c).sub;
-      const id = await submissionJobId(c, owner);
-      const board = jobBoard(c.env);
-      if (!(await board.get(id, owner))) {
-        const submission = {
-          type: "transcribe" as const,
-          input: body.file,
-          // What whisper takes besides the audio; the worker applies each it supports (docs/gpu-worker.md).
-          options: {
-            language: body.language ?? null,
-            prompt: body.prompt ?? null,
-            temperature: body.temperature ?? null,
-            timestampGranularities: body.timestamp_granularities ?? ["segment"],
-          },
-        };
-        const input = await storeSubmissionInput(c, id, submission);
-        await board.enqueue(toJobSpec(id, owner, submission, input));
-      }
-      return answerWhenDone(c, id, owner, "transcription", (job) => {
-        const transcript = TranscriptResult.safeParse(job.result);
-        if (!transcript.success) throw new ApiError("upstream_error", "The worker's transcript is malformed");
-        const { body: text, contentType } = formatTranscript(transcript.data, body.response_format);
-        return c.body(text, 200, { "Content-Type": contentType });
-      });
+    (c, { body }) =>
+      recognize(
+        c,
+        {
+          task: "transcribe",
+          file: body.file,
+          language: body.language,
+          prompt: body.prompt,
+          temperature: body.temperature,
+          granularities: body.timestamp_granularities ?? ["segment"],
+          format: body.response_format,
+        },
+        body,
+      ),
+  )
+  .route(
+    {
+      method: "post",
+      path: "/translations",
+      auth: "user",
+      summary: "Speech in any language to English text, OpenAI-compatible (multipart `file`, `model`)",
+      description: `The English transcript in \`response_format\`. ${waitNote}`,
+      body: TranslationRequest,
+      multipart: audioFromForm,
+      bodyLimit: SUBMISSION_BODY_LIMIT,
+      timeoutMs: AUDIO_ROUTE_TIMEOUT_MS,
+      responses: { 200: { description: "The English transcript in the requested format" }, ...failures },
     },
+    (c, { body }) =>
+      recognize(
+        c,
+        {
+          task: "translate",
+          file: body.file,
+          prompt: body.prompt,
+          temperature: body.temperature,
+          granularities: ["segment"],
+          format: body.response_format,
+        },
+        body,
+      ),
   );

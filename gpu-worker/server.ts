@@ -1,6 +1,7 @@
 // /health and /metrics over @hono/node-server, for the host's supervisor and Prometheus.
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { ffmpegCodecs } from "./audio/ffmpeg";
 import type { Metrics } from "./metrics";
 import type { LedgerSnapshot } from "./vram";
 
@@ -29,6 +30,8 @@ export function healthApp(source: StatusSource): Hono {
         jobsInFlight: source.inFlight(),
         vram: { budgetMiB: ledger.budgetMiB, usedMiB: ledger.usedMiB, freeMiB: ledger.freeMiB },
         models: ledger.models,
+        // What audio this host can read (transcription input) and write (speech output) besides WAV.
+        audio: ffmpegCodecs(),
       },
       status === "ok" ? 200 : 503,
     );

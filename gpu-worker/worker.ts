@@ -2,6 +2,7 @@
 // artifacts → complete/fail) with a heartbeat that extends its lease, reports progress and hears of cancellation, and
 // on shutdown stops leasing, lets running jobs finish within a grace period and hands the rest back as retryable.
 import { JOB_LIMITS, type JobLease, type JobTypeName } from "../src/lib/jobs/protocol";
+import { redactPaths } from "../src/lib/jobs/redact";
 import type { Backend, JobInput, LoadedModel } from "./backends/types";
 import { type EdgeClient, EdgeError } from "./client";
 import { jobModels, type ModelEntry, type WorkerConfig } from "./config";
@@ -303,7 +304,8 @@ export class GpuWorker {
     metrics.jobFinished(lease.type, lease.model, cause === "cancelled" ? "cancelled" : "failed", seconds);
     log.warn("job failed", { job: lease.jobId, type: lease.type, error: message, retryable });
     try {
-      await client.fail(lease, message, retryable);
+      // The log above keeps the whole message; the job's owner reads it without this host's paths.
+      await client.fail(lease, redactPaths(message), retryable);
     } catch (failErr) {
       log.warn("could not report the failure; the lease will expire", {
         job: lease.jobId,

@@ -1,5 +1,6 @@
-// /api/auth: the old Go/Rust auth services' routes and shapes, over the same flows as /v1/auth.
-// Their bugs are not kept: no seeded users, no self-assigned roles, errors in the one error shape.
+// /api/auth: the old Go/Rust auth services' routes and shapes (both the root simple-auth and go-services/auth-service
+// generations), over the same flows as /v1/auth. Their bugs are not kept: no seeded users, no self-assigned roles, no
+// static API keys, errors in the one error shape (docs/legacy.md).
 import { z } from "zod";
 import { db } from "../../src/lib/db/client";
 import {
@@ -13,8 +14,11 @@ import {
   type SignedIn,
 } from "../../src/lib/identity/account";
 import { principal, sessionUser } from "../../src/lib/identity/auth";
+import { signAccessToken } from "../../src/lib/identity/jwt";
+import { revokeSession } from "../../src/lib/identity/sessions";
 import { adminDeleteUser, adminUpdateUser } from "../../src/lib/identity/user-admin";
 import { countActiveUsers, listUsers, requireUserById, UserSchema, updateUser } from "../../src/lib/identity/users";
+import { ApiError } from "../../src/lib/platform/errors";
 import { ApiRouter } from "../../src/lib/platform/router";
 
 const ADMIN = { role: "admin" } as const;
@@ -25,6 +29,15 @@ let requestsSeen = 0;
 const LegacyTokens = z.object({ token: z.string(), user: UserSchema, expires_at: z.string() });
 const legacyTokens = (s: SignedIn) => ({ token: s.accessToken, user: s.user, expires_at: s.expiresAt.toISOString() });
 const IdParams = z.object({ id: z.uuid() });
+/** auth-service signed in by `{email, password}`, simple-auth by `{username, password}`: either names the account. */
+const LegacyLogin = z.union([
+  LoginBody,
+  z
+    .object({ email: LoginBody.shape.username, password: LoginBody.shape.password })
+    .strict()
+    .transform(({ email, password }) => ({ username: email, password })),
+]);
+const LegacyUser = z.object({ id: z.string(), email: z.string(), username: z.string() });
 
 export const legacyAuthService = new ApiRouter("legacy auth");
 legacyAuthService.app.use("*", async (_c, next) => {
@@ -50,8 +63,8 @@ legacyAuthService
       method: "post",
       path: "/login",
       auth: "public",
-      summary: "Legacy: sign in → {token, user, expires_at}",
-      body: LoginBody,
+      summary: "Legacy: sign in with {username, password} or {email, password} → {token, user, expires_at}",
+      body: LegacyLogin,
       responses: { 200: { description: "Signed in", schema: LegacyTokens } },
     },
     async (c, { body }) => c.json(legacyTokens(await login(c, body))),
@@ -60,8 +73,8 @@ legacyAuthService
     {
       method: "get",
       path: "/verify",
-      auth: "user",
-      summary: "Legacy: check a token",
+      auth: "session",
+      summary: "Legacy: check a token (both generations' fields: user_id, roles and user {id, email, username})",
       responses: {
         200: {
           description: "Valid",
@@ -70,18 +83,69 @@ legacyAuthService
             user_id: z.string(),
             expires_at: z.string(),
             roles: z.array(z.string()),
+            user: LegacyUser,
           }),
         },
       },
     },
     (c) => {
       const p = principal(c);
+      const user = sessionUser(c);
       return c.json({
         valid: true as const,
         user_id: p.sub,
         expires_at: new Date(p.exp * 1000).toISOString(),
         roles: p.roles,
+        user: { id: user.id, email: user.email, username: user.username },
       });
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/verify-api-key",
+      auth: "public",
+      summary: "Legacy: check an X-API-Key (refused: Tessera issues no static user API keys)",
+      description: "Always 401 in the error shape; sign in for a token instead (docs/legacy.md).",
+      responses: { 401: { description: "No such key" } },
+    },
+    () => {
+      throw new ApiError("unauthorized", "API keys are not issued; sign in at /api/auth/login for a bearer token");
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/refresh",
+      auth: "session",
+      summary: "Legacy: a fresh access token for the caller's live session → {token, expires_at}",
+      description: "auth-service's refresh by bearer token; only while the session is live (logout ends it).",
+      responses: { 200: { description: "New token", schema: z.object({ token: z.string(), expires_at: z.string() }) } },
+    },
+    async (c) => {
+      const user = sessionUser(c);
+      const { token, expiresAt } = await signAccessToken(c.env, {
+        sub: user.id,
+        username: user.username,
+        roles: user.roles,
+        sid: principal(c).sid,
+      });
+      return c.json({ token, expires_at: expiresAt.toISOString() });
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/logout",
+      auth: "user",
+      summary: "Legacy: end this session → {success, message}",
+      responses: {
+        200: { description: "Signed out", schema: z.object({ success: z.literal(true), message: z.string() }) },
+      },
+    },
+    async (c) => {
+      await revokeSession(db(c.env), principal(c).sid, "logout");
+      return c.json({ success: true as const, message: "Logged out successfully" });
     },
   )
   .route(
@@ -165,7 +229,7 @@ legacyAuthService
           schema: z.object({
             status: z.string(),
             service: z.string(),
-            timestamp: z.string(),
+            timestamp: z.number(),
             uptime_seconds: z.number(),
             active_users: z.number(),
             total_requests: z.number(),
@@ -176,8 +240,8 @@ legacyAuthService
     async (c) =>
       c.json({
         status: "healthy",
-        service: "auth",
-        timestamp: new Date().toISOString(),
+        service: "auth-service",
+        timestamp: Math.floor(Date.now() / 1000),
         uptime_seconds: Math.floor((Date.now() - (startedAt ?? Date.now())) / 1000),
         active_users: await countActiveUsers(db(c.env)),
         total_requests: requestsSeen,

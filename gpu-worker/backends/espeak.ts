@@ -2,7 +2,7 @@
 // any host with nothing provisioned. Each job runs the espeak-ng program once in a fresh WebAssembly instance.
 import ESpeakNg from "espeak-ng";
 import type { SpeechResult } from "../../src/lib/jobs/protocol";
-import { ffmpeg, ffmpegAvailable } from "../audio/ffmpeg";
+import { ffmpeg, ffmpegCodecs } from "../audio/ffmpeg";
 import { decodeWav, durationSeconds, encodeWav, type PcmAudio, resample, toPcm16 } from "../audio/wav";
 import { JobError } from "../errors";
 import { type Backend, type JobInput, type JobOutput, numberOption, type RunContext, stringOption } from "./types";
@@ -11,12 +11,12 @@ import { type Backend, type JobInput, type JobOutput, numberOption, type RunCont
 const BASE_WPM = 175;
 const RESPONSE_NAME = "speech";
 
-/** Output formats ffmpeg produces for OpenAI's names, and their media types. */
-const CONVERTED: Record<string, { args: string[]; contentType: string; ext: string }> = {
-  mp3: { args: ["-f", "mp3", "-codec:a", "libmp3lame", "-q:a", "4"], contentType: "audio/mpeg", ext: "mp3" },
-  opus: { args: ["-f", "ogg", "-codec:a", "libopus", "-b:a", "48k"], contentType: "audio/ogg", ext: "opus" },
-  aac: { args: ["-f", "adts", "-codec:a", "aac"], contentType: "audio/aac", ext: "aac" },
-  flac: { args: ["-f", "flac"], contentType: "audio/flac", ext: "flac" },
+/** Output formats ffmpeg produces for OpenAI's names: the encoder each needs, and its media type. */
+const CONVERTED: Record<string, { encoder: string; args: string[]; contentType: string }> = {
+  mp3: { encoder: "libmp3lame", args: ["-f", "mp3", "-codec:a", "libmp3lame", "-q:a", "4"], contentType: "audio/mpeg" },
+  opus: { encoder: "libopus", args: ["-f", "ogg", "-codec:a", "libopus", "-b:a", "48k"], contentType: "audio/ogg" },
+  aac: { encoder: "aac", args: ["-f", "adts", "-codec:a", "aac"], contentType: "audio/aac" },
+  flac: { encoder: "flac", args: ["-f", "flac"], contentType: "audio/flac" },
 };
 
 /**
@@ -57,7 +57,8 @@ export async function synthesize(text: string, voice: string, wpm: number): Prom
 
 /**
  * The speech job's artifact and result from synthesised audio, in the format asked for: WAV and OpenAI's pcm always,
- * the compressed formats through ffmpeg when the host has it (else WAV, saying so). Shared by every speech engine.
+ * the compressed formats through ffmpeg. A format this host cannot encode fails the job for good: never another
+ * format in its place. Shared by every speech engine.
  */
 export async function deliverSpeech(
   audio: PcmAudio,
@@ -76,13 +77,18 @@ export async function deliverSpeech(
     contentType = "audio/pcm";
     delivered = "pcm";
     sampleRate = pcm.sampleRate;
-  } else if (format !== "wav" && CONVERTED[format] && ffmpegAvailable()) {
+  } else if (format !== "wav") {
     const target = CONVERTED[format];
+    if (!target) throw new JobError(`unknown speech format "${format}"`, false);
+    if (!ffmpegCodecs().encode.includes(target.encoder)) {
+      throw new JobError(
+        `this worker cannot encode ${format} audio: its ffmpeg has no ${target.encoder} encoder`,
+        false,
+      );
+    }
     bytes = await ffmpeg(encodeWav(audio), target.args, ctx.signal);
     contentType = target.contentType;
     delivered = format;
-  } else if (format !== "wav") {
-    ctx.log.debug("no converter for the requested format: delivering WAV", { format });
   }
   const result: SpeechResult = {
     artifact: RESPONSE_NAME,

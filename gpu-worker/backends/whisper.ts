@@ -1,6 +1,7 @@
-// Speech-to-text with whisper.cpp through @fugood/whisper.node (prebuilt CPU, CUDA and Vulkan variants). No package
+// Speech-to-text (and translation to English) with whisper.cpp through @fugood/whisper.node (prebuilt CPU, CUDA and Vulkan variants). No package
 // ships Whisper weights: the model file must be provisioned (`npm run models:fetch`, or a path in the models file).
 import { existsSync } from "node:fs";
+import { deflateSync } from "node:zlib";
 import { initWhisper, type WhisperContext } from "@fugood/whisper.node";
 import type { TranscriptResult } from "../../src/lib/jobs/protocol";
 import { decodeAudio } from "../audio/decode";
@@ -34,6 +35,12 @@ export async function loadWhisper(filePath: string, ctx: LoadContext): Promise<W
     });
     return initWhisper({ filePath, useGpu: false }, "default");
   }
+}
+
+/** Whisper's repetition measure, as OpenAI reports it: the text's bytes over its zlib-compressed bytes. */
+export function compressionRatio(text: string): number {
+  const bytes = Buffer.from(text, "utf8");
+  return bytes.byteLength === 0 ? 0 : bytes.byteLength / deflateSync(bytes).byteLength;
 }
 
 /** One-word segments as words: punctuation whisper.cpp split off joins the word before it. */
@@ -81,8 +88,11 @@ export const whisperBackend: Backend = {
         const granularities = input.options.timestampGranularities;
         const words = Array.isArray(granularities) && granularities.includes("word");
         // No language: whisper.cpp's default (English models) or, with "auto", detection (multilingual models).
+        const translate = stringOption(input, "task") === "translate";
         const job = whisper.transcribeData(pcm.buffer as ArrayBuffer, {
           ...(language ? { language } : {}),
+          // OpenAI's /audio/translations: whisper's translate task, whatever was spoken into English.
+          ...(translate ? { translate: true } : {}),
           ...(prompt ? { prompt } : {}),
           // Word timestamps: whisper.cpp's token timestamps with one word per segment, regrouped below.
           ...(words ? { tokenTimestamps: true, maxLen: 1 } : {}),
@@ -100,11 +110,15 @@ export const whisperBackend: Backend = {
           const at = (ms: number) => Math.min(duration, ms / 1000);
           const raw = out.segments.map((s) => ({ start: at(s.t0), end: at(s.t1), text: s.text.trim() }));
           const pieces = words ? joinPunctuation(raw) : raw;
+          const segments = (words ? sentences(pieces) : pieces).map((s) => ({
+            ...s,
+            compression_ratio: compressionRatio(s.text),
+          }));
           const result: TranscriptResult = {
             text: out.result.trim(),
             language: out.language ?? language,
             duration,
-            segments: words ? sentences(pieces) : pieces,
+            segments,
           };
           if (words) result.words = pieces.map((p) => ({ word: p.text, start: p.start, end: p.end }));
           return { result };

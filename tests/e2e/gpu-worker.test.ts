@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, type ManagedProcess, waitForHttp } from "../../dev/lib/processes";
 import { startGpuWorker } from "../../dev/lib/suite";
@@ -58,6 +59,8 @@ afterAll(async () => {
   if (admin) await deleteAdmin(admin);
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
+
+const ascii = (b: Uint8Array, from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
 
 async function post(path: string, body: unknown, token = user.token) {
   return fetch(`${base}${path}`, {
@@ -226,5 +229,51 @@ describe.concurrent("a GPU worker as npm run dev starts it (CPU, real engines)",
       server.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// Alone, not beside the tests above: four encodes and two whisper runs on a loaded machine would push their jobs past
+// the suite's short leases (JOBS_LEASE_MS=4000).
+describe("the openai SDK against the real GPU worker", () => {
+  it("the openai SDK gets real mp3, opus, aac and flac from /v1/audio/speech, and transcribes and translates the mp3", {
+    timeout: 120_000,
+  }, async () => {
+    const sdk = new OpenAI({ apiKey: user.token, baseURL: `${base}/v1`, maxRetries: 0 });
+    const magic: Record<string, (b: Uint8Array) => boolean> = {
+      mp3: (b) => ascii(b, 0, 3) === "ID3" || (b[0] === 0xff && ((b[1] ?? 0) & 0xe0) === 0xe0),
+      opus: (b) => ascii(b, 0, 4) === "OggS" && ascii(b, 28, 36) === "OpusHead",
+      aac: (b) => b[0] === 0xff && ((b[1] ?? 0) & 0xf6) === 0xf0,
+      flac: (b) => ascii(b, 0, 4) === "fLaC",
+    };
+    let mp3: Uint8Array | undefined;
+    for (const format of [undefined, "opus", "aac", "flac"] as const) {
+      const res = await sdk.audio.speech.create({
+        model: "tts-1",
+        input: "Encoded by the worker.",
+        voice: "marin",
+        ...(format ? { response_format: format } : {}),
+      });
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const name = format ?? "mp3";
+      expect(magic[name]?.(bytes), name).toBe(true);
+      if (!format) mp3 = bytes;
+    }
+    const file = await toFile(mp3 ?? new Uint8Array(), "speech.mp3", { type: "audio/mpeg" });
+    const transcript = await sdk.audio.transcriptions.create({
+      file,
+      model: "whisper-1",
+      response_format: "verbose_json",
+    });
+    expect(transcript.text).toBe(TINY_WHISPER_TEXT);
+    expect(transcript.segments?.[0]).toMatchObject({
+      id: 0,
+      seek: 0,
+      tokens: [],
+      compression_ratio: expect.any(Number),
+    });
+    const translation = await sdk.audio.translations.create({ file, model: "whisper-1" });
+    expect(translation.text).toBe(TINY_WHISPER_TEXT);
+    const health = (await (await fetch(`${suiteWorkerUrl}/health`)).json()) as { audio: { encode: string[] } };
+    expect(health.audio.encode).toEqual(expect.arrayContaining(["libmp3lame", "libopus", "aac", "flac"]));
   });
 });

@@ -5,10 +5,12 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ffmpeg, ffmpegCodecs } from "../../gpu-worker/audio/ffmpeg";
 import { decodeWav, durationSeconds, encodeWav, rmsDbfs } from "../../gpu-worker/audio/wav";
 import { backend } from "../../gpu-worker/backends";
 import { HUMAN_DIR } from "../../gpu-worker/backends/human";
 import type { JobInput, LoadContext, LoadedModel, RunContext } from "../../gpu-worker/backends/types";
+import { compressionRatio } from "../../gpu-worker/backends/whisper";
 import { jobModels, type ModelEntry } from "../../gpu-worker/config";
 import { JobError } from "../../gpu-worker/errors";
 import { createLog, silentLog } from "../../gpu-worker/log";
@@ -28,6 +30,17 @@ function entry(id: string, b: ModelEntry["backend"], extra: Partial<ModelEntry> 
 
 async function load(e: ModelEntry, ctx = cpu): Promise<LoadedModel> {
   return (await backend(e.backend)).load(e, ctx);
+}
+
+/** Which container the bytes are, by their magic: what a player would take them for. */
+function audioContainer(bytes: Uint8Array): string {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (ascii(0, 4) === "fLaC") return "flac";
+  if (ascii(0, 4) === "OggS" && ascii(28, 36) === "OpusHead") return "opus";
+  if (ascii(0, 3) === "ID3" || (bytes[0] === 0xff && ((bytes[1] ?? 0) & 0xe6) === 0xe2)) return "mp3";
+  if (bytes[0] === 0xff && ((bytes[1] ?? 0) & 0xf6) === 0xf0) return "aac";
+  if (ascii(0, 4) === "RIFF") return "wav";
+  return "unknown";
 }
 
 let scratch: Scratch;
@@ -128,14 +141,46 @@ describe("text-to-speech (espeak-ng, WebAssembly)", () => {
     expect((await speak(`${text} ${text}`)).result.duration).toBeGreaterThan(base * 1.7);
   });
 
-  it("delivers OpenAI's pcm as raw 16-bit at 24 kHz, and other formats honestly as WAV without ffmpeg", async () => {
+  it("delivers OpenAI's pcm as raw 16-bit at 24 kHz", async () => {
     const pcm = await speak("pcm please", { format: "pcm" });
     expect(pcm.result).toMatchObject({ format: "pcm", contentType: "audio/pcm", sampleRate: 24_000 });
     expect(pcm.artifact?.bytes.byteLength).toBe(Math.floor(pcm.result.duration * 24_000) * 2);
-    const mp3 = await speak("mp3 please", { format: "mp3" });
-    expect(mp3.result.requestedFormat).toBe("mp3");
-    expect(mp3.artifact?.contentType).toBe(mp3.result.contentType);
-    if (mp3.result.format === "wav") expect(mp3.artifact?.contentType).toBe("audio/wav");
+  });
+
+  it("encodes mp3, opus, aac and flac for real with the ffmpeg the install brings, and they decode back", async () => {
+    expect(ffmpegCodecs().source).not.toBe("none");
+    for (const [format, contentType] of [
+      ["mp3", "audio/mpeg"],
+      ["opus", "audio/ogg"],
+      ["aac", "audio/aac"],
+      ["flac", "audio/flac"],
+    ] as const) {
+      const { result, artifact } = await speak("Encoded for real.", { format });
+      expect(result, format).toMatchObject({ format, requestedFormat: format, contentType });
+      const bytes = artifact?.bytes ?? new Uint8Array();
+      expect(audioContainer(bytes), format).toBe(format);
+      // Back through ffmpeg to WAV: the same speech, not a few bytes of something else.
+      const back = decodeWav(await ffmpeg(bytes, ["-f", "wav", "-c:a", "pcm_s16le"]));
+      expect(durationSeconds(back), format).toBeCloseTo(result.duration, 0);
+      expect(rmsDbfs(back.samples), format).toBeGreaterThan(-35);
+    }
+  });
+
+  it("fails a format it cannot encode for good, and never hands back another format", async () => {
+    const previous = process.env.FFMPEG_PATH;
+    process.env.FFMPEG_PATH = join(scratch.dir, "no-such-ffmpeg");
+    try {
+      expect(ffmpegCodecs().source).toBe("none");
+      await expect(speak("hi", { format: "mp3" })).rejects.toMatchObject({
+        retryable: false,
+        message: expect.stringContaining("cannot encode mp3"),
+      });
+      // WAV and pcm need no ffmpeg.
+      expect((await speak("hi", { format: "wav" })).result.format).toBe("wav");
+    } finally {
+      if (previous === undefined) delete process.env.FFMPEG_PATH;
+      else process.env.FFMPEG_PATH = previous;
+    }
   });
 
   it("refuses an unknown voice for good", async () => {
@@ -234,7 +279,9 @@ describe("speech-to-text (whisper.cpp through @fugood/whisper.node)", () => {
     expect(out.text).toBe(TINY_WHISPER_TEXT);
     expect(out.language).toBe("en");
     expect(out.duration).toBeCloseTo(durationSeconds(decodeWav(wav)), 2);
-    expect(out.segments).toEqual([{ start: 0, end: out.duration, text: TINY_WHISPER_TEXT }]);
+    expect(out.segments).toEqual([
+      { start: 0, end: out.duration, text: TINY_WHISPER_TEXT, compression_ratio: compressionRatio(TINY_WHISPER_TEXT) },
+    ]);
     await model.unload();
   });
 
@@ -248,7 +295,9 @@ describe("speech-to-text (whisper.cpp through @fugood/whisper.node)", () => {
     );
     expect(out.text).toBe(TINY_WHISPER_TEXT);
     expect(out.words?.map((w) => w.word)).toEqual(["Hello", "from", "Tessera."]);
-    expect(out.segments).toEqual([{ start: 0, end: 3, text: TINY_WHISPER_TEXT }]);
+    expect(out.segments).toEqual([
+      { start: 0, end: 3, text: TINY_WHISPER_TEXT, compression_ratio: compressionRatio(TINY_WHISPER_TEXT) },
+    ]);
     for (const w of out.words ?? []) expect(w.end).toBeGreaterThanOrEqual(w.start);
     await model.unload();
   });
@@ -262,20 +311,24 @@ describe("speech-to-text (whisper.cpp through @fugood/whisper.node)", () => {
     expect(err.message).toContain("npm run models:fetch");
   });
 
-  it("decodes WAV natively and refuses other audio clearly when ffmpeg is absent", async () => {
+  it("decodes WAV natively, and mp3 through the bundled ffmpeg", async () => {
     const file = await writeTinyWhisperModel(join(scratch.dir, "ggml-tiny-test-2.bin"));
     const model = await load(entry("whisper-large-v3-ggml", "whisper.cpp", { path: file }));
     const stereo24k = encodeWav({ sampleRate: 24_000, samples: new Float32Array(24_000).fill(0.1) });
     const ok = await model.run({ type: "transcribe", bytes: stereo24k, mediaType: "audio/wav", options: {} }, run());
     expect(TranscriptResult.parse(ok.result).duration).toBeCloseTo(1, 2);
-    const { ffmpegAvailable } = await import("../../gpu-worker/audio/ffmpeg");
-    if (!ffmpegAvailable()) {
-      const mp3 = model.run(
-        { type: "transcribe", bytes: new Uint8Array(64), mediaType: "audio/mpeg", options: {} },
-        run(),
-      );
-      await expect(mp3).rejects.toMatchObject({ retryable: false, message: expect.stringContaining("ffmpeg") });
-    }
+    const mp3 = await ffmpeg(stereo24k, ["-f", "mp3", "-codec:a", "libmp3lame"]);
+    const fromMp3 = await model.run({ type: "transcribe", bytes: mp3, mediaType: "audio/mpeg", options: {} }, run());
+    const transcript = TranscriptResult.parse(fromMp3.result);
+    expect(transcript.text).toBe(TINY_WHISPER_TEXT);
+    // mp3 frames pad the end: about the same second, not exactly.
+    expect(transcript.duration).toBeCloseTo(1, 0);
+    expect(transcript.segments[0]?.compression_ratio).toBeGreaterThan(0);
+    const garbage = model.run(
+      { type: "transcribe", bytes: new Uint8Array(64), mediaType: "audio/mpeg", options: {} },
+      run(),
+    );
+    await expect(garbage).rejects.toBeDefined();
     await model.unload();
   });
 });

@@ -516,13 +516,19 @@ describe("POST /v1/audio/speech", () => {
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([82, 73, 70, 70]));
   });
 
-  it("answers 202 with the job and its link when no worker finishes within the wait", async () => {
+  it("answers 504 with the job's id and link, not a 2xx, when no worker finishes within the wait", async () => {
     const other = await registerUser();
     const res = await api("POST", "/v1/audio/speech", { token: other.accessToken, body: openAiSpeech });
-    expect(res.status).toBe(202);
-    const job = await json<JobRecord>(res);
-    expect(res.headers.get("location")).toBe(`/v1/jobs/${job.id}`);
-    expect(job).toMatchObject({ type: "speech", status: "queued" });
+    expect(res.status).toBe(504);
+    const { error } = await json<ErrorJson>(res);
+    expect(error.code).toBe("timeout");
+    const jobId = res.headers.get("x-job-id");
+    expect(res.headers.get("location")).toBe(`/v1/jobs/${jobId}`);
+    expect(res.headers.get("x-should-retry")).toBe("false");
+    expect((await json<JobRecord>(await api("GET", `/v1/jobs/${jobId}`, { token: other.accessToken }))).status).toBe(
+      "queued",
+    );
+    await api("DELETE", `/v1/jobs/${jobId}`, { token: other.accessToken });
   }, 60_000);
 
   it("refuses an unknown model or voice, and input over 4,096 characters, with 400", async () => {
@@ -664,7 +670,8 @@ describe("POST /v1/audio/transcriptions", () => {
       "WEBVTT\n\n00:00:00.000 --> 00:00:01.250\nHello there.\n\n00:00:01.250 --> 00:00:03.500\nGeneral Kenobi.\n",
     );
     expect(JSON.parse(formatTranscript(t, "verbose_json").body)).toMatchObject({
-      language: "en",
+      task: "transcribe",
+      language: "english",
       duration: 3.5,
       segments: [
         { id: 0, start: 0 },

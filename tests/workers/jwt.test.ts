@@ -78,7 +78,10 @@ describe("sign and verify", () => {
         exp: claims.iat + 900,
         iss: "tessera",
         aud: "tessera-api",
+        jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
       });
+      // Each token its own id (RFC 7519 jti), even for the same subject in the same second.
+      expect((await verifyAccessToken(e, (await signAccessToken(e, SUBJECT)).token)).jti).not.toBe(claims.jti);
       expect(Math.abs(claims.iat - now())).toBeLessThanOrEqual(1);
       expect(expiresAt.getTime()).toBe(claims.exp * 1000);
     });

@@ -35,6 +35,8 @@ export interface AccessClaims {
   exp: number;
   iss: string;
   aud: string;
+  /** The token's unique id; absent only from tokens signed before it was added. */
+  jti?: string;
 }
 
 interface TokenSubject {
@@ -51,6 +53,7 @@ const ClaimsSchema = SubjectSchema.extend({
   exp: z.number().int(),
   iss: z.string(),
   aud: z.string(),
+  jti: z.string().max(256).optional(),
 });
 
 interface Verifier {
@@ -160,6 +163,8 @@ export async function signAccessToken(env: Env, subject: TokenSubject): Promise<
     .setAudience(config.jwtAudience)
     .setIssuedAt(iat)
     .setExpirationTime(exp)
+    // A unique id per token, so a resource server can log, deduplicate or deny-list one token (RFC 7519 §4.1.7).
+    .setJti(crypto.randomUUID())
     .sign(signer.key);
   return { token, expiresAt: new Date(exp * 1000) };
 }
@@ -237,6 +242,11 @@ export async function verifyAccessToken(env: Env, token: string): Promise<Access
   if (!claims.success) throw invalidToken();
   rememberVerified(verifier, token, claims.data);
   return claims.data;
+}
+
+/** The algorithms the published keys sign with, for the discovery document. */
+export function publishedAlgorithms(env: Env): SigningAlgorithm[] {
+  return [...new Set([...publicKeys(env)].map((jwk) => jwk.alg))];
 }
 
 /** The JWKS document for `/.well-known/jwks.json`: public members only (a private key is refused at parse). */

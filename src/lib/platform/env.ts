@@ -129,8 +129,9 @@ const ConfigSchema = z.object({
     // Each socket of a hibernating object costs memory while awake; 32,768 is the platform's per-object socket cap.
     maxMembersPerRoom: intFrom(1000, 1, 32_768),
   }),
-  // Below ROUTE_TIMEOUT_MS's default, so a waiting /v1/audio/* request answers 202 before the route times out.
-  jobsAudioWaitMs: intFrom(20_000, 0, 25_000),
+  /** How long /v1/audio/* waits for its job before answering 504 with the job's id. OpenAI's audio routes are
+   *  synchronous: wait long (the audio routes' own timeout is 600 s, the openai SDK's too). */
+  jobsAudioWaitMs: intFrom(300_000, 0, 590_000),
   // A lease outlives a worker's silence by this long; short leases re-run a dead worker's jobs sooner but need
   // heartbeats at least that often.
   jobsLeaseMs: intFrom(60_000, 1000, 600_000),

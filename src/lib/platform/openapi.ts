@@ -23,23 +23,95 @@ const ErrorBodySchema = z.object({
   }),
 });
 
-function schemaOf(schema: z.ZodType, io: "input" | "output"): JsonSchema {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
-  return rest;
+let jsonValueShapeCache: string | undefined;
+/** zod's JSON value union with its self-references as SELF; built on first use, not at import. */
+function jsonValueShape(): string {
+  jsonValueShapeCache ??= JSON.stringify((z.toJSONSchema(z.json()) as { anyOf?: unknown }).anyOf ?? []).replaceAll(
+    '"#"',
+    '"SELF"',
+  );
+  return jsonValueShapeCache;
+}
+
+/**
+ * The document's shared schemas. zod puts a schema's reused or recursive parts in its own `$defs` and refers to them
+ * as `#/$defs/<name>`; inside an OpenAPI document that pointer resolves against the document's root, where there is
+ * no `$defs`. Each such part is hoisted here, under a name made unique in the document, and its references rewritten
+ * to `#/components/schemas/<name>`.
+ */
+class SchemaComponents {
+  readonly schemas: Record<string, JsonSchema> = {};
+
+  /**
+   * zod's JSON value (`z.json()`) is a recursive union; generators such as openapi-typescript cannot type a component
+   * that refers to itself, so every such part becomes one shared, unconstrained `JsonValue`.
+   */
+  private jsonValueRef(def: JsonSchema, local: string): string | undefined {
+    const self = `#/$defs/${local}`;
+    const anyOf = def.anyOf;
+    if (!Array.isArray(anyOf) || anyOf.length !== 6) return undefined;
+    if (JSON.stringify(anyOf).replaceAll(`"${self}"`, '"SELF"') !== jsonValueShape()) return undefined;
+    this.schemas.JsonValue = { description: "Any JSON value" };
+    return "#/components/schemas/JsonValue";
+  }
+
+  private uniqueName(label: string, local: string): string {
+    const base = `${label}_${local.replace(/^_+/, "")}`.replace(/[^A-Za-z0-9._-]/g, "_");
+    let name = base;
+    for (let n = 2; name in this.schemas; n++) name = `${base}_${n}`;
+    return name;
+  }
+
+  /** The JSON Schema of `schema` with its `$defs` hoisted; `label` prefixes the hoisted parts' names. */
+  schemaOf(schema: z.ZodType, io: "input" | "output", label: string): JsonSchema {
+    const {
+      $schema: _ignored,
+      $defs,
+      ...rest
+    } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+    if (!$defs) return rest;
+    const refs = new Map<string, string>();
+    for (const [local, def] of Object.entries($defs)) {
+      const shared = this.jsonValueRef(def, local);
+      if (shared) {
+        refs.set(local, shared);
+        continue;
+      }
+      const name = this.uniqueName(label, local);
+      refs.set(local, `#/components/schemas/${name}`);
+      this.schemas[name] = {}; // reserve the name before the next one is made
+    }
+    const rewrite = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(rewrite);
+      if (!value || typeof value !== "object") return value;
+      const out: JsonSchema = {};
+      for (const [key, v] of Object.entries(value)) {
+        const target = key === "$ref" && typeof v === "string" ? /^#\/\$defs\/(.+)$/.exec(v)?.[1] : undefined;
+        out[key] = target && refs.has(target) ? refs.get(target) : rewrite(v);
+      }
+      return out;
+    };
+    for (const [local, def] of Object.entries($defs)) {
+      const ref = refs.get(local) as string;
+      if (ref !== "#/components/schemas/JsonValue")
+        this.schemas[ref.split("/").pop() as string] = rewrite(def) as JsonSchema;
+    }
+    return rewrite(rest) as JsonSchema;
+  }
 }
 
 function toOpenApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
 }
 
-function parameters(op: Operation): JsonSchema[] {
+function parameters(op: Operation, components: SchemaComponents, label: string): JsonSchema[] {
   const out: JsonSchema[] = [];
   for (const [location, schema] of [
     ["path", op.spec.params],
     ["query", op.spec.query],
   ] as const) {
     if (!schema) continue;
-    const json = schemaOf(schema, "input");
+    const json = components.schemaOf(schema, "input", `${label}_${location}`);
     const props = (json.properties ?? {}) as Record<string, JsonSchema>;
     const required = new Set((json.required ?? []) as string[]);
     for (const [name, prop] of Object.entries(props)) {
@@ -88,11 +160,12 @@ function securitySchemes(access: Access): Readonly<Record<string, SecurityScheme
   return isCredentialAccess(access) ? access.schemes : USER_BEARER_SCHEME;
 }
 
-function operationObject(op: Operation): JsonSchema {
+function operationObject(op: Operation, components: SchemaComponents): JsonSchema {
+  const id = operationId(op.method, op.path);
   const responses: Record<string, JsonSchema> = {};
   for (const [status, res] of Object.entries(op.spec.responses)) {
     const content = res.schema
-      ? { "application/json": { schema: schemaOf(res.schema, "output") } }
+      ? { "application/json": { schema: components.schemaOf(res.schema, "output", `${id}_${status}`) } }
       : res.contentType
         ? { [res.contentType]: {} }
         : undefined;
@@ -102,7 +175,7 @@ function operationObject(op: Operation): JsonSchema {
     description: "Error in the one error shape",
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   };
-  const params = parameters(op);
+  const params = parameters(op, components, id);
   const access = op.spec.auth;
   const accessNote = accessDescription(access);
   const description = [op.spec.description, accessNote].filter(Boolean).join("\n\n");
@@ -111,13 +184,13 @@ function operationObject(op: Operation): JsonSchema {
     ...(description ? { description } : {}),
     security: Object.keys(securitySchemes(access)).map((name) => ({ [name]: [] })),
     tags: op.spec.tags ?? [],
-    operationId: operationId(op.method, op.path),
+    operationId: id,
     ...(params.length ? { parameters: params } : {}),
     ...(op.spec.body
       ? {
           requestBody: {
             required: true,
-            content: { "application/json": { schema: schemaOf(op.spec.body, "input") } },
+            content: { "application/json": { schema: components.schemaOf(op.spec.body, "input", `${id}_body`) } },
           },
         }
       : {}),
@@ -134,10 +207,11 @@ export function allOperations(mounts: Mount[]): Operation[] {
 
 export function buildOpenApiDocument(info: ApiInfo, operations: Operation[]): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
+  const components = new SchemaComponents();
   for (const op of operations) {
     const key = toOpenApiPath(op.path);
     paths[key] ??= {};
-    paths[key][op.method] = operationObject({ ...op, path: key });
+    paths[key][op.method] = operationObject({ ...op, path: key }, components);
   }
   const example: { error: { issues?: Issue[] } } = errorBody("invalid_request", "Malformed JSON in request body", "…", [
     { path: ["body"], code: "invalid_json", message: "Unexpected token" },
@@ -146,9 +220,14 @@ export function buildOpenApiDocument(info: ApiInfo, operations: Operation[]): Js
     openapi: "3.1.0",
     info,
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+    // Relative: the deployment that serves this document is the server, wherever it runs.
+    servers: [{ url: "/", description: "This deployment" }],
     paths,
     components: {
-      schemas: { Error: { ...schemaOf(ErrorBodySchema, "output"), examples: [example] } },
+      schemas: {
+        Error: { ...components.schemaOf(ErrorBodySchema, "output", "Error"), examples: [example] },
+        ...components.schemas,
+      },
       securitySchemes: Object.assign({}, USER_BEARER_SCHEME, ...operations.map((op) => securitySchemes(op.spec.auth))),
     },
   };
