@@ -1,36 +1,13 @@
 // `npm run bench:gateway`: the same upstream route reached directly and through Tessera's gateway proxy
 // (the production runtime, dev/start.ts), in one run, and the ratio. The old Go gateway managed 1,716 req/s.
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { ROOT } from "../dev/lib/suite";
 import { beginBench, expectStatus, failBench, log, printResults, settings } from "./lib/common";
 import { roundLine, runRounds, type Scenario, startTessera, type Target } from "./lib/harness";
+import { startUpstream } from "./lib/upstream";
 
 const NAME = "bench:gateway";
-
-async function startUpstream(): Promise<Target> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/lib/upstream-process.ts"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      if (line.startsWith("UPSTREAM ")) resolve(line.slice("UPSTREAM ".length));
-    });
-    child.once("exit", (code) => reject(new Error(`upstream exited (${code})`)));
-  });
-  return {
-    name: "upstream",
-    url: `${url}/`,
-    pids: child.pid ? [child.pid] : [],
-    close: async () => {
-      child.kill("SIGTERM");
-    },
-  };
-}
 
 async function main(): Promise<void> {
   const end = beginBench(NAME, 300_000);

@@ -33,6 +33,8 @@ export interface StartProductionOptions {
   configPath?: string;
   /** workerd's stdout/stderr (the Worker's console): "inherit" (default), "ignore", or a line callback. */
   logs?: RuntimeLogs;
+  /** workerd's DevTools inspector on this loopback port (for CPU profiles; bench/profile.ts). */
+  inspectorPort?: number;
 }
 
 export interface ProductionServer {
@@ -129,6 +131,7 @@ export async function startProduction(opts: StartProductionOptions = {}): Promis
     host: DEFAULT_HOST,
     port: opts.port ?? 0,
     logs: opts.logs,
+    ...(opts.inspectorPort === undefined ? {} : { inspectorPort: opts.inspectorPort }),
     vars: { ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}), ...opts.vars },
   });
   const miniflare = new Miniflare(options);

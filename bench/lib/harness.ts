@@ -39,12 +39,55 @@ export async function startTarget(
 /** The runtime's floor: a Worker that answers "ok", served exactly like the production bundle. */
 export const FLOOR_SCRIPT = `export default { fetch() { return new Response("ok"); } };`;
 
-export function startFloor(name = "floor"): Promise<Target> {
+/**
+ * The ES256 floor: verifies the bearer token's signature with Web Crypto and a key imported once per isolate,
+ * and nothing else (no claims, no framework): what a token check cannot get under on this runtime.
+ */
+export const ES256_FLOOR_SCRIPT = `
+let key;
+const b64 = (s) => Uint8Array.from(atob(s.replaceAll("-", "+").replaceAll("_", "/")), (ch) => ch.charCodeAt(0));
+const encoder = new TextEncoder();
+export default {
+  async fetch(request, env) {
+    key ??= crypto.subtle.importKey("jwk", JSON.parse(env.PUBLIC_JWK), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    const token = (request.headers.get("authorization") ?? "").slice(7);
+    const dot = token.lastIndexOf(".");
+    const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, await key, b64(token.slice(dot + 1)), encoder.encode(token.slice(0, dot)));
+    return new Response(ok ? "ok" : "bad", { status: ok ? 200 : 401 });
+  },
+};`;
+
+/** The KV floor: reads one key from a KV namespace (Miniflare's local KV, as Tessera's) and streams it back. */
+export const KV_FLOOR_SCRIPT = `
+export default {
+  async fetch(request, env) {
+    const value = await env.KV.get("hot", "stream");
+    return value ? new Response(value) : new Response("missing", { status: 404 });
+  },
+};`;
+
+export interface FloorOptions {
+  script?: string;
+  bindings?: Record<string, string>;
+  /** Values written to the KV namespace bound as KV before the floor serves. */
+  kv?: Record<string, string>;
+}
+
+export function startFloor(name = "floor", floor: FloorOptions = {}): Promise<Target> {
   return startTarget(name, async () => {
-    const { options, workerName, recent } = bareMiniflareOptions(FLOOR_SCRIPT, { logs: "ignore" });
+    const { options, workerName, recent } = bareMiniflareOptions(floor.script ?? FLOOR_SCRIPT, {
+      logs: "ignore",
+      workerName: "floor",
+      ...(floor.bindings ? { bindings: floor.bindings } : {}),
+      ...(floor.kv ? { kvNamespaces: ["KV"] } : {}),
+    });
     const mf = new Miniflare(options);
     try {
       await mf.ready;
+      if (floor.kv) {
+        const kv = await mf.getKVNamespace("KV");
+        for (const [k, v] of Object.entries(floor.kv)) await kv.put(k, v);
+      }
       const url = await mf.unsafeGetDirectURL(workerName);
       return { url: url.href, close: () => mf.dispose() };
     } catch (err) {

@@ -41,8 +41,8 @@ export function readStat(pid: number): ProcStat | undefined {
   return { pid, comm, state: rest[0] ?? "?", ppid: Number(rest[1]), cpuTicks: Number(rest[11]) + Number(rest[12]) };
 }
 
-/** Descendants of `root` (default: this process) whose name is `name`, found by walking /proc. */
-export function descendantPids(name: string, root = process.pid): number[] {
+/** Descendants of `root` (default: this process) whose name is `name` (undefined: any), found by walking /proc. */
+export function descendantPids(name: string | undefined, root = process.pid): number[] {
   const all: ProcStat[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -60,7 +60,7 @@ export function descendantPids(name: string, root = process.pid): number[] {
   while (queue.length) {
     const pid = queue.shift() as number;
     for (const child of children.get(pid) ?? []) {
-      if (child.comm === name) found.push(child.pid);
+      if (name === undefined || child.comm === name) found.push(child.pid);
       queue.push(child.pid);
     }
   }

@@ -26,20 +26,28 @@ interface ProductionOptions extends ServeOptions {
   persistDir: string;
   /** Added to (and overriding) wrangler.toml's [vars] and .dev.vars. */
   vars?: Record<string, string>;
+  /** workerd's DevTools inspector on this loopback port (profiling, bench/profile.ts); unset: no inspector. */
+  inspectorPort?: number;
 }
 
 export const DEFAULT_HOST = "127.0.0.1";
 
-/** The last lines workerd wrote, kept whatever `logs` says, so a failed start can say why. */
+/**
+ * The last lines workerd wrote, kept whatever `logs` says, so a failed start can say why. It keeps the text's tail
+ * and splits it into lines only when asked: splitting every chunk cost the Node host CPU on each request's log line.
+ */
 class RecentOutput {
-  private lines: string[] = [];
-  constructor(private readonly max = 40) {}
-  add(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.max) this.lines.shift();
+  private tail = "";
+  constructor(
+    private readonly max = 40,
+    private readonly maxChars = 16 * 1024,
+  ) {}
+  add(text: string): void {
+    this.tail += text;
+    if (this.tail.length > 2 * this.maxChars) this.tail = this.tail.slice(-this.maxChars);
   }
   text(): string {
-    return this.lines.join("\n");
+    return this.tail.slice(-this.maxChars).split("\n").filter(Boolean).slice(-this.max).join("\n");
   }
 }
 
@@ -53,13 +61,12 @@ function runtimeStdio(logs: RuntimeLogs, recent: RecentOutput): (stdout: Readabl
       let rest = "";
       stream.setEncoding("utf8");
       stream.on("data", (chunk: string) => {
+        recent.add(chunk);
         if (logs === "inherit") sink.write(chunk);
-        const lines = (rest + chunk).split("\n");
-        rest = lines.pop() ?? "";
-        for (const line of lines) {
-          if (!line) continue;
-          recent.add(line);
-          if (typeof logs === "function") logs(line);
+        else if (typeof logs === "function") {
+          const lines = (rest + chunk).split("\n");
+          rest = lines.pop() ?? "";
+          for (const line of lines) if (line) logs(line);
         }
       });
     }
@@ -119,6 +126,7 @@ export function productionMiniflareOptions(opts: ProductionOptions): {
     durableObjectsPersist: join(root, "do"),
     cachePersist: join(root, "cache"),
     workers: [worker],
+    ...(opts.inspectorPort === undefined ? {} : { inspectorPort: opts.inspectorPort }),
   } as MiniflareOptions;
   return { options, workerName, recent };
 }
@@ -129,7 +137,14 @@ export function productionMiniflareOptions(opts: ProductionOptions): {
  */
 export function bareMiniflareOptions(
   script: string,
-  opts: ServeOptions & { configPath?: string; workerName?: string } = {},
+  opts: ServeOptions & {
+    configPath?: string;
+    workerName?: string;
+    /** Plain-text bindings (e.g. a public key for the ES256 floor). */
+    bindings?: Record<string, string>;
+    /** KV namespace bindings, in memory (the KV floor). */
+    kvNamespaces?: string[];
+  } = {},
 ): { options: MiniflareOptions; workerName: string; recent: RecentOutput } {
   const config = unstable_readConfig({ config: opts.configPath ?? "wrangler.toml" });
   const workerName = opts.workerName ?? "floor";
@@ -140,6 +155,8 @@ export function bareMiniflareOptions(
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
     unsafeDirectSockets: directSocket(opts),
+    ...(opts.bindings ? { bindings: opts.bindings } : {}),
+    ...(opts.kvNamespaces ? { kvNamespaces: opts.kvNamespaces } : {}),
   } as WorkerOptions;
   const recent = new RecentOutput();
   const options = { ...sharedOptions(opts.logs ?? "ignore", recent), workers: [worker] } as MiniflareOptions;

@@ -120,6 +120,23 @@ describe("sign and verify", () => {
     }
     expect(importKey.mock.calls.length).toBe(afterFirst);
   });
+
+  it("checks a token's signature once per isolate, and a remembered token still expires", async () => {
+    const e = envWith(es256);
+    const verify = vi.spyOn(crypto.subtle, "verify");
+    const { token } = await signAccessToken(e, SUBJECT);
+    const first = await verifyAccessToken(e, token);
+    const second = await verifyAccessToken({ ...e }, token);
+    expect(second).toEqual(first);
+    expect(verify).toHaveBeenCalledTimes(1);
+
+    // Accepted within the 5 s clock tolerance, so remembered; once past it, refused as expired all the same.
+    const ending = await forge(es256, validClaims({ iat: now() - 900, exp: now() - 4 }));
+    await expect(verifyAccessToken(e, ending)).resolves.toBeTruthy();
+    const until = (now() + 3) * 1000;
+    while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 250));
+    await expectCode(verifyAccessToken(e, ending), "unauthorized", /expired/);
+  });
 });
 
 describe("attacks and bad tokens are refused as unauthorized", () => {

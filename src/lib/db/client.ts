@@ -65,7 +65,18 @@ function databaseUrl(env: DatabaseEnv): string {
   return env.DATABASE_URL;
 }
 
-/** Drizzle over Neon's SQL-over-HTTP: safe to create per request, holds no socket. */
+/** One per URL and isolate: drizzle works out the schema's relations each time one is made (per request, before). */
+const httpDbs = new Map<string, HttpDb>();
+
+/** Drizzle over Neon's SQL-over-HTTP: holds no socket (each query is one fetch), so one serves every request. */
 export function db(env: DatabaseEnv): HttpDb {
-  return drizzleHttp(neon(databaseUrl(env)), { schema });
+  const url = databaseUrl(env);
+  let database = httpDbs.get(url);
+  if (!database) {
+    // Tests make databases at many URLs; an isolate in production sees one.
+    if (httpDbs.size >= 8) httpDbs.clear();
+    database = drizzleHttp(neon(url), { schema });
+    httpDbs.set(url, database);
+  }
+  return database;
 }

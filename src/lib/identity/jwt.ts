@@ -172,14 +172,51 @@ export async function signAccessToken(env: Env, subject: TokenSubject): Promise<
 // One answer for every forgery and mistake, so the message teaches an attacker nothing.
 const invalidToken = () => new ApiError("unauthorized", "Invalid access token");
 
+/** Tokens this isolate has verified, per key set: a client sends the same token until it expires. */
+const VERIFIED_ENTRIES = 4096;
+const verifiedTokens = new WeakMap<Verifier, Map<string, { claims: AccessClaims; validUntil: number }>>();
+
+/**
+ * A token verified before with these keys, while it is still within its lifetime: the signature and claims of
+ * that exact string were checked, so only the clock needs checking again. A miss (or an expired entry) verifies
+ * in full, which also gives the right error.
+ */
+function alreadyVerified(verifier: Verifier, token: string): AccessClaims | undefined {
+  const entry = verifiedTokens.get(verifier)?.get(token);
+  if (!entry) return undefined;
+  if (Date.now() / 1000 < entry.validUntil) return entry.claims;
+  verifiedTokens.get(verifier)?.delete(token);
+  return undefined;
+}
+
+function rememberVerified(verifier: Verifier, token: string, claims: AccessClaims): void {
+  let cache = verifiedTokens.get(verifier);
+  if (!cache) {
+    cache = new Map();
+    verifiedTokens.set(verifier, cache);
+  }
+  // Oldest first out; a flood of distinct valid tokens can only come from our own signer.
+  if (cache.size >= VERIFIED_ENTRIES) cache.delete(cache.keys().next().value as string);
+  // The same bounds jose applied: exp and iat + the largest age, each with the clock tolerance.
+  const validUntil = Math.min(claims.exp, claims.iat + MAX_TOKEN_AGE_SECONDS) + CLOCK_TOLERANCE_SECONDS;
+  // Frozen: every request that presents this token shares the object.
+  cache.set(token, {
+    claims: Object.freeze({ ...claims, roles: Object.freeze([...claims.roles]) }) as AccessClaims,
+    validUntil,
+  });
+}
+
 /**
  * Verifies an access token with the public keys: the algorithm is pinned to the configured keys' algorithms and
  * must match the key that `kid` names; iss, aud, exp, nbf and iat are checked; the claims must have their types.
+ * A token already verified in this isolate is answered from memory until it expires (only valid tokens are kept).
  */
 export async function verifyAccessToken(env: Env, token: string): Promise<AccessClaims> {
   const config = getConfig(env);
   const verifier = await loadVerifier(env);
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalidToken();
+  const known = alreadyVerified(verifier, token);
+  if (known) return known;
   const keyFor = (header: JWTHeaderParameters): CryptoKey => {
     const entry = header.kid === undefined ? undefined : verifier.byKid.get(header.kid);
     if (!entry || entry.alg !== header.alg) throw invalidToken();
@@ -203,6 +240,7 @@ export async function verifyAccessToken(env: Env, token: string): Promise<Access
   }
   const claims = ClaimsSchema.safeParse(payload);
   if (!claims.success) throw invalidToken();
+  rememberVerified(verifier, token, claims.data);
   return claims.data;
 }
 

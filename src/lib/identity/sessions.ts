@@ -150,19 +150,32 @@ export async function revokeUserSessions(db: HttpDb, userId: string, reason: str
  * The user behind a live session, in one query: for routes that must notice a revocation or deactivation
  * at once. The whole public user comes back, so a route like /me needs no second query.
  */
-export async function liveSessionUser(db: HttpDb, sessionId: string, userId: string): Promise<PublicUser | undefined> {
-  const [row] = await db
+function prepareLiveSessionUser(db: HttpDb) {
+  return db
     .select(publicColumns)
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(
       and(
-        eq(sessions.id, sessionId),
-        eq(sessions.userId, userId),
+        eq(sessions.id, sql.placeholder("sessionId")),
+        eq(sessions.userId, sql.placeholder("userId")),
         isNull(sessions.revokedAt),
         gt(sessions.expiresAt, sql`now()`),
         eq(users.active, true),
       ),
-    );
+    )
+    .prepare("live_session_user");
+}
+
+/** Built once per database client (one per isolate): building the SQL was most of this query's CPU in the Worker. */
+const liveSessionQueries = new WeakMap<HttpDb, ReturnType<typeof prepareLiveSessionUser>>();
+
+export async function liveSessionUser(db: HttpDb, sessionId: string, userId: string): Promise<PublicUser | undefined> {
+  let query = liveSessionQueries.get(db);
+  if (!query) {
+    query = prepareLiveSessionUser(db);
+    liveSessionQueries.set(db, query);
+  }
+  const [row] = await query.execute({ sessionId, userId });
   return row ? toPublicUser(row) : undefined;
 }

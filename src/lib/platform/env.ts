@@ -95,6 +95,8 @@ const ConfigSchema = z.object({
   healthCacheSeconds: intFrom(5, 0, 3600),
   healthTimeoutMs: intFrom(2000, 50, 30_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Request log lines per console.log call; 1 writes each line alone (src/lib/platform/log.ts). */
+  logBatchLines: intFrom(64, 1, 1024),
   jwtIssuer: z.string().trim().min(1).max(256).default("tessera"),
   jwtAudience: z.string().trim().min(1).max(256).default("tessera-api"),
   accessTokenTtlSeconds: intFrom(900, 60, 86_400),

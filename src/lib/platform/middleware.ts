@@ -1,16 +1,17 @@
 // Cross-cutting middleware that every route passes through, in order: context, CORS, secure headers.
 import type { Context, MiddlewareHandler } from "hono";
-import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { type AppEnv, getConfig } from "./env";
-import { createLogger } from "./log";
+import { createLogger, scheduleLogFlush } from "./log";
 
 // A client-supplied id is kept only if it is short and plain, so it cannot forge log lines.
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Request id in and out, the request's logger, typed config, one JSON access log line,
- * and Server-Timing. Runs first so that even errors from later middleware are logged with the id.
+ * Request id in and out, the request's logger, typed config, one JSON access log line (batched per isolate,
+ * src/lib/platform/log.ts), and Server-Timing. Runs first so that even errors from later middleware are logged
+ * with the id. Its headers go straight onto the finished response: `c.header()` after the response exists
+ * would copy the whole response for each one.
  */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -18,14 +19,22 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const config = getConfig(c.env);
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    const log = createLogger(config.logLevel, { requestId });
+    const log = createLogger(config.logLevel, { requestId }, config.logBatchLines);
     c.set("config", config);
     c.set("requestId", requestId);
     c.set("log", log);
     await next();
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
-    c.header("X-Request-Id", requestId);
-    c.header("Server-Timing", `total;dur=${durationMs}`, { append: true });
+    const timing = `total;dur=${durationMs}`;
+    try {
+      const headers = c.res.headers;
+      headers.set("X-Request-Id", requestId);
+      headers.append("Server-Timing", timing);
+    } catch {
+      // Immutable headers (a response passed through as fetched): Hono copies the response first.
+      c.header("X-Request-Id", requestId);
+      c.header("Server-Timing", timing, { append: true });
+    }
     log.info("request", {
       method: c.req.method,
       path: c.req.path,
@@ -34,6 +43,44 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       durationMs,
       userId: c.get("principal")?.sub,
     });
+    scheduleLogFlush(c);
+  };
+}
+
+interface CorsPolicy {
+  /** The Access-Control-Allow-Origin value for a request's Origin (empty when none), or null for none. */
+  allowOrigin(origin: string, c: Context<AppEnv>): string | null;
+  /** Whether the answer depends on Origin (every policy but "any origin"). */
+  varyOrigin: boolean;
+  allowMethods: string;
+  allowHeaders: string;
+  exposeHeaders: string;
+  maxAge?: number;
+}
+
+/**
+ * The CORS exchange of Hono's `cors()` (same headers, same preflight), with the policy's strings joined once and
+ * `Vary` set on the finished response instead of through `c.header()`, which would copy the response.
+ */
+function corsMiddleware(policy: CorsPolicy): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const origin = c.req.header("origin") || "";
+    const headers = c.res.headers;
+    const allowOrigin = policy.allowOrigin(origin, c);
+    if (allowOrigin) headers.set("Access-Control-Allow-Origin", allowOrigin);
+    headers.set("Access-Control-Expose-Headers", policy.exposeHeaders);
+    if (c.req.method === "OPTIONS") {
+      if (policy.varyOrigin) headers.append("Vary", "Origin");
+      if (policy.maxAge !== undefined) headers.set("Access-Control-Max-Age", String(policy.maxAge));
+      headers.set("Access-Control-Allow-Methods", policy.allowMethods);
+      headers.set("Access-Control-Allow-Headers", policy.allowHeaders);
+      headers.append("Vary", "Access-Control-Request-Headers");
+      headers.delete("Content-Length");
+      headers.delete("Content-Type");
+      return new Response(null, { headers, status: 204, statusText: "No Content" });
+    }
+    await next();
+    if (policy.varyOrigin) c.res.headers.append("Vary", "Origin");
   };
 }
 
@@ -42,12 +89,46 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
  * prefixes keep the old gateway's policy (any origin, X-User-ID allowed) so old browser clients still work.
  */
 export function corsFromConfig(isLegacyPath: (c: Context<AppEnv>) => boolean): MiddlewareHandler<AppEnv> {
-  const configured = configuredCors();
-  const legacy = cors({
-    origin: "*",
-    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-    allowHeaders: ["Content-Type", "Authorization", "X-User-ID", "X-Request-Id"],
-    exposeHeaders: ["X-Request-Id", "Retry-After"],
+  const configured = corsMiddleware({
+    allowOrigin: (origin, c) => {
+      const allowed = (c.get("config") ?? getConfig(c.env)).corsOrigins;
+      if (allowed.includes("*")) return origin || "*";
+      return allowed.includes(origin) ? origin : null;
+    },
+    varyOrigin: true,
+    allowMethods: "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS",
+    allowHeaders: [
+      "Content-Type",
+      "Authorization",
+      "X-Request-Id",
+      "Idempotency-Key",
+      "If-None-Match",
+      "X-Memory-Metadata",
+      ...OPENAI_SDK_HEADERS,
+    ].join(","),
+    exposeHeaders: [
+      "X-Request-Id",
+      "Retry-After",
+      "RateLimit-Limit",
+      "RateLimit-Remaining",
+      "RateLimit-Reset",
+      "Server-Timing",
+      "ETag",
+      "X-Memory-Metadata",
+      "X-Memory-Expiration",
+      // The audio routes' answers for an SDK: whether to retry, and which job to fetch later.
+      "x-should-retry",
+      "X-Job-Id",
+      "Location",
+    ].join(","),
+    maxAge: 600,
+  });
+  const legacy = corsMiddleware({
+    allowOrigin: () => "*",
+    varyOrigin: false,
+    allowMethods: "GET,POST,PUT,DELETE,OPTIONS",
+    allowHeaders: "Content-Type,Authorization,X-User-ID,X-Request-Id",
+    exposeHeaders: "X-Request-Id,Retry-After",
   });
   return (c, next) => (isLegacyPath(c) ? legacy(c, next) : configured(c, next));
 }
@@ -74,43 +155,6 @@ export const OPENAI_SDK_HEADERS = [
   "OpenAI-Project",
   "OpenAI-Beta",
 ];
-
-function configuredCors(): MiddlewareHandler<AppEnv> {
-  return cors({
-    origin: (origin, c) => {
-      const allowed = (c.get("config") ?? getConfig(c.env)).corsOrigins;
-      if (allowed.includes("*")) return origin || "*";
-      return allowed.includes(origin) ? origin : null;
-    },
-    allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    allowHeaders: [
-      "Content-Type",
-      "Authorization",
-      "X-Request-Id",
-      "Idempotency-Key",
-      "If-None-Match",
-      "X-Memory-Metadata",
-      ...OPENAI_SDK_HEADERS,
-    ],
-    exposeHeaders: [
-      "X-Request-Id",
-      "Retry-After",
-      "RateLimit-Limit",
-      "RateLimit-Remaining",
-      "RateLimit-Reset",
-      "Server-Timing",
-      "ETag",
-      "X-Memory-Metadata",
-      "X-Memory-Expiration",
-      // The audio routes' answers for an SDK: whether to retry, and which job to fetch later.
-      "x-should-retry",
-      "X-Job-Id",
-      "Location",
-    ],
-    maxAge: 600,
-    credentials: false,
-  });
-}
 
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 

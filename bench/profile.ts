@@ -1,0 +1,88 @@
+// `npm run bench:profile`: where workerd's CPU goes per route. Tessera on the production runtime (dev/start.ts)
+// with its inspector on, LOG_LEVEL=info (production's setting), limits raised so the bench measures the work;
+// for each path, closed-loop load (bench/lib/load.ts) while V8's sampling profiler runs, then the functions
+// with the most self time. The inspector costs some CPU itself: read shares, not absolute figures.
+// Knobs: BENCH_PROFILE_PATHS (comma-separated; default "/,/health,/api/auth/verify,/v1/memory/bench/hot"),
+// BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_CONNECTIONS, BENCH_PROFILE_TOP (25).
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startBridge } from "../dev/db-bridge/server";
+import { generateKeyPairSecrets } from "../src/lib/identity/keys";
+import { beginBench, envInt, expectStatus, failBench, log, settings, UNLIMITED_VARS } from "./lib/common";
+import { startCpuProfile, summarizeProfile } from "./lib/cpu-profile";
+import { startTessera } from "./lib/harness";
+import { runLoad } from "./lib/load";
+
+const NAME = "bench:profile";
+const TOP = envInt("BENCH_PROFILE_TOP", 25, 1, 200);
+const PATHS = (process.env.BENCH_PROFILE_PATHS ?? "/,/health,/api/auth/verify,/v1/memory/bench/hot")
+  .split(",")
+  .map((p) => p.trim())
+  .filter(Boolean);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const end = beginBench(NAME, 600_000);
+  const tmp = await mkdtemp(join(tmpdir(), "tessera-bench-profile-"));
+  const bridge = await startBridge({ port: 0, dataDir: join(tmp, "pglite") });
+  const inspectorPort = await freePort();
+  const tessera = await startTessera("tessera", {
+    databaseUrl: bridge.url,
+    outDir: join(tmp, "dist"),
+    persistDir: join(tmp, "state"),
+    inspectorPort,
+    vars: { ...(await generateKeyPairSecrets("ES256")), ...UNLIMITED_VARS, LOG_LEVEL: "info" },
+  });
+  try {
+    const reg = await fetch(new URL("/v1/auth/register", tessera.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "profiler", email: "profiler@example.com", password: "bench password 1" }),
+    });
+    const { accessToken } = (await reg.json()) as { accessToken: string };
+    const auth = { authorization: `Bearer ${accessToken}` };
+    await fetch(new URL("/v1/memory/bench/hot", tessera.url), {
+      method: "PUT",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ data: "v".repeat(1000) }),
+    });
+    for (const path of PATHS) {
+      await expectStatus(tessera, path, 200, { headers: auth });
+      const url = new URL(path, tessera.url).href;
+      await runLoad({ url, connections: settings.connections, durationMs: settings.warmupMs || 500, headers: auth });
+      const profiler = await startCpuProfile(inspectorPort, "tessera");
+      const load = await runLoad({
+        url,
+        connections: settings.connections,
+        durationMs: settings.durationMs,
+        headers: auth,
+      });
+      const profile = await profiler.stop();
+      const { samples, entries } = summarizeProfile(profile, TOP);
+      log();
+      log(`GET ${path}: ${Math.round(load.rps)} req/s under the profiler, ${samples} samples`);
+      log("| self % | total % | function |");
+      log("| -----: | ------: | -------- |");
+      for (const e of entries) log(`| ${e.selfPct.toFixed(1)} | ${e.totalPct.toFixed(1)} | ${e.label} |`);
+    }
+  } finally {
+    await tessera.close();
+    await bridge.close();
+    await rm(tmp, { recursive: true, force: true });
+    end();
+  }
+}
+
+main().catch(failBench(NAME));
