@@ -1,5 +1,6 @@
 // The Worker entry and the only wiring file: the gateway, the services at their prefixes,
 // the Durable Object classes and the queue consumer.
+import { analyticsService, eventsService, metricsService } from "../functions/analytics";
 import { audioService } from "../functions/audio";
 import { authService } from "../functions/auth";
 import { filesService } from "../functions/files";
@@ -14,6 +15,7 @@ import { legacyHubService } from "../functions/legacy/hub";
 import { legacyMemoryService } from "../functions/legacy/memory";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
+import { notificationsService, webhookAdminService } from "../functions/notifications";
 import { serviceCredentialsService } from "../functions/service-credentials";
 import { servicesService } from "../functions/services";
 import { systemService } from "../functions/system";
@@ -51,6 +53,11 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/ws", router: legacyHubService },
   { prefix: "/v1/files", router: filesService },
   { prefix: "/api/files", router: legacyFilesService },
+  { prefix: "/v1/notifications", router: notificationsService },
+  { prefix: "/v1/admin", router: webhookAdminService },
+  { prefix: "/v1/events", router: eventsService },
+  { prefix: "/v1/analytics", router: analyticsService },
+  { prefix: "", router: metricsService },
 ]);
 
 export default {

@@ -10,3 +10,10 @@ declare global {
     }
   }
 }
+
+declare module "vitest" {
+  /** What tests/workers/global-setup.ts provides to the tests (inject()). */
+  export interface ProvidedContext {
+    webhookReceiverUrl: string;
+  }
+}

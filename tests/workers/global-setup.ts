@@ -2,6 +2,7 @@
 import type { TestProject } from "vitest/node";
 import { startThrowawayBridge } from "../../dev/db-bridge/throwaway";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
+import { startWebhookReceiver } from "../support/webhook-receiver";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -9,6 +10,7 @@ declare module "vitest" {
     databaseBackend: string;
     jwtPrivateKey: string;
     jwtPublicKeys: string;
+    webhookReceiverUrl: string;
   }
 }
 
@@ -21,5 +23,11 @@ export default async function setup(project: TestProject) {
   const keys = await generateKeyPairSecrets("ES256");
   project.provide("jwtPrivateKey", keys.JWT_PRIVATE_KEY);
   project.provide("jwtPublicKeys", keys.JWT_PUBLIC_KEYS);
-  return () => database.dispose();
+  // A webhook receiver that checks signatures (tests/workers/notifications.test.ts).
+  const receiver = await startWebhookReceiver();
+  project.provide("webhookReceiverUrl", receiver.url);
+  return async () => {
+    await receiver.close();
+    await database.dispose();
+  };
 }

@@ -22,6 +22,12 @@ export default defineConfig({
           // Small, so the files tests reach the size limit (413) and the queued indexing path with small bodies.
           FILES_MAX_BYTES: "2097152",
           FILES_INLINE_INDEX_MAX_BYTES: "65536",
+          // Webhooks to the local test receiver, retried after 1, 2, 4 s and dead after 3 attempts.
+          WEBHOOKS_ALLOW_PRIVATE: "true",
+          WEBHOOKS_BACKOFF_BASE_SECONDS: "1",
+          WEBHOOKS_MAX_ATTEMPTS: "3",
+          // Request metrics written after every request, so a summary sees them at once.
+          METRICS_FLUSH_MS: "0",
         },
       },
     })),

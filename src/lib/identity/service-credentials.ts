@@ -8,7 +8,7 @@ import { newSecret, sha256Hex } from "./tokens";
 export const SERVICE_SECRET_PREFIX = "tsc_";
 
 /** What a credential may do. Each scope names the routes that accept it (docs/service-credentials.md). */
-export const ServiceScope = z.enum(["hub.publish"]);
+export const ServiceScope = z.enum(["hub.publish", "notifications.publish", "events.write", "metrics.read"]);
 export type ServiceScope = z.infer<typeof ServiceScope>;
 
 export const ServiceCredentialInfo = z.object({

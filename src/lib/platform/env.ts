@@ -24,6 +24,11 @@ export interface Env {
   HUB_CONNECTIONS: DurableObjectNamespace<HubConnections>;
   SERVICE_CREDENTIALS: DurableObjectNamespace<ServiceCredentials>;
   GPU_JOBS: Queue<QueueMessage>;
+  /** Outgoing webhook deliveries (docs/notifications.md) and analytics event batches (docs/analytics.md). */
+  WEBHOOKS: Queue<import("../notifications/webhooks").WebhookMessage>;
+  EVENTS: Queue<import("../analytics/events").EventsMessage>;
+  /** Workers Analytics Engine (production only; docs/analytics.md). Without it events go to Postgres. */
+  ANALYTICS?: AnalyticsEngineDataset;
   // Vars (wrangler.toml [vars]); strings, parsed by getConfig
   ENVIRONMENT?: string;
   CORS_ORIGINS?: string;
@@ -56,6 +61,11 @@ export interface Env {
   FILES_INDEX_MAX_BYTES?: string;
   FILES_INLINE_INDEX_MAX_BYTES?: string;
   FILES_TAG_RULES?: string;
+  WEBHOOKS_ALLOW_PRIVATE?: string;
+  WEBHOOKS_MAX_ATTEMPTS?: string;
+  WEBHOOKS_BACKOFF_BASE_SECONDS?: string;
+  WEBHOOKS_TIMEOUT_MS?: string;
+  METRICS_FLUSH_MS?: string;
   // Secrets (.dev.vars locally, `wrangler secret put` in production)
   DATABASE_URL?: string;
   /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */
@@ -161,6 +171,16 @@ const ConfigSchema = z.object({
   FILES_INDEX_MAX_BYTES: intFrom(128 * 1024, 1024, 1024 * 1024),
   FILES_INLINE_INDEX_MAX_BYTES: intFrom(1024 * 1024, 0, 100 * 1024 * 1024),
   FILES_TAG_RULES: jsonVar('{"disable":["size-class"],"add":[…]}', TagRulesConfig),
+  // Webhooks (docs/notifications.md): private receivers only for local development and tests.
+  WEBHOOKS_ALLOW_PRIVATE: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
+  WEBHOOKS_MAX_ATTEMPTS: intFrom(8, 1, 20),
+  WEBHOOKS_BACKOFF_BASE_SECONDS: intFrom(10, 0, 3600),
+  WEBHOOKS_TIMEOUT_MS: intFrom(10_000, 100, 30_000),
+  // Request metrics (docs/analytics.md): how long an isolate gathers them before one write (0 = every request).
+  METRICS_FLUSH_MS: intFrom(5000, 0, 60_000),
 });
 
 export interface Config {
@@ -208,6 +228,10 @@ export interface Config {
    *  indexed (FILES_INDEX_MAX_BYTES), the largest file indexed inside the upload request rather than through the
    *  queue (FILES_INLINE_INDEX_MAX_BYTES), and the tag rules in force (FILES_TAG_RULES over the built-ins). */
   files: { maxBytes: number; indexMaxBytes: number; inlineIndexMaxBytes: number; tagRules: readonly TagRule[] };
+  /** Outgoing webhooks (docs/notifications.md): attempts before dead, the first backoff (doubling), time per try. */
+  webhooks: { allowPrivate: boolean; maxAttempts: number; backoffBaseSeconds: number; timeoutMs: number };
+  /** How long an isolate gathers request metrics before writing them (METRICS_FLUSH_MS). */
+  metricsFlushMs: number;
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -259,6 +283,13 @@ export function getConfig(env: Env): Config {
       inlineIndexMaxBytes: v.FILES_INLINE_INDEX_MAX_BYTES,
       tagRules: activeRules(v.FILES_TAG_RULES),
     },
+    webhooks: {
+      allowPrivate: v.WEBHOOKS_ALLOW_PRIVATE,
+      maxAttempts: v.WEBHOOKS_MAX_ATTEMPTS,
+      backoffBaseSeconds: v.WEBHOOKS_BACKOFF_BASE_SECONDS,
+      timeoutMs: v.WEBHOOKS_TIMEOUT_MS,
+    },
+    metricsFlushMs: v.METRICS_FLUSH_MS,
   };
   cache.set(env, config);
   return config;
