@@ -307,7 +307,7 @@ describe("webhooks", () => {
 });
 
 describe("platform events", () => {
-  it("a completed job notifies its owner in the inbox", async () => {
+  it("a completed job notifies its owner in the inbox, and its latency reaches the owner's summary", async () => {
     const owner = await registerUser();
     const res = await api("POST", "/v1/jobs", {
       token: owner.accessToken,
@@ -325,5 +325,12 @@ describe("platform events", () => {
     await expect
       .poll(async () => (await inbox(owner)).notifications.map((n) => n.kind), { timeout: 10_000 })
       .toEqual(["job.completed"]);
+    type Jobs = { jobs: { type: string; completed: number; dead: number; p50Ms: number }[] };
+    const jobs = async () =>
+      (await json<Jobs>(await api("GET", "/v1/analytics/summary", { token: owner.accessToken }))).jobs;
+    await expect
+      .poll(jobs, { timeout: 10_000 })
+      .toEqual([expect.objectContaining({ type: "speech", completed: 1, dead: 0 })]);
+    expect((await jobs())[0]?.p50Ms).toBeGreaterThanOrEqual(0);
   });
 });
