@@ -7,7 +7,7 @@ import { roomStub, userRoom } from "../../src/lib/hub/rooms";
 import type { JobLease } from "../../src/lib/jobs/protocol";
 import { backoffSeconds } from "../../src/lib/notifications/webhooks";
 import { newWorker } from "./gpu-worker";
-import { api, createAdmin, json, registerUser, type Tokens } from "./support";
+import { api, createAdmin, freshIp, json, registerUser, type Tokens } from "./support";
 
 interface View {
   id: string;
@@ -332,5 +332,20 @@ describe("platform events", () => {
       .poll(jobs, { timeout: 10_000 })
       .toEqual([expect.objectContaining({ type: "speech", completed: 1, dead: 0 })]);
     expect((await jobs())[0]?.p50Ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it("a sign-in from an address the account has not used notifies once; a known address does not", async () => {
+    const user = await registerUser();
+    const login = (ip: string) =>
+      api("POST", "/v1/auth/login", { ip, body: { username: user.user.username, password: user.password } });
+    const home = freshIp();
+    expect((await login(home)).status).toBe(200);
+    const away = freshIp();
+    expect((await login(away)).status).toBe(200);
+    expect((await login(away)).status).toBe(200);
+    expect((await login(home)).status).toBe(200);
+    const kinds = async () => (await inbox(user)).notifications.filter((n) => n.kind === "login.new_address");
+    // Registration's address (a fresh one) and home are both new to the account once; away once.
+    await expect.poll(async () => (await kinds()).length, { timeout: 10_000 }).toBe(2);
   });
 });
