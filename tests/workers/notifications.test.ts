@@ -7,7 +7,7 @@ import { roomStub, userRoom } from "../../src/lib/hub/rooms";
 import type { JobLease } from "../../src/lib/jobs/protocol";
 import { backoffSeconds } from "../../src/lib/notifications/webhooks";
 import { newWorker } from "./gpu-worker";
-import { api, createAdmin, freshIp, json, registerUser, type Tokens } from "./support";
+import { api, createAdmin, freshIp, json, registerUser, send, type Tokens } from "./support";
 
 interface View {
   id: string;
@@ -347,5 +347,21 @@ describe("platform events", () => {
     const kinds = async () => (await inbox(user)).notifications.filter((n) => n.kind === "login.new_address");
     // Registration's address (a fresh one) and home are both new to the account once; away once.
     await expect.poll(async () => (await kinds()).length, { timeout: 10_000 }).toBe(2);
+  });
+
+  it("a file indexed through the queue notifies its owner once", async () => {
+    const user = await registerUser();
+    // Past FILES_INLINE_INDEX_MAX_BYTES (64 KiB in these tests), so it is indexed by the queue, not the request.
+    const big = "notify me when searchable ".repeat(3000);
+    const res = await send("PUT", `/v1/files/by-path?path=${encodeURIComponent("notes/big.txt")}`, {
+      token: user.accessToken,
+      body: big,
+    });
+    expect(res.status).toBe(201);
+    const file = await json<{ id: string; index: { status: string } }>(res);
+    expect(file.index.status).toBe("queued");
+    await expect
+      .poll(async () => (await inbox(user)).notifications.map((n) => [n.kind, n.title]), { timeout: 15_000 })
+      .toEqual([["file.indexed", "big.txt is indexed"]]);
   });
 });

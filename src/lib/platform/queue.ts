@@ -5,6 +5,7 @@ import { db } from "../db/client";
 import { reindexFromBlob } from "../files/store";
 import { jobBoard } from "../jobs/board";
 import { QueueMessage } from "../jobs/protocol";
+import { notifyFileIndexed } from "../notifications/file-indexed";
 import { consumeWebhookDeadLetters, consumeWebhooks } from "../notifications/webhooks";
 import { type Env, getConfig } from "./env";
 import { createLogger } from "./log";
@@ -22,7 +23,8 @@ const HANDLERS: Record<QueueMessage["kind"], Handler> = {
   // A large file's text. Skipped when the file is gone or holds newer content, so a redelivery is harmless.
   "files.index": async (message, env) => {
     if (message.kind !== "files.index") return;
-    await reindexFromBlob(env, getConfig(env), db(env), message.userId, message.fileId, message.sha256);
+    const item = await reindexFromBlob(env, getConfig(env), db(env), message.userId, message.fileId, message.sha256);
+    if (item) await notifyFileIndexed(env, message.userId, item);
   },
 };
 
