@@ -15,9 +15,10 @@ interface Summary {
 }
 
 let admin: Tokens;
+// Generous: on a loaded machine the first sign-in (a password hash) can take seconds.
 beforeAll(async () => {
   admin = await createAdmin();
-});
+}, 60_000);
 
 async function summary(token: string, query = ""): Promise<Summary> {
   const res = await api(

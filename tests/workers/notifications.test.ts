@@ -38,9 +38,10 @@ interface ReceiverLog {
 const RECEIVER = inject("webhookReceiverUrl");
 let admin: Tokens;
 
+// Generous: on a loaded machine the first sign-in (a password hash) can take seconds.
 beforeAll(async () => {
   admin = await createAdmin();
-});
+}, 60_000);
 
 let eventCounter = 0;
 const eventId = () => `evt-${Date.now().toString(36)}-${++eventCounter}`;

@@ -2,8 +2,7 @@
 // the buffer is written through the analytics writer after a response (waitUntil), at most once per
 // METRICS_FLUSH_MS or when it holds MAX_BUFFERED records. The request itself never waits for the write.
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, Env } from "../platform/env";
-import { getConfig } from "../platform/env";
+import { type AppEnv, type Env, getConfig } from "../platform/env";
 import { createLogger } from "../platform/log";
 import { analyticsWriter, type RequestMetric } from "./writer";
 
@@ -36,6 +35,8 @@ function write(env: Env, metrics: RequestMetric[]): Promise<void> {
 /** The middleware: first in the chain, so its duration covers everything after it. */
 export function requestMetrics(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    const config = getConfig(c.env);
+    if (!config.requestMetrics) return next();
     const started = performance.now();
     await next();
     buffer.push({
@@ -46,7 +47,7 @@ export function requestMetrics(): MiddlewareHandler<AppEnv> {
       durationMs: performance.now() - started,
       userId: c.get("principal")?.sub ?? c.get("service")?.id ?? null,
     });
-    if (buffer.length < MAX_BUFFERED && Date.now() - lastFlush < getConfig(c.env).metricsFlushMs) return;
+    if (buffer.length < MAX_BUFFERED && Date.now() - lastFlush < config.metricsFlushMs) return;
     let ctx: ExecutionContext | undefined;
     try {
       ctx = c.executionCtx;

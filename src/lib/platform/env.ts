@@ -66,6 +66,7 @@ export interface Env {
   WEBHOOKS_BACKOFF_BASE_SECONDS?: string;
   WEBHOOKS_TIMEOUT_MS?: string;
   METRICS_FLUSH_MS?: string;
+  REQUEST_METRICS?: string;
   // Secrets (.dev.vars locally, `wrangler secret put` in production)
   DATABASE_URL?: string;
   /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */
@@ -181,6 +182,11 @@ const ConfigSchema = z.object({
   WEBHOOKS_TIMEOUT_MS: intFrom(10_000, 100, 30_000),
   // Request metrics (docs/analytics.md): how long an isolate gathers them before one write (0 = every request).
   METRICS_FLUSH_MS: intFrom(5000, 0, 60_000),
+  // "false" records no request metrics at all (bench/events.ts measures their cost this way).
+  REQUEST_METRICS: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
 });
 
 export interface Config {
@@ -230,8 +236,10 @@ export interface Config {
   files: { maxBytes: number; indexMaxBytes: number; inlineIndexMaxBytes: number; tagRules: readonly TagRule[] };
   /** Outgoing webhooks (docs/notifications.md): attempts before dead, the first backoff (doubling), time per try. */
   webhooks: { allowPrivate: boolean; maxAttempts: number; backoffBaseSeconds: number; timeoutMs: number };
-  /** How long an isolate gathers request metrics before writing them (METRICS_FLUSH_MS). */
+  /** How long an isolate gathers request metrics before writing them (METRICS_FLUSH_MS); whether it records them
+   *  at all (REQUEST_METRICS). */
   metricsFlushMs: number;
+  requestMetrics: boolean;
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -290,6 +298,7 @@ export function getConfig(env: Env): Config {
       timeoutMs: v.WEBHOOKS_TIMEOUT_MS,
     },
     metricsFlushMs: v.METRICS_FLUSH_MS,
+    requestMetrics: v.REQUEST_METRICS,
   };
   cache.set(env, config);
   return config;
