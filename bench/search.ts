@@ -8,7 +8,7 @@
 //      VACUUM (ANALYZE), then a mixed query set (common, rare and two-word queries, prefixes as typed, typos, known
 //      targets, filtered and filter-only searches) over HTTP: p50/p95/p99 per class and overall, one request
 //      at a time and BENCH_SEARCH_CONNECTIONS at once;
-//   3. the runtime's floor and GET /health in the same run (DESIGN.md "Measuring").
+//   3. the runtime's floor and GET /health in the same run (docs/benchmarks.md).
 // DATABASE_URL: a Postgres server (a scratch database is made there and dropped); default PGlite.
 // Knobs: BENCH_FILE_COUNTS ("10000" or "10000,100000"), BENCH_UPLOAD_FILES (2000), BENCH_QUERY_PASSES (4),
 // BENCH_SEARCH_CONNECTIONS (4), and the common BENCH_ROUNDS, BENCH_DURATION_MS, BENCH_WARMUP_MS.

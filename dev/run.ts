@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const keys = await localSigningKeys(join(dataDir, "dev-signing-keys.json"), join(ROOT, ".dev.vars"));
   const gpuWorkerSecret = await localGpuWorkerSecret(join(dataDir, "dev-gpu-worker.json"), join(ROOT, ".dev.vars"));
   const vars: Record<string, string> = { ...keys, GPU_WORKER_BOOTSTRAP_SECRET: gpuWorkerSecret };
-  // Passed through from this environment to the Worker (the gateway's route table, later issues).
+  // Passed through from this environment to the Worker (the gateway's route table).
   for (const name of ["GATEWAY_ROUTES"]) if (env[name]) vars[name] = env[name] as string;
 
   const started = Date.now();

@@ -48,7 +48,7 @@ export interface ProductionServer {
 const BUILD_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 
 /** `wrangler deploy --dry-run --outdir <outDir>`: the exact bundle that would be uploaded. Works offline. */
-export async function buildBundle(opts: { outDir?: string; configPath?: string } = {}): Promise<{
+async function buildBundle(opts: { outDir?: string; configPath?: string } = {}): Promise<{
   scriptPath: string;
   ms: number;
   summary: string;

@@ -5,6 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { openSockets, type RegisterResult } from "../src/lib/hub/connections";
 import { type Env, getConfig } from "../src/lib/platform/env";
+import { migrateSqlite } from "./sqlite-migrations";
 
 /**
  * A row younger than this is never pruned: its room may have registered it and not yet accepted the socket,
@@ -12,12 +13,15 @@ import { type Env, getConfig } from "../src/lib/platform/env";
  */
 export const HUB_REGISTER_GRACE_MS = 10_000;
 
+/** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
+const MIGRATIONS = [
+  "CREATE TABLE IF NOT EXISTS sockets (conn_id TEXT PRIMARY KEY, holder TEXT NOT NULL, opened_at INTEGER NOT NULL)",
+];
+
 export class HubConnections extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS sockets (conn_id TEXT PRIMARY KEY, holder TEXT NOT NULL, opened_at INTEGER NOT NULL)",
-    );
+    migrateSqlite(ctx.storage, MIGRATIONS);
   }
 
   async register(userId: string, holder: string, connId: string): Promise<RegisterResult> {

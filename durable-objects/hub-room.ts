@@ -18,14 +18,15 @@ import { admitFrame, detachSocket, upgradeResponse } from "../src/lib/hub/socket
 import { type Config, type Env, getConfig } from "../src/lib/platform/env";
 import { type ErrorCode, errorBody, type Issue } from "../src/lib/platform/errors";
 import { toIssues } from "../src/lib/platform/validate";
+import { migrateSqlite } from "./sqlite-migrations";
 
 /** Messages kept per room for `since` replay; older ones are deleted as new ones arrive. */
 export const HUB_HISTORY_LIMIT = 500;
 /** Members a members-only room may list (its owner included). */
-export const HUB_MEMBER_LIST_LIMIT = 10_000;
+const HUB_MEMBER_LIST_LIMIT = 10_000;
 
-export type AddMemberResult = "added" | "exists" | "full" | "no_room";
-export type RemoveMemberResult = "removed" | "not_member" | "owner";
+type AddMemberResult = "added" | "exists" | "full" | "no_room";
+type RemoveMemberResult = "removed" | "not_member" | "owner";
 
 /** What each socket carries through hibernation. */
 interface Attachment {
@@ -37,6 +38,12 @@ interface Attachment {
 function jsonError(code: ErrorCode, status: number, message: string, requestId: string, headers = {}): Response {
   return Response.json(errorBody(code, message, requestId), { status, headers });
 }
+
+/** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL);
+   CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, added_at INTEGER NOT NULL);`,
+];
 
 export class Hub extends DurableObject<Env> {
   private readonly config: Config["hub"];
@@ -50,17 +57,14 @@ export class Hub extends DurableObject<Env> {
     super(ctx, env);
     this.config = getConfig(env).hub;
     this.floods = new FloodGuards(this.config.messagesPerSecond);
-    ctx.storage.sql.exec(`
-      CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, added_at INTEGER NOT NULL);
-    `);
+    migrateSqlite(ctx.storage, MIGRATIONS);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
   // ---- RPC for the Worker and other services ----
 
-  /** The foundation's binding check: the object answers and has SQLite storage. */
+  /** The binding check (/health and tests/workers/bindings.test.ts): the object answers and has SQLite storage. */
   ping(): { sqlite: boolean } {
     const row = this.ctx.storage.sql.exec<{ one: number }>("SELECT 1 AS one").one();
     return { sqlite: row.one === 1 };

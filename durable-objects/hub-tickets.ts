@@ -4,13 +4,17 @@
 import { DurableObject } from "cloudflare:workers";
 import { HubTicketHolder } from "../src/lib/hub/frames";
 import type { Env } from "../src/lib/platform/env";
+import { migrateSqlite } from "./sqlite-migrations";
+
+/** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
+const MIGRATIONS = [
+  "CREATE TABLE IF NOT EXISTS tickets (hash TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+];
 
 export class HubTickets extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS tickets (hash TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)",
-    );
+    migrateSqlite(ctx.storage, MIGRATIONS);
   }
 
   /** Stores a ticket's hash (never the ticket) for `ttlMs`; expired ones are swept here, so the table stays small. */

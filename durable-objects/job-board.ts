@@ -18,6 +18,7 @@ import {
 } from "../src/lib/jobs/protocol";
 import { type JobType, jobTypeSpec } from "../src/lib/jobs/types";
 import { type Env, getConfig } from "../src/lib/platform/env";
+import { migrateSqlite } from "./sqlite-migrations";
 
 /** What a waiting lease call can take: its worker's report. */
 type WaitingWorker = z.output<typeof GpuWorkerState>;
@@ -29,13 +30,13 @@ export interface OwnedJob extends JobRecord {
   owner: string;
 }
 
-export interface JobPage {
+interface JobPage {
   jobs: OwnedJob[];
   /** The `seq` to pass as `after` for the next page; null on the last. */
   next: number | null;
 }
 
-export interface GpuWorkerInfo {
+interface GpuWorkerInfo {
   id: string;
   name: string;
   createdAt: string;
@@ -72,7 +73,9 @@ interface JobRow extends Record<string, SqlStorageValue> {
   updated_at: number;
 }
 
-const SCHEMA = `
+/** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
+const MIGRATIONS = [
+  `
 CREATE TABLE IF NOT EXISTS jobs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
@@ -111,7 +114,8 @@ CREATE TABLE IF NOT EXISTS workers (
   free_vram_mib INTEGER,
   loaded_models TEXT NOT NULL DEFAULT '[]'
 );
-`;
+`,
+];
 
 /** Backoff before attempt n+1 after attempt n failed. */
 export function retryDelayMs(attempt: number): number {
@@ -156,7 +160,7 @@ export class JobBoard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+    migrateSqlite(ctx.storage, MIGRATIONS);
     this.leaseMs = getConfig(env).jobsLeaseMs;
   }
 

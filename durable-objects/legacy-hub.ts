@@ -1,4 +1,4 @@
-// The old hub's protocol on /ws (LEGACY_API.md), for clients that cannot move to /v1/hub yet: one object
+// The old hub's protocol on /ws (docs/hub.md), for clients that cannot move to /v1/hub yet: one object
 // for everyone, rooms per socket (everyone starts in `general`), no history. It differs from the old
 // service where that was a bug: every socket is authenticated, and an oversized frame is answered, not dropped.
 import { DurableObject } from "cloudflare:workers";
@@ -10,7 +10,7 @@ import { admitFrame, detachSocket, upgradeResponse } from "../src/lib/hub/socket
 import { type Config, type Env, getConfig } from "../src/lib/platform/env";
 import { type ErrorCode, errorBody } from "../src/lib/platform/errors";
 
-export const LEGACY_DEFAULT_ROOM = "general";
+const LEGACY_DEFAULT_ROOM = "general";
 
 /** What each socket carries through hibernation: who it is and the rooms it joined. */
 interface Attachment {
@@ -20,7 +20,7 @@ interface Attachment {
   rooms: string[];
 }
 
-export interface LegacyClient {
+interface LegacyClient {
   id: string;
   user_id: string;
   rooms: string[];

@@ -4,6 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { ServiceCredentialInfo, ServiceScope } from "../src/lib/identity/service-credentials";
 import type { Env } from "../src/lib/platform/env";
+import { migrateSqlite } from "./sqlite-migrations";
 
 type Row = {
   id: string;
@@ -30,20 +31,23 @@ function toInfo(row: Row): ServiceCredentialInfo {
   };
 }
 
+/** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS credentials (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    last_used_at INTEGER
+  )`,
+];
+
 export class ServiceCredentials extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`
-      CREATE TABLE IF NOT EXISTS credentials (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        scopes TEXT NOT NULL,
-        secret_hash TEXT NOT NULL UNIQUE,
-        created_at INTEGER NOT NULL,
-        revoked_at INTEGER,
-        last_used_at INTEGER
-      );
-    `);
+    migrateSqlite(ctx.storage, MIGRATIONS);
   }
 
   /** Stores a new credential by its secret's hash (the secret itself is never stored). */

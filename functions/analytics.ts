@@ -5,7 +5,7 @@ import { EVENT_LIMITS, EventsBody, stampEvents } from "../src/lib/analytics/even
 import { prometheusText } from "../src/lib/analytics/prometheus";
 import { Bucket, Summary, summarize } from "../src/lib/analytics/summary";
 import { db } from "../src/lib/db/client";
-import { principal, serviceCaller } from "../src/lib/identity/auth";
+import { principal } from "../src/lib/identity/auth";
 import { ApiError } from "../src/lib/platform/errors";
 import { ApiRouter } from "../src/lib/platform/router";
 
@@ -23,7 +23,7 @@ export const eventsService = new ApiRouter("analytics").route(
     },
   },
   async (c, { body }) => {
-    const service = serviceCaller(c);
+    const service = c.get("service");
     const sender = service
       ? { userId: null, credentialId: service.id }
       : { userId: principal(c).sub, credentialId: null };

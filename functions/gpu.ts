@@ -1,8 +1,8 @@
-// /v1/gpu: the GPU worker protocol (docs/jobs.md). Every route authenticates the worker's own credential
-// (never a user's token) before it reads the body, so an unauthenticated caller learns nothing about the input.
+// /v1/gpu: the GPU worker protocol (docs/jobs.md). Every route but the signed input URL declares the worker's own
+// credential (`auth: GPU_WORKER`, never a user's token); the router checks it before it reads the input, so an
+// unauthenticated caller learns nothing about the input.
 import { z } from "zod";
 import {
-  authenticateWorker,
   inputResponse,
   jobArtifactKey,
   jobBoard,
@@ -21,9 +21,10 @@ import {
   JobRecord,
   JobRelease,
 } from "../src/lib/jobs/protocol";
+import { GPU_WORKER, gpuWorker } from "../src/lib/jobs/worker-credential";
 import { ApiError } from "../src/lib/platform/errors";
 import { ApiRouter } from "../src/lib/platform/router";
-import { parseInput, readBodyBytes, readJsonBody } from "../src/lib/platform/validate";
+import { readBodyBytes } from "../src/lib/platform/validate";
 
 const JobParams = z.object({ id: z.string().min(1).max(128) });
 const ArtifactParams = JobParams.extend({
@@ -33,7 +34,7 @@ const ArtifactParams = JobParams.extend({
     .max(128)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-'"),
 });
-/** `?leaseId=`, parsed in the handler after the credential check. */
+/** `?leaseId=`: the live lease a call acts under. */
 const LeaseQuery = z.object({ leaseId: z.string().min(1).max(128) });
 const InputUrlQuery = z.object({
   lease: z.string().min(1).max(128),
@@ -42,25 +43,22 @@ const InputUrlQuery = z.object({
 });
 /** Worker bodies are small JSON; a result larger than this belongs in an artifact. */
 const WORKER_BODY_LIMIT = JOB_LIMITS.maxResultBytes + 4096;
-const WORKER_AUTH = "public" as const;
-const WORKER_NOTE = "Authenticate with `Authorization: Bearer <worker credential>` (POST /v1/admin/gpu-workers).";
 
 export const gpuService = new ApiRouter("gpu-workers")
   .route(
     {
       method: "post",
       path: "/lease",
-      // Checked in the handler: a worker credential, not a user's token.
-      auth: WORKER_AUTH,
+      auth: GPU_WORKER,
       summary: "Take up to `max` jobs that fit this worker, waiting up to `waitMs` for one (long-poll)",
-      description: `Body: \`{freeVramMiB, loadedModels, max, types?, waitMs?}\`. ${WORKER_NOTE}`,
+      body: GpuWorkerState,
+      bodyLimit: WORKER_BODY_LIMIT,
       // The longest wait plus room to answer: the route's own timeout must never cut a long-poll short.
       timeoutMs: JOB_LIMITS.maxLeaseWaitMs + 5_000,
       responses: { 200: { description: "Leased jobs", schema: z.object({ jobs: z.array(JobLease) }) } },
     },
-    async (c) => {
-      const worker = await authenticateWorker(c);
-      const state = await readJsonBody(c, GpuWorkerState, WORKER_BODY_LIMIT);
+    async (c, { body: state }) => {
+      const worker = gpuWorker(c);
       const board = jobBoard(c.env);
       const hungUp = c.req.raw.signal;
       const leasing = board.lease(worker.id, state);
@@ -103,15 +101,14 @@ export const gpuService = new ApiRouter("gpu-workers")
     {
       method: "get",
       path: "/jobs/:id/input",
-      auth: WORKER_AUTH,
+      auth: GPU_WORKER,
       summary: "The input bytes of a job under a live lease",
-      description: WORKER_NOTE,
       params: JobParams,
+      query: LeaseQuery,
       responses: { 200: { description: "The bytes, with their media type" }, 409: { description: "Stale lease" } },
     },
-    async (c, { params }) => {
-      const worker = await authenticateWorker(c);
-      const query = parseInput(LeaseQuery, c.req.query(), "query");
+    async (c, { params, query }) => {
+      const worker = gpuWorker(c);
       return inputResponse(c.env, unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId, worker.id)));
     },
   )
@@ -119,10 +116,11 @@ export const gpuService = new ApiRouter("gpu-workers")
     {
       method: "post",
       path: "/jobs/:id/heartbeat",
-      auth: WORKER_AUTH,
+      auth: GPU_WORKER,
       summary: "Extend the lease and report progress; `cancel: true` means stop and call /fail",
-      description: WORKER_NOTE,
       params: JobParams,
+      body: JobHeartbeat,
+      bodyLimit: WORKER_BODY_LIMIT,
       responses: {
         200: {
           description: "The new deadline",
@@ -131,9 +129,8 @@ export const gpuService = new ApiRouter("gpu-workers")
         409: { description: "The lease is no longer current: stop working on the job" },
       },
     },
-    async (c, { params }) => {
-      const worker = await authenticateWorker(c);
-      const body = await readJsonBody(c, JobHeartbeat, WORKER_BODY_LIMIT);
+    async (c, { params, body }) => {
+      const worker = gpuWorker(c);
       return c.json(unwrap(await jobBoard(c.env).heartbeat(params.id, body.leaseId, body.progress, worker.id)));
     },
   )
@@ -141,18 +138,18 @@ export const gpuService = new ApiRouter("gpu-workers")
     {
       method: "put",
       path: "/jobs/:id/artifacts/:name",
-      auth: WORKER_AUTH,
+      auth: GPU_WORKER,
       summary: "Upload an output file (e.g. the WAV) to R2 under the job",
-      description: `Raw bytes, with their Content-Type; \`?leaseId=\` names the live lease. ${WORKER_NOTE}`,
+      description: "Raw bytes, with their Content-Type; `?leaseId=` names the live lease.",
       params: ArtifactParams,
+      query: LeaseQuery,
       responses: {
         201: { description: "Stored", schema: z.object({ key: z.string(), bytes: z.number() }) },
         409: { description: "Stale lease" },
       },
     },
-    async (c, { params }) => {
-      const worker = await authenticateWorker(c);
-      const query = parseInput(LeaseQuery, c.req.query(), "query");
+    async (c, { params, query }) => {
+      const worker = gpuWorker(c);
       unwrap(await jobBoard(c.env).leasedInput(params.id, query.leaseId, worker.id));
       const bytes = await readBodyBytes(c, JOB_LIMITS.maxArtifactBytes);
       const key = jobArtifactKey(params.id, params.name);
@@ -165,18 +162,18 @@ export const gpuService = new ApiRouter("gpu-workers")
     {
       method: "post",
       path: "/jobs/:id/complete",
-      auth: WORKER_AUTH,
+      auth: GPU_WORKER,
       summary: "Finish a job with its result",
-      description: WORKER_NOTE,
       params: JobParams,
+      body: JobComplete,
+      bodyLimit: WORKER_BODY_LIMIT,
       responses: {
         200: { description: "The completed job", schema: JobRecord },
         409: { description: "Stale lease: the result is not recorded" },
       },
     },
-    async (c, { params }) => {
-      const worker = await authenticateWorker(c);
-      const body = await readJsonBody(c, JobComplete, WORKER_BODY_LIMIT);
+    async (c, { params, body }) => {
+      const worker = gpuWorker(c);
       return c.json(publicJob(unwrap(await jobBoard(c.env).complete(params.id, body.leaseId, body.result, worker.id))));
     },
   )
@@ -184,18 +181,18 @@ export const gpuService = new ApiRouter("gpu-workers")
     {
       method: "post",
       path: "/jobs/:id/fail",
-      auth: WORKER_AUTH,
+      auth: GPU_WORKER,
       summary: "Report a failed attempt: retried with backoff if `retryable` and attempts remain",
-      description: WORKER_NOTE,
       params: JobParams,
+      body: JobFail,
+      bodyLimit: WORKER_BODY_LIMIT,
       responses: {
         200: { description: "The job after the failure", schema: JobRecord },
         409: { description: "Stale lease" },
       },
     },
-    async (c, { params }) => {
-      const worker = await authenticateWorker(c);
-      const body = await readJsonBody(c, JobFail, WORKER_BODY_LIMIT);
+    async (c, { params, body }) => {
+      const worker = gpuWorker(c);
       const board = jobBoard(c.env);
       return c.json(
         publicJob(unwrap(await board.fail(params.id, body.leaseId, body.error, body.retryable, worker.id))),
@@ -206,18 +203,18 @@ export const gpuService = new ApiRouter("gpu-workers")
     {
       method: "post",
       path: "/jobs/:id/release",
-      auth: WORKER_AUTH,
+      auth: GPU_WORKER,
       summary: "Hand a leased job back unfinished (e.g. shutting down): queued again at once, the attempt not counted",
-      description: WORKER_NOTE,
       params: JobParams,
+      body: JobRelease,
+      bodyLimit: WORKER_BODY_LIMIT,
       responses: {
         200: { description: "The job, queued again", schema: JobRecord },
         409: { description: "Stale lease, or another worker's" },
       },
     },
-    async (c, { params }) => {
-      const worker = await authenticateWorker(c);
-      const body = await readJsonBody(c, JobRelease, WORKER_BODY_LIMIT);
+    async (c, { params, body }) => {
+      const worker = gpuWorker(c);
       const board = jobBoard(c.env);
       const released = await board.giveBack([{ jobId: params.id, leaseId: body.leaseId }], worker.id);
       if (released === 0) throw new ApiError("conflict", "This lease is no longer current");

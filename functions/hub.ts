@@ -4,11 +4,11 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { db } from "../src/lib/db/client";
-import { forwardUpgrade, isWebSocketUpgrade, socketIdentity } from "../src/lib/hub/connect";
+import { forwardUpgrade, HUB_SOCKET, hubSocket, isWebSocketUpgrade } from "../src/lib/hub/connect";
 import { HubEvent, HubRoomInfo, HubRoomStats, RoomName } from "../src/lib/hub/frames";
 import { mayEnter, publishToRoom, type RoomRole, roomKind, roomRole, roomStub } from "../src/lib/hub/rooms";
 import { HUB_TICKET_TTL_SECONDS, issueHubTicket } from "../src/lib/hub/tickets";
-import { authorize, principal } from "../src/lib/identity/auth";
+import { principal } from "../src/lib/identity/auth";
 import { requireUserById } from "../src/lib/identity/users";
 import type { AppEnv } from "../src/lib/platform/env";
 import { ApiError } from "../src/lib/platform/errors";
@@ -78,13 +78,11 @@ export const hubService = new ApiRouter("hub")
     {
       method: "get",
       path: "/rooms/:room",
-      // Checked in the handler: an upgrade may prove itself with a subprotocol or a ticket, not only a header.
-      auth: "public",
+      auth: HUB_SOCKET,
       summary: "Join a room over WebSocket (with Upgrade: websocket), or read its stats",
       description:
-        "With `Upgrade: websocket`: authenticate with `Sec-WebSocket-Protocol: bearer.<token>` or `?ticket=`, " +
-        "optionally `?since=<seq>` to replay missed messages. Without it: `{room, online, lastSeq}` for a signed-in " +
-        "user who may enter the room. Frames and limits: docs/hub.md.",
+        "With `Upgrade: websocket`: join, optionally with `?since=<seq>` to replay missed messages. Without it: " +
+        "`{room, online, lastSeq}` for a signed-in user who may enter the room. Frames and limits: docs/hub.md.",
       params: RoomParams,
       query: ConnectQuery,
       responses: {
@@ -95,11 +93,10 @@ export const hubService = new ApiRouter("hub")
     async (c, { params, query }) => {
       const { room } = params;
       if (!isWebSocketUpgrade(c)) {
-        await authorize(c, "user");
         await ensureEntry(c, room, principal(c));
         return c.json(await roomStub(c.env, room).stats(room));
       }
-      const { holder, protocol } = await socketIdentity(c, query.ticket);
+      const { holder, protocol } = hubSocket(c);
       await ensureEntry(c, room, holder);
       return forwardUpgrade(c, roomStub(c.env, room), {
         room,

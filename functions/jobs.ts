@@ -18,7 +18,7 @@ import { ApiRouter } from "../src/lib/platform/router";
 const JobParams = z.object({ id: z.string().min(1).max(128) });
 const ListQuery = z.object({ status: JobStatus.optional(), cursor: z.string().max(200).optional() });
 const Cursor = z.tuple([z.number().int().nonnegative()]);
-export const JobPageSchema = z.object({ jobs: z.array(JobRecord), nextCursor: z.string().nullable() });
+const JobPageSchema = z.object({ jobs: z.array(JobRecord), nextCursor: z.string().nullable() });
 
 export const jobsService = new ApiRouter("jobs")
   .route(

@@ -2,8 +2,8 @@
 // admins post notifications. /v1/admin/webhook-deliveries: the deliveries seen whole, and retrying a dead one.
 import { z } from "zod";
 import { db } from "../src/lib/db/client";
-import { principal, serviceCaller } from "../src/lib/identity/auth";
-import { getUser } from "../src/lib/identity/users";
+import { principal } from "../src/lib/identity/auth";
+import { requireUserById } from "../src/lib/identity/users";
 import { listInbox, markAllRead, removeEntry, setRead } from "../src/lib/notifications/inbox";
 import { NOTIFICATION_LIMITS, NotificationEvent, NotificationView } from "../src/lib/notifications/kinds";
 import { notify } from "../src/lib/notifications/notify";
@@ -80,8 +80,8 @@ export const notificationsService = new ApiRouter("notifications")
       },
     },
     async (c, { body }) => {
-      if (!(await getUser(db(c.env), body.userId))) throw new ApiError("not_found", "User not found");
-      const source = serviceCaller(c)?.id ?? "admin";
+      await requireUserById(db(c.env), body.userId);
+      const source = c.get("service")?.id ?? "admin";
       const result = await notify(c.env, c.executionCtx, body, source);
       return c.json({ notification: result.notification }, result.created ? 201 : 200);
     },

@@ -10,7 +10,7 @@ import { ApiRouter } from "../src/lib/platform/router";
 
 const ADMIN = { role: "admin" } as const;
 /** Users per import request: large enough for a migration in a few calls, small enough for one request's CPU. */
-export const IMPORT_MAX_USERS = 1000;
+const IMPORT_MAX_USERS = 1000;
 
 const IdParams = z.object({ id: z.uuid() });
 

@@ -126,6 +126,14 @@ results.push(
   ]),
 );
 results.push(await check("lint and format (biome)", "node_modules/.bin/biome", ["check", "--error-on-warnings", "."]));
+results.push(
+  await check("generated types match wrangler.toml (cf-typegen --check)", process.execPath, [
+    "node_modules/tsx/dist/cli.mjs",
+    "scripts/cf-typegen.ts",
+    "--check",
+  ]),
+);
+results.push(await vitest("unit (pure modules, Node)", "tests/unit/vitest.config.ts"));
 results.push(await vitest("workers (vitest-pool-workers)", "tests/workers/vitest.config.ts"));
 results.push(await vitest("node", "tests/node/vitest.config.ts"));
 results.push(await vitest("gpu-worker (real engines, lease loop, VRAM manager)", "tests/gpu-worker/vitest.config.ts"));

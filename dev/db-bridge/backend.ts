@@ -1,9 +1,6 @@
-// What the HTTP and WebSocket front ends need from a database, and the choice between the two:
-// an embedded PGlite (default) or any Postgres named by a URL.
-import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
+// What the HTTP front end needs from a database, and the choice between the two: an embedded PGlite (default) or
+// any Postgres named by a URL.
 import type pg from "pg";
-import type { Mutex } from "./lock";
 
 export type BackendKind = "pglite" | "postgres";
 
@@ -12,7 +9,7 @@ export interface BackendOptions {
   databaseUrl?: string;
   dataDir: string;
   migrationsFolder?: string;
-  /** How long an HTTP request or a relayed transaction waits for PGlite's one session. */
+  /** How long an HTTP request waits for PGlite's one session (or for a Postgres connection). */
   lockTimeoutMs: number;
   log: (line: string) => void;
 }
@@ -26,33 +23,14 @@ interface BackendCommon {
   close(): Promise<void>;
 }
 
-/** PGlite: one shared session, so WebSocket sessions are relayed one transaction at a time. */
+/** PGlite: one shared session, lent to one HTTP request at a time. */
 export interface PgliteBackend extends BackendCommon {
   readonly kind: "pglite";
-  readonly lock: Mutex;
-  /** A raw wire-protocol connection into PGlite's one session (via pglite-socket). */
-  connectRaw(): Socket;
-  /** Last resort when a relayed session cannot be cleaned through its own connection. */
-  rollbackDirect(): Promise<void>;
 }
 
-export interface AuthenticatedConnection {
-  /** Past authentication and idle (ReadyForQuery 'I'); from here on it is a plain byte pipe. */
-  stream: Duplex;
-  /** The ParameterStatus values the server announced, replayed to the WebSocket client. */
-  parameters: [string, string][];
-  processId: number;
-  secretKey: number;
-}
-
-/** Real Postgres: every WebSocket session gets its own server connection. */
+/** Real Postgres: a pool of server connections. */
 export interface PostgresBackend extends BackendCommon {
   readonly kind: "postgres";
-  /**
-   * Opens and authenticates a server connection with the bridge's own credentials (the client's
-   * user, database and password are not the server's), keeping the client's application_name.
-   */
-  connectSession(startup: Map<string, string>): Promise<AuthenticatedConnection>;
 }
 
 export type Backend = PgliteBackend | PostgresBackend;

@@ -7,7 +7,7 @@ import pg from "pg";
 import type { Backend } from "./backend";
 import { LockTimeoutError } from "./lock";
 
-export interface SqlHandlerOptions {
+interface SqlHandlerOptions {
   maxBodyBytes: number;
   log: (line: string) => void;
 }

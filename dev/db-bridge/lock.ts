@@ -1,7 +1,7 @@
-// A first-come-first-served mutex with a bounded wait. PGlite runs one session, so every use of it
-// (an HTTP query or batch, a relayed transaction, the reset after a relayed session) takes this lock.
+// A first-come-first-served mutex with a bounded wait. PGlite runs one session, so every use of it (an HTTP query
+// or batch, the bridge's shutdown) takes this lock.
 
-export type Release = () => void;
+type Release = () => void;
 
 /** Thrown when the lock could not be had in time; carries the SQLSTATE the bridge reports for it. */
 export class LockTimeoutError extends Error {
@@ -22,20 +22,8 @@ export class Mutex {
   #held = false;
   #waiters: Waiter[] = [];
 
-  get locked(): boolean {
-    return this.#held;
-  }
-
-  get waiting(): number {
-    return this.#waiters.length;
-  }
-
-  /**
-   * Resolves with a release function once the lock is ours. Rejects with LockTimeoutError after
-   * `timeoutMs`, or with the signal's reason when aborted (a client that left while waiting).
-   */
-  acquire(timeoutMs: number, signal?: AbortSignal): Promise<Release> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
+  /** Resolves with a release function once the lock is ours; rejects with LockTimeoutError after `timeoutMs`. */
+  acquire(timeoutMs: number): Promise<Release> {
     if (!this.#held) {
       this.#held = true;
       return Promise.resolve(this.#releaser());
@@ -47,20 +35,13 @@ export class Mutex {
           resolve(release);
         },
       };
-      const drop = (error: unknown) => {
+      const timer = setTimeout(() => {
         const index = this.#waiters.indexOf(waiter);
         if (index === -1) return; // already granted: the grant wins
         this.#waiters.splice(index, 1);
-        cleanup();
-        reject(error);
-      };
-      const timer = setTimeout(() => drop(new LockTimeoutError(timeoutMs)), timeoutMs);
-      const onAbort = () => drop(signal?.reason);
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+        reject(new LockTimeoutError(timeoutMs));
+      }, timeoutMs);
+      const cleanup = () => clearTimeout(timer);
       this.#waiters.push(waiter);
     });
   }

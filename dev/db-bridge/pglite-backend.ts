@@ -4,11 +4,8 @@
 //
 // pglite-socket 0.2.17 (read before relying on it): every connection it accepts shares PGlite's one
 // session; it queues messages per connection but not per transaction, so concurrent clients corrupt
-// each other (the lock here prevents that). It drops a connection past `maxConnections` with a
-// plain-text line, answers SSLRequest with 'N', ignores CancelRequest, and passes Terminate ('X')
-// to PGlite, which ignores it: the connection stays open until the relay closes it.
+// each other (the lock here prevents that: one HTTP request at a time has the session).
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -23,7 +20,7 @@ import { isAlive, lockDataDir } from "./data-dir-lock";
 import { Mutex } from "./lock";
 
 const SOCKET_PORT = 5432; // only names the socket file: pg looks for <dir>/.s.PGSQL.<port>
-/** Far above the relay's own session cap; the lock, not this limit, serialises the work. */
+/** Far above the bridge's own one pg client; the lock, not this limit, serialises the work. */
 const SOCKET_MAX_CONNECTIONS = 1024;
 
 const SOCKET_DIR_PREFIX = "db-bridge-";
@@ -83,7 +80,6 @@ export async function openPglite(dataDir: string, opts: BackendOptions): Promise
     };
     const backend: PgliteBackend = {
       kind: "pglite",
-      lock,
       async withClient(fn) {
         const release = await lock.acquire(opts.lockTimeoutMs);
         try {
@@ -94,10 +90,8 @@ export async function openPglite(dataDir: string, opts: BackendOptions): Promise
           release();
         }
       },
-      connectRaw: (): Socket => connect({ path: socketPath }),
-      rollbackDirect,
       async close() {
-        // Wait for the request or transaction in progress; past the wait, close regardless.
+        // Wait for the request in progress; past the wait, close regardless.
         const release = await lock.acquire(opts.lockTimeoutMs).catch(() => undefined);
         try {
           await shutdown();

@@ -1,12 +1,9 @@
-// The bridge: one loopback HTTP server that answers Neon's SQL-over-HTTP at /sql, relays Neon's
-// WebSocket protocol at /v2, and reports readiness at /health, in front of PGlite or Postgres.
+// The bridge: one loopback HTTP server that answers Neon's SQL-over-HTTP at /sql and reports readiness at
+// /health, in front of PGlite or Postgres. (Neon's WebSocket protocol is not served: the Worker uses HTTP only.)
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { WebSocketServer } from "ws";
 import { type Backend, type BackendKind, openBackend } from "./backend";
 import { handleSql } from "./http-sql";
-import { RelayRegistry } from "./ws-relay";
 
 export interface BridgeOptions {
   /** 0 picks a free port. */
@@ -19,10 +16,8 @@ export interface BridgeOptions {
   dataDir?: string;
   migrationsFolder?: string;
   log?: (line: string) => void;
-  /** How long an HTTP request or relayed transaction waits for PGlite's one session (default 10 s). */
+  /** How long an HTTP request waits for PGlite's one session (default 10 s). */
   lockTimeoutMs?: number;
-  /** A relayed PGlite session idle this long while holding the database is disconnected (default 30 s). */
-  idleInTransactionTimeoutMs?: number;
   /** Larger /sql bodies get 413 (default 16 MiB). */
   maxBodyBytes?: number;
 }
@@ -36,7 +31,6 @@ export interface Bridge {
 }
 
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL("../../.data/pglite", import.meta.url));
-const MAX_WS_SESSIONS = 256;
 /** How long close() lets in-flight HTTP requests finish before cutting their connections. */
 const DRAIN_MS = 5_000;
 
@@ -53,11 +47,6 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
     lockTimeoutMs,
     log,
   });
-  const relays = new RelayRegistry(backend, {
-    lockTimeoutMs,
-    idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? 30_000,
-    log,
-  });
   const inFlight = new Set<Promise<void>>();
 
   const server = createServer((req, res) => {
@@ -65,14 +54,6 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
     inFlight.add(handled);
     void handled.finally(() => inFlight.delete(handled));
   });
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? "/", "http://bridge").pathname;
-    if (path !== "/v2") return rejectUpgrade(socket, 404, "Not Found");
-    if (relays.size >= MAX_WS_SESSIONS) return rejectUpgrade(socket, 503, "Service Unavailable");
-    wss.handleUpgrade(req, socket, head, (ws) => relays.accept(ws));
-  });
-
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -94,13 +75,9 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await relays.closeAll("the bridge is shutting down");
-      // Clients that do not answer the close handshake must not hold the shutdown.
-      for (const ws of wss.clients) ws.terminate();
       await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, DRAIN_MS))]);
       server.closeAllConnections();
       await stopped;
-      wss.close();
       await backend.close();
       log("closed");
     })();
@@ -121,15 +98,11 @@ async function route(
   if (path === "/health" && (req.method === "GET" || req.method === "HEAD")) {
     return json(res, 200, { status: "ok", backend: backend.kind });
   }
-  json(res, 404, { message: `db-bridge: no route for ${req.method} ${path} (POST /sql, GET /health, WebSocket /v2)` });
+  json(res, 404, { message: `db-bridge: no route for ${req.method} ${path} (POST /sql, GET /health)` });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
-}
-
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { neonConfig } from "@neondatabase/serverless";
 import pg from "pg";
-import { WebSocket } from "ws";
 import type { BackendKind } from "./backend";
 import { type Bridge, type BridgeOptions, startBridge } from "./server";
 
@@ -84,15 +83,7 @@ export async function startThrowawayBridge(
   };
 }
 
-/**
- * Points @neondatabase/serverless at a bridge the way the Worker does (src/lib/db/client.ts), for
- * Node callers. Node 20 has no global WebSocket, so the driver gets `ws`.
- */
+/** Points @neondatabase/serverless at a bridge the way the Worker does (src/lib/db/client.ts), for Node callers. */
 export function configureNeonForBridge(): void {
-  neonConfig.webSocketConstructor = WebSocket;
-  neonConfig.wsProxy = (host, port) => `${host}:${port}/v2`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineTLS = false;
-  neonConfig.pipelineConnect = false;
   neonConfig.fetchEndpoint = (host, port) => `http://${host}:${port}/sql`;
 }

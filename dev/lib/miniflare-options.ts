@@ -10,14 +10,14 @@ import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangle
 /** What workerd writes (the Worker's console output): printed, dropped, or handed over line by line. */
 export type RuntimeLogs = "inherit" | "ignore" | ((line: string) => void);
 
-export interface ServeOptions {
+interface ServeOptions {
   /** Where the Worker answers. Port 0 picks a free one. */
   host?: string;
   port?: number;
   logs?: RuntimeLogs;
 }
 
-export interface ProductionOptions extends ServeOptions {
+interface ProductionOptions extends ServeOptions {
   /** wrangler.toml (or .jsonc) path. */
   configPath?: string;
   /** The built ES module bundle (`wrangler deploy --dry-run --outdir dist` writes dist/index.js). */
@@ -31,7 +31,7 @@ export interface ProductionOptions extends ServeOptions {
 export const DEFAULT_HOST = "127.0.0.1";
 
 /** The last lines workerd wrote, kept whatever `logs` says, so a failed start can say why. */
-export class RecentOutput {
+class RecentOutput {
   private lines: string[] = [];
   constructor(private readonly max = 40) {}
   add(line: string): void {

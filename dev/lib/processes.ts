@@ -15,7 +15,7 @@ export interface ManagedProcess {
 const COLORS = [36, 35, 33, 32, 34];
 let nextColor = 0;
 
-export interface SpawnOptions {
+interface SpawnOptions {
   name: string;
   command: string;
   args: string[];

@@ -5,7 +5,7 @@ import { type ManagedProcess, spawnPrefixed, waitForHttp } from "./processes";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-export interface DevSuiteOptions {
+interface DevSuiteOptions {
   port: number;
   bridgePort: number;
   inspectorPort: number;
@@ -23,7 +23,7 @@ export interface DevSuiteOptions {
   gpuWorker?: GpuWorkerOptions;
 }
 
-export interface GpuWorkerOptions {
+interface GpuWorkerOptions {
   /** The worker credential; the Worker must accept it (GPU_WORKER_BOOTSTRAP_SECRET). */
   secret: string;
   /** Port for its /health and /metrics. */
@@ -97,7 +97,7 @@ export async function startDevSuite(opts: DevSuiteOptions): Promise<DevSuite> {
       cwd: ROOT,
       env: {
         ...process.env,
-        // Without this wrangler fetches Request.cf from the internet at start (DESIGN.md).
+        // Without this wrangler fetches Request.cf from the internet at start, and no network is needed after install.
         CLOUDFLARE_CF_FETCH_ENABLED: "false",
         WRANGLER_SEND_METRICS: "false",
         // The Worker reaches the database only through the bridge URL above.

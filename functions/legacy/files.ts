@@ -1,4 +1,4 @@
-// /api/files: the old file service's search request and response shapes (LEGACY_API.md "File management") over
+// /api/files: the old file service's search request and response shapes (docs/files.md) over
 // the same search as /v1/files. Its bugs are not kept: filters apply to content hits too, each file appears once,
 // and the caller is the token's user.
 import { z } from "zod";

@@ -1,8 +1,8 @@
-// /ws: the old WebSocket hub's routes and frames (LEGACY_API.md) over one LegacyHub object. Unlike the old
+// /ws: the old WebSocket hub's routes and frames (docs/hub.md) over one LegacyHub object. Unlike the old
 // service, a socket must prove who it is (as on /v1/hub; `?user_id=` is ignored) and the HTTP routes are
 // for admins only.
 import { z } from "zod";
-import { forwardUpgrade, isWebSocketUpgrade, socketIdentity } from "../../src/lib/hub/connect";
+import { forwardUpgrade, HUB_SOCKET, hubSocket, isWebSocketUpgrade } from "../../src/lib/hub/connect";
 import type { Env } from "../../src/lib/platform/env";
 import { ApiError } from "../../src/lib/platform/errors";
 import { ApiRouter } from "../../src/lib/platform/router";
@@ -19,17 +19,15 @@ export const legacyHubService = new ApiRouter("legacy hub")
     {
       method: "get",
       path: "/",
-      auth: "public",
+      auth: HUB_SOCKET,
       summary: "Legacy: the old hub's WebSocket (authenticated; `?user_id=` is ignored)",
-      description:
-        "Authenticate with `Sec-WebSocket-Protocol: bearer.<token>`, `?ticket=` (POST /v1/hub/tickets) or a Bearer " +
-        "header. Frames `{id, type, user_id, room?, content?, data?, timestamp}`; see docs/hub.md.",
+      description: "Frames `{id, type, user_id, room?, content?, data?, timestamp}`; see docs/hub.md.",
       query: z.object({ ticket: z.string().min(1).max(256).optional(), user_id: z.string().optional() }),
       responses: { 101: { description: "Switching to the WebSocket protocol" } },
     },
-    async (c, { query }) => {
+    async (c) => {
       if (!isWebSocketUpgrade(c)) throw new ApiError("invalid_request", "/ws takes a WebSocket upgrade only");
-      const { holder, protocol } = await socketIdentity(c, query.ticket);
+      const { holder, protocol } = hubSocket(c);
       return forwardUpgrade(c, legacyHub(c.env), {
         room: "general",
         user: { id: holder.sub, username: holder.username },

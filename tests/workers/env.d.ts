@@ -1,13 +1,10 @@
-// Gives `env` and `exports` from "cloudflare:workers" the Worker's own types.
-import type { Env as TesseraEnv } from "../../src/lib/platform/env";
+// `env` from "cloudflare:workers" in tests: worker-configuration.d.ts (npm run cf-typegen) declares Cloudflare.Env
+// and GlobalProps from wrangler.toml; the secrets are typed by hand (src/lib/platform/env.ts).
+import type { Secrets } from "../../src/lib/platform/env";
 
 declare global {
   namespace Cloudflare {
-    interface Env extends TesseraEnv {}
-    interface GlobalProps {
-      mainModule: typeof import("../../src/index");
-      durableNamespaces: "Hub" | "JobBoard" | "RateLimiter";
-    }
+    interface Env extends Secrets {}
   }
 }
 

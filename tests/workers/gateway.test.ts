@@ -63,7 +63,7 @@ describe("route table", () => {
 });
 
 describe("circuit breaker", () => {
-  const policy = { failureThreshold: 3, openMs: 1000 };
+  const policy = { failures: 3, openMs: 1000 };
 
   it("opens after consecutive failures, lets one probe through after the open period, and closes on success", () => {
     const b = new CircuitBreaker(policy);

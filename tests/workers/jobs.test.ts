@@ -207,6 +207,8 @@ describe("the GPU worker protocol", () => {
     const lease = { freeVramMiB: 1024, loadedModels: [] };
     expect((await api("POST", "/v1/gpu/lease", { body: lease })).status).toBe(401);
     expect((await api("POST", "/v1/gpu/lease", { token: alice.accessToken, body: lease })).status).toBe(401);
+    // The credential is checked before the input: a stranger's malformed body learns nothing.
+    expect((await api("POST", "/v1/gpu/jobs/nope/complete", { body: { wrong: 1 } })).status).toBe(401);
     const worker = await newWorker(admin.accessToken, "revoked");
     expect((await worker.call("POST", "/v1/gpu/lease", { ...lease, max: 1 })).status).toBe(200);
     const revoke = await api("DELETE", `/v1/admin/gpu-workers/${worker.id}`, { token: admin.accessToken });
@@ -521,7 +523,7 @@ describe("POST /v1/audio/speech", () => {
     const job = await json<JobRecord>(res);
     expect(res.headers.get("location")).toBe(`/v1/jobs/${job.id}`);
     expect(job).toMatchObject({ type: "speech", status: "queued" });
-  });
+  }, 60_000);
 
   it("refuses an unknown model or voice, and input over 4,096 characters, with 400", async () => {
     for (const body of [

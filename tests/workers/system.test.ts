@@ -146,6 +146,39 @@ describe("API description", () => {
     expect(doc.components.schemas.Error).toBeDefined();
   });
 
+  it("documents each route's kind of credential and the GPU worker routes' bodies", async () => {
+    type Op = { security: Record<string, string[]>[]; requestBody?: unknown; description?: string };
+    const doc = (await (await call("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, Op>>;
+      components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string }> };
+    };
+    expect(doc.components.securitySchemes).toMatchObject({
+      bearerAuth: { type: "http", scheme: "bearer" },
+      gpuWorkerAuth: { type: "http", scheme: "bearer" },
+      hubTicket: { type: "apiKey", in: "query" },
+    });
+    const workerRoutes = [
+      ["/v1/gpu/lease", "post"],
+      ["/v1/gpu/jobs/{id}/input", "get"],
+      ["/v1/gpu/jobs/{id}/heartbeat", "post"],
+      ["/v1/gpu/jobs/{id}/artifacts/{name}", "put"],
+      ["/v1/gpu/jobs/{id}/complete", "post"],
+      ["/v1/gpu/jobs/{id}/fail", "post"],
+      ["/v1/gpu/jobs/{id}/release", "post"],
+    ] as const;
+    for (const [path, method] of workerRoutes) {
+      expect(doc.paths[path]?.[method]?.security, `${method} ${path}`).toEqual([{ gpuWorkerAuth: [] }]);
+    }
+    for (const path of ["/v1/gpu/lease", "/v1/gpu/jobs/{id}/complete", "/v1/gpu/jobs/{id}/fail"]) {
+      expect(doc.paths[path]?.post?.requestBody, path).toBeDefined();
+    }
+    // The signed input URL is its own credential; the hub's upgrade takes a token or a ticket.
+    expect(doc.paths["/v1/gpu/inputs/{id}"]?.get?.security).toEqual([]);
+    expect(doc.paths["/v1/hub/rooms/{room}"]?.get?.security).toEqual([{ bearerAuth: [] }, { hubTicket: [] }]);
+    expect(doc.paths["/v1/hub/rooms/{room}"]?.get?.description).toContain("bearer.<access token>");
+    expect(doc.paths["/health"]?.get?.security).toEqual([]);
+  });
+
   it("renders a readable docs page under its own CSP, with no script", async () => {
     const res = await call("/docs");
     expect(res.status).toBe(200);

@@ -17,8 +17,9 @@ export default defineConfig({
           HEALTH_CACHE_SECONDS: "0",
           LOG_LEVEL: "warn",
           CORS_ORIGINS: "https://app.example.com",
-          // Short, so the test of a speech request that outlives its wait does not take 20 s.
-          JOBS_AUDIO_WAIT_MS: "1500",
+          // Half the default, so the test of a speech request that outlives its wait takes 10 s, not 20; long enough
+          // that a test worker finishes its job inside the wait on a heavily loaded machine.
+          JOBS_AUDIO_WAIT_MS: "10000",
           // Small, so the files tests reach the size limit (413) and the queued indexing path with small bodies.
           FILES_MAX_BYTES: "2097152",
           FILES_INLINE_INDEX_MAX_BYTES: "65536",

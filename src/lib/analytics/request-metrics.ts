@@ -48,12 +48,13 @@ export function requestMetrics(): MiddlewareHandler<AppEnv> {
       userId: c.get("principal")?.sub ?? c.get("service")?.id ?? null,
     });
     if (buffer.length < MAX_BUFFERED && Date.now() - lastFlush < config.metricsFlushMs) return;
-    let ctx: ExecutionContext | undefined;
+    let waitUntil: ((promise: Promise<unknown>) => void) | undefined;
     try {
-      ctx = c.executionCtx;
+      const ctx = c.executionCtx;
+      waitUntil = (promise) => ctx.waitUntil(promise);
     } catch {
       return; // no execution context (a unit call): leave the records for the next request
     }
-    ctx.waitUntil(write(c.env, takeBuffer()));
+    waitUntil(write(c.env, takeBuffer()));
   };
 }

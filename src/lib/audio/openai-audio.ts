@@ -31,7 +31,7 @@ export const OPENAI_SPEECH_FORMATS = ["mp3", "opus", "aac", "flac", "wav", "pcm"
 
 const FINAL: readonly JobStatus[] = ["completed", "failed", "cancelled", "dead"];
 /** How often the wait reads the board: short enough to add little latency, long enough to stay cheap. */
-export const AUDIO_POLL_MS = 100;
+const AUDIO_POLL_MS = 100;
 
 /** The job once it has finished, or as it is when `ms` have passed. */
 export async function waitForJob(env: Env, id: string, owner: string, ms: number): Promise<OwnedJob | null> {

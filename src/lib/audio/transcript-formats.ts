@@ -17,7 +17,7 @@ export const TranscriptResult = z.object({
 export type TranscriptResult = z.output<typeof TranscriptResult>;
 
 export const TRANSCRIPT_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"] as const;
-export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
+type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
 
 /** `hh:mm:ss<sep>mmm`: SRT separates milliseconds with a comma, WebVTT with a dot. */
 function timestamp(seconds: number, separator: "," | "."): string {

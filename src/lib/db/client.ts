@@ -1,21 +1,20 @@
-// The database factory. SQL over HTTP for single statements and batches (no connection to hold);
-// a WebSocket Pool, created and ended within one request, for interactive transactions.
-import { neon, neonConfig, Pool } from "@neondatabase/serverless";
+// The database factory: Neon's SQL over HTTP, for single statements and for batches, which run as one transaction
+// (db.batch: every statement commits or none does). There are no interactive transactions: no route holds a
+// connection across its own code, and a rule that needs one is a single statement or a batch (docs/architecture.md).
+import { neon, neonConfig } from "@neondatabase/serverless";
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
-import { drizzle as drizzlePool, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import type { Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
 export type HttpDb = NeonHttpDatabase<Schema>;
-export type TxDb = NeonDatabase<Schema>;
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 /**
  * Neon's cloud is never on loopback, so a loopback host means the dev bridge (dev/db-bridge):
- * point both protocols at it over plain HTTP/WS. Done once per isolate; the settings are global.
+ * point the driver at it over plain HTTP. Done once per isolate; the settings are global.
  */
 let localConfigured = false;
 function configureForUrl(url: string): void {
@@ -28,10 +27,6 @@ function configureForUrl(url: string): void {
   }
   if (!LOOPBACK.has(host)) return;
   neonConfig.fetchEndpoint = (h, port) => `http://${h}:${port}/sql`;
-  neonConfig.wsProxy = (h, port) => `${h}:${port}/v2`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineTLS = false;
-  neonConfig.pipelineConnect = false;
   localConfigured = true;
 }
 
@@ -47,22 +42,4 @@ function databaseUrl(env: DatabaseEnv): string {
 /** Drizzle over Neon's SQL-over-HTTP: safe to create per request, holds no socket. */
 export function db(env: DatabaseEnv): HttpDb {
   return drizzleHttp(neon(databaseUrl(env)), { schema });
-}
-
-/**
- * Runs `fn` with a transaction-capable database on a Pool that lives for this request only
- * (a module-level Pool fails on the next request in workerd). The pool is ended after the
- * response through waitUntil, so the client never waits for the socket to close.
- */
-export async function withPool<T>(
-  env: DatabaseEnv,
-  ctx: Pick<ExecutionContext, "waitUntil">,
-  fn: (db: TxDb) => Promise<T>,
-): Promise<T> {
-  const pool = new Pool({ connectionString: databaseUrl(env), max: 1 });
-  try {
-    return await fn(drizzlePool({ client: pool, schema }));
-  } finally {
-    ctx.waitUntil(pool.end());
-  }
 }

@@ -5,7 +5,7 @@ interface PgErrorFields {
   constraint?: string;
 }
 
-export function pgError(err: unknown): PgErrorFields | undefined {
+function pgError(err: unknown): PgErrorFields | undefined {
   let current: unknown = err;
   for (let depth = 0; current && depth < 5; depth++) {
     const fields = current as PgErrorFields & { cause?: unknown };

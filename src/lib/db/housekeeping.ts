@@ -5,11 +5,11 @@ import type { Env } from "../platform/env";
 import { db } from "./client";
 
 /** Rows one run deletes per table at most; the next run takes the rest. */
-export const HOUSEKEEPING_BATCH = 5_000;
+const HOUSEKEEPING_BATCH = 5_000;
 /** A session is kept this long past its expiry, so a late refresh still finds it and is refused as expired. */
-export const EXPIRED_SESSION_GRACE = "1 day";
+const EXPIRED_SESSION_GRACE = "1 day";
 
-export interface PurgeCounts {
+interface PurgeCounts {
   memories: number;
   sessions: number;
 }

@@ -5,7 +5,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { Client, PoolClient } from "pg";
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../../migrations", import.meta.url));
+const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../../migrations", import.meta.url));
 
 /** Applies every pending migration in one transaction; safe to call on every start. */
 export async function runMigrations(client: Client | PoolClient, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {

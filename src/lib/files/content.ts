@@ -9,7 +9,7 @@ import { isTextType } from "./media";
 import type { FileItem } from "./model";
 import { getFile, readBlob } from "./store";
 
-export type ByteRange = { offset: number; length: number };
+type ByteRange = { offset: number; length: number };
 
 /**
  * A single `bytes=` range within `size`: undefined when there is none or it cannot be read (then the whole file

@@ -15,7 +15,7 @@ export interface IndexSettings {
 }
 
 /** The columns indexing decides (everything but the owner, id, user tags, description and timestamps). */
-export type IndexedColumns = Pick<
+type IndexedColumns = Pick<
   typeof files.$inferInsert,
   | "path"
   | "name"

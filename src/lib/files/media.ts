@@ -17,7 +17,7 @@ const media = (mediaType: string): ExtensionInfo => ({ mediaType, category: "med
 const archive = (mediaType: string): ExtensionInfo => ({ mediaType, category: "archive" });
 
 /** Extension (lower case, no dot) → what it is. Source files name their language. */
-export const EXTENSIONS: Readonly<Record<string, ExtensionInfo>> = {
+const EXTENSIONS: Readonly<Record<string, ExtensionInfo>> = {
   ts: code("text/x-typescript", "typescript"),
   tsx: code("text/x-typescript", "typescript"),
   mts: code("text/x-typescript", "typescript"),
@@ -206,7 +206,7 @@ export function sniffMagic(bytes: Uint8Array): string | null {
   return null;
 }
 
-export function extensionOf(name: string): string {
+function extensionOf(name: string): string {
   const dot = name.lastIndexOf(".");
   if (dot <= 0 || dot === name.length - 1) return "";
   return name.slice(dot + 1).toLowerCase();

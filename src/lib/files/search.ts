@@ -11,7 +11,7 @@ import { type ItemRow, textArray, toItem } from "./store";
 import { editDistance, fold, typoBudget, words } from "./words";
 
 /** The ranking's weights (docs/files.md "Ranking"). */
-export const RANKING = {
+const RANKING = {
   /** ts_rank over the weighted vector (A name 1.0, B tags 0.4, C path 0.2, D content 0.1), length-normalised. */
   fullText: 1,
   /** A full-text hit that needed a typo correction counts this much of an exact one. */
@@ -36,7 +36,7 @@ const MARK_OPEN = "\uE000";
 const MARK_CLOSE = "\uE001";
 const HEADLINE_OPTIONS = `StartSel=${MARK_OPEN}, StopSel=${MARK_CLOSE}, MaxWords=24, MinWords=10, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
 
-export interface SearchOptions {
+interface SearchOptions {
   q?: string;
   tags?: string[];
   /** Categories or extensions; a file matches any of them. */
@@ -51,7 +51,7 @@ export interface SearchOptions {
   includeContent?: boolean;
 }
 
-export interface ParsedQuery {
+interface ParsedQuery {
   words: string[];
   /** The last word is still being typed: it also matches as a prefix. */
   prefix: boolean;
@@ -69,7 +69,7 @@ export function parseQuery(q: string): ParsedQuery {
 }
 
 /** What the user's vocabulary says about the query's words. */
-export interface Vocabulary {
+interface Vocabulary {
   /** Words it holds exactly. */
   known: Set<string>;
   /** Corrections for the others. */
@@ -81,7 +81,7 @@ export interface Vocabulary {
  * pg_trgm finds similar, kept only within the word's typo budget (1 edit from 5 letters, 2 from 9; a transposition
  * is one edit). A known word gets no corrections.
  */
-export async function lookUpWords(database: HttpDb, userId: string, query: ParsedQuery): Promise<Vocabulary> {
+async function lookUpWords(database: HttpDb, userId: string, query: ParsedQuery): Promise<Vocabulary> {
   const known = new Set<string>();
   const fixes = new Map<string, string[]>();
   const rows = await database.execute<{ word: string; term: string }>(sql`
@@ -116,7 +116,7 @@ export async function lookUpWords(database: HttpDb, userId: string, query: Parse
  * to_tsquery text: every word must match, each as itself or one of its corrections; the last word also as a prefix.
  * Words are letters and digits only (src/lib/files/words.ts), so nothing in them is tsquery syntax.
  */
-export function tsqueryText(query: ParsedQuery, fixes: Map<string, string[]>, includeContent: boolean): string {
+function tsqueryText(query: ParsedQuery, fixes: Map<string, string[]>, includeContent: boolean): string {
   const weights = includeContent ? "" : "ABC";
   return query.words
     .map((word, i) => {

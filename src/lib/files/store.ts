@@ -26,9 +26,9 @@ import type { TextStatus } from "./text";
 /** A text[] parameter (drizzle would spread a bare array into a list of parameters). */
 export const textArray = (values: readonly string[]): SQL => sql`${sql.param([...values])}::text[]`;
 
-export const blobKey = (userId: string, sha256: string) => `files/${userId}/${sha256}`;
+const blobKey = (userId: string, sha256: string) => `files/${userId}/${sha256}`;
 
-export const itemColumns = {
+const itemColumns = {
   id: files.id,
   path: files.path,
   name: files.name,
@@ -94,7 +94,7 @@ export function toItem(row: ItemRow): FileItem {
   };
 }
 
-export const indexSettings = (config: Config): IndexSettings => ({
+const indexSettings = (config: Config): IndexSettings => ({
   ...config.files,
   vocabularyPerFile: FILE_LIMITS.vocabularyPerFile,
 });
@@ -121,7 +121,7 @@ async function putBlob(env: Env, userId: string, sha256: string, bytes: Uint8Arr
  * references the blob is written before the blob (uploads) and removed before this check (deletes), so only an
  * upload of the same bytes racing the delete of their last other copy can lose them (docs/files.md).
  */
-export async function releaseBlob(env: Env, database: HttpDb, userId: string, sha256: string): Promise<void> {
+async function releaseBlob(env: Env, database: HttpDb, userId: string, sha256: string): Promise<void> {
   const rows = await database.execute<{ used: boolean }>(
     sql`select exists(select 1 from files where user_id = ${userId} and sha256 = ${sha256}) as used`,
   );

@@ -39,7 +39,7 @@ export interface TagRule {
 }
 
 /** A rule that tags a file when a pattern matches one of its fields. */
-export interface PatternRule {
+interface PatternRule {
   id: string;
   tag: string;
   field: "name" | "path" | "content";
@@ -52,7 +52,7 @@ export interface PatternRule {
 /** Folders whose children are projects: /projects/<name>/…, /repos/<name>/… */
 const PROJECT_PARENTS = new Set(["projects", "project", "repos", "repositories", "src", "code", "work", "workspace"]);
 
-export function projectOf(path: string): string | null {
+function projectOf(path: string): string | null {
   const segments = path.split("/").filter(Boolean);
   // The last segment is the file itself: a project needs a folder of its own.
   if (segments.length >= 3 && PROJECT_PARENTS.has((segments[0] as string).toLowerCase())) {
@@ -62,7 +62,7 @@ export function projectOf(path: string): string | null {
 }
 
 /** Size classes: upper bounds in bytes (exclusive) and their tag. */
-export const SIZE_CLASSES: readonly { below: number; tag: string }[] = [
+const SIZE_CLASSES: readonly { below: number; tag: string }[] = [
   { below: 1, tag: "size:empty" },
   { below: 10 * 1024, tag: "size:small" },
   { below: 1024 * 1024, tag: "size:medium" },
@@ -70,7 +70,7 @@ export const SIZE_CLASSES: readonly { below: number; tag: string }[] = [
   { below: Number.POSITIVE_INFINITY, tag: "size:huge" },
 ];
 
-export const BUILTIN_RULES: readonly TagRule[] = [
+const BUILTIN_RULES: readonly TagRule[] = [
   { id: "extension", description: "the extension, e.g. `md`", tags: (f) => (f.extension ? [f.extension] : []) },
   {
     id: "category",
@@ -100,7 +100,7 @@ export const BUILTIN_RULES: readonly TagRule[] = [
 ];
 
 /** Content- and name-derived rules, as data. */
-export const BUILTIN_PATTERN_RULES: readonly PatternRule[] = [
+const BUILTIN_PATTERN_RULES: readonly PatternRule[] = [
   { id: "license", tag: "license", field: "name", pattern: "^(licen[cs]e|copying|unlicense)(\\.(md|txt))?$" },
   { id: "readme", tag: "readme", field: "name", pattern: "^readme(\\.[a-z0-9]+)?$" },
   { id: "changelog", tag: "changelog", field: "name", pattern: "^(changelog|changes|history)(\\.[a-z0-9]+)?$" },

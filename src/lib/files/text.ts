@@ -32,7 +32,7 @@ function utf8Boundary(bytes: Uint8Array, max: number): number {
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** Whether the bytes are UTF-8 text, looking at the first `max` bytes only. */
-export function decodeText(
+function decodeText(
   bytes: Uint8Array,
   max: number,
 ): { ok: true; text: string; truncated: boolean } | { ok: false; reason: "binary" | "invalid_utf8" } {

@@ -25,7 +25,7 @@ export function identifierWords(text: string): string {
 }
 
 /** Words worth keeping in the vocabulary for typo correction: at least 3 characters, at most 40. */
-export const VOCABULARY_WORD = { minLength: 3, maxLength: 40 } as const;
+const VOCABULARY_WORD = { minLength: 3, maxLength: 40 } as const;
 
 /** The distinct vocabulary words of some texts, at most `max` of them (first come first kept). */
 export function vocabulary(texts: readonly string[], max: number): string[] {

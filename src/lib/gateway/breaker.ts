@@ -2,11 +2,11 @@
 // Durable Object on every proxied request would add a round trip to the hot path; each isolate learns of
 // a dead upstream after a few failures of its own, and the health cron tells them all within a minute.
 
-export type BreakerState = "closed" | "open" | "half-open";
+type BreakerState = "closed" | "open" | "half-open";
 
-export interface BreakerPolicy {
+interface BreakerPolicy {
   /** Consecutive failures that open the breaker. */
-  failureThreshold: number;
+  failures: number;
   /** How long it stays open before one probe is let through. */
   openMs: number;
 }
@@ -60,7 +60,7 @@ export class CircuitBreaker {
   failure(now = Date.now()): void {
     this.count(now, true);
     this.failures++;
-    if (this.state === "half-open" || this.failures >= this.policy.failureThreshold) {
+    if (this.state === "half-open" || this.failures >= this.policy.failures) {
       this.state = "open";
       this.openedAt = now;
       this.probing = false;

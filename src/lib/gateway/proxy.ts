@@ -64,7 +64,7 @@ function limitedBody(body: ReadableStream<Uint8Array>, limit: number): ReadableS
 
 class BodyTooLarge extends Error {}
 
-export interface ProxyOptions {
+interface ProxyOptions {
   upstream: Upstream;
   /** The path after the prefix, with a leading slash. */
   rest: string;
@@ -103,7 +103,7 @@ function unavailable(breaker: CircuitBreaker, name: string, why: string): ApiErr
 
 export async function proxyRequest(c: Context<AppEnv>, opts: ProxyOptions): Promise<Response> {
   const { upstream } = opts;
-  const breaker = breakerFor(upstream.name, c.get("config").breaker);
+  const breaker = breakerFor(upstream.name, c.get("config").gatewayBreaker);
   if (!breaker.allow()) throw unavailable(breaker, upstream.name, "circuit open after repeated failures");
 
   const method = c.req.method;

@@ -16,7 +16,7 @@ export interface Upstream {
   auth: "public" | "user";
 }
 
-export type RouteTarget =
+type RouteTarget =
   | { kind: "local" }
   | { kind: "upstream"; upstream: Upstream }
   /** `percent` of requests (sticky per caller) go to the upstream, the rest are served locally. */
@@ -29,13 +29,13 @@ export interface GatewayRoute {
   target: RouteTarget;
 }
 
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
+const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
 
 /**
- * The old gateway's prefixes (LEGACY_API.md). Migrated ones are local; the others need an upstream URL in
+ * The old gateway's prefixes (docs/gateway.md). Migrated ones are local; the others need an upstream URL in
  * GATEWAY_ROUTES until they move. The names are the old services'.
  */
-export const DEFAULT_ROUTES: Record<string, "local" | { unconfigured: string }> = {
+const DEFAULT_ROUTES: Record<string, "local" | { unconfigured: string }> = {
   "/api/auth": "local",
   "/api/chat": { unconfigured: "chat" },
   "/api/memory": "local",
@@ -81,7 +81,7 @@ const UpstreamObject = z
   .strict();
 
 const Entry = z.union([z.literal("local"), HttpUrl, UpstreamObject]);
-export const RoutesVariable = z.record(Prefix, Entry);
+const RoutesVariable = z.record(Prefix, Entry);
 
 function nameFor(prefix: string): string {
   const last = prefix.split("/").filter(Boolean).at(-1) ?? "root";

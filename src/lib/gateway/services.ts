@@ -6,7 +6,7 @@ import { upstreamsOf } from "./route-table";
 import { routeTable } from "./routing";
 import { checkUpstreams, storedUpstreamHealth, type UpstreamHealth } from "./upstream-health";
 
-export interface ServiceView {
+interface ServiceView {
   prefix: string;
   kind: "local" | "upstream" | "split" | "unconfigured";
   name: string | null;
@@ -39,7 +39,7 @@ export async function describeServices(env: Env): Promise<ServiceView[]> {
       upstream: target.upstream.url,
       upstreamPercent: target.kind === "split" ? target.percent : 100,
       health: health && report ? { ...health, checkedAt: report.checkedAt } : null,
-      breaker: breakerFor(target.upstream.name, getConfig(env).breaker).snapshot(),
+      breaker: breakerFor(target.upstream.name, getConfig(env).gatewayBreaker).snapshot(),
     };
   });
 }

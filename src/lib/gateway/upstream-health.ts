@@ -11,7 +11,7 @@ export interface UpstreamHealth {
   error?: string;
 }
 
-export interface UpstreamHealthReport {
+interface UpstreamHealthReport {
   checkedAt: string;
   upstreams: Record<string, UpstreamHealth>;
 }
@@ -61,7 +61,7 @@ let cached: { report: UpstreamHealthReport | null; readAt: number } | undefined;
 
 function applyToBreakers(env: Env, report: UpstreamHealthReport): void {
   for (const [name, health] of Object.entries(report.upstreams)) {
-    const breaker = breakerFor(name, getConfig(env).breaker);
+    const breaker = breakerFor(name, getConfig(env).gatewayBreaker);
     if (health.healthy) breaker.healthy();
     else breaker.markDown();
   }

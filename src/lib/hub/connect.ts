@@ -1,7 +1,7 @@
 // Opening a hub socket from a request: who the client is (checked before any upgrade) and the hand-off of
 // the upgrade to the object that will hold the socket.
 import type { Context } from "hono";
-import { bearerToken } from "../identity/auth";
+import { authorize, bearerToken, type CredentialAccess, USER_BEARER_SCHEME } from "../identity/auth";
 import { verifyAccessToken } from "../identity/jwt";
 import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
@@ -23,7 +23,7 @@ export function isWebSocketUpgrade(c: Context<AppEnv>): boolean {
  * Who opens a socket: an access token as the subprotocol `bearer.<token>`, a single-use ticket from the
  * query, or (clients that can set headers) `Authorization: Bearer`. None of them valid → 401.
  */
-export async function socketIdentity(c: Context<AppEnv>, ticket: string | undefined): Promise<SocketIdentity> {
+async function socketIdentity(c: Context<AppEnv>, ticket: string | undefined): Promise<SocketIdentity> {
   const offered = (c.req.header("sec-websocket-protocol") ?? "")
     .split(",")
     .map((p) => p.trim())
@@ -44,6 +44,41 @@ export async function socketIdentity(c: Context<AppEnv>, ticket: string | undefi
   throw new ApiError("unauthorized", "Send an access token as the subprotocol 'bearer.<token>' or a ticket", {
     headers: { "WWW-Authenticate": "Bearer" },
   });
+}
+
+/** The longest ticket accepted (they are much shorter): anything longer is refused without a lookup. */
+const MAX_TICKET_LENGTH = 256;
+
+/**
+ * A hub socket's route (`auth: HUB_SOCKET`): a WebSocket upgrade proves itself by one of socketIdentity's three
+ * ways, and the identity waits for the handler on the context (`hubSocket(c)`); a request without the upgrade needs
+ * a signed-in user, as "user" does.
+ */
+export const HUB_SOCKET: CredentialAccess = {
+  credential: "hub-socket",
+  note:
+    "A WebSocket upgrade authenticates with `Sec-WebSocket-Protocol: bearer.<access token>`, a single-use " +
+    "`?ticket=` (POST /v1/hub/tickets) or `Authorization: Bearer <access token>`; a request without the upgrade " +
+    "requires a signed-in user.",
+  schemes: { ...USER_BEARER_SCHEME, hubTicket: { type: "apiKey", in: "query", name: "ticket" } },
+  async verify(c) {
+    if (!isWebSocketUpgrade(c)) {
+      await authorize(c, "user");
+      return;
+    }
+    const ticket = c.req.query("ticket");
+    if (ticket !== undefined && ticket.length > MAX_TICKET_LENGTH) {
+      throw new ApiError("unauthorized", "The ticket is unknown, expired or already used");
+    }
+    c.set("hubSocket", await socketIdentity(c, ticket || undefined));
+  },
+};
+
+/** Who opens the socket, on an upgrade to a route declared with `auth: HUB_SOCKET`. */
+export function hubSocket(c: Context<AppEnv>): SocketIdentity {
+  const identity = c.get("hubSocket");
+  if (!identity) throw new Error("hubSocket() outside an upgrade to a route declared with auth: HUB_SOCKET");
+  return identity;
 }
 
 /** Hands the upgrade to the object with what it needs to know; its 101 (or refusal) goes back as it is. */

@@ -1,7 +1,7 @@
 // The per-socket message limit of the hub: a token bucket of HUB_MESSAGES_PER_SECOND (that many at once,
 // refilled at that rate), and a verdict on what to do with a frame over it.
 
-export type FloodVerdict = "allow" | "reject" | "close";
+type FloodVerdict = "allow" | "reject" | "close";
 
 /** How long rejected frames are counted before the count starts again, in ms. */
 export const FLOOD_WINDOW_MS = 5_000;

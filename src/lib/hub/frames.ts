@@ -1,7 +1,7 @@
 // The hub's frames and records as zod schemas: what crosses the socket and the rooms' RPC (docs/hub.md).
 import { z } from "zod";
 
-// ---- The WebSocket hub (DESIGN.md "Hub", docs/hub.md) ----
+// ---- The WebSocket hub (docs/hub.md) ----
 
 /** A room name: `public:<name>`, `user:<id>`, or a members-only room. */
 export const RoomName = z
@@ -24,9 +24,9 @@ export const HubClientFrame = z.discriminatedUnion("type", [
 export type HubClientFrame = z.infer<typeof HubClientFrame>;
 
 /** Kinds of frame the hub sends. chat and event carry a per-room `seq` and are kept in the room's history. */
-export const HubFrameType = z.enum(["chat", "typing", "presence", "event", "error"]);
+const HubFrameType = z.enum(["chat", "typing", "presence", "event", "error"]);
 
-/** Every frame the hub sends: `{type, room?, data?, id?, seq?, ts}` (DESIGN.md), plus the sender where there is one. */
+/** Every frame the hub sends: `{type, room?, data?, id?, seq?, ts}` (docs/hub.md), plus the sender where there is one. */
 export const HubFrame = z.object({
   type: HubFrameType,
   room: RoomName.optional(),
@@ -64,7 +64,7 @@ export type HubRoomStats = z.infer<typeof HubRoomStats>;
 export const HubTicketHolder = z.object({ sub: z.string(), username: z.string(), roles: z.array(z.string()) });
 export type HubTicketHolder = z.infer<typeof HubTicketHolder>;
 
-/** The old hub's frame (LEGACY_API.md "WebSocket hub"), kept for its clients on /ws. */
+/** The old hub's frame (docs/hub.md "Legacy `/ws`"), kept for its clients on /ws. */
 export const LegacyHubFrame = z.object({
   id: z.string(),
   type: z.enum(["connected", "chat", "status", "typing", "presence", "notification", "broadcast", "error"]),

@@ -23,7 +23,7 @@ export function userRoom(userId: string): string {
   return `user:${userId}`;
 }
 
-export type RoomKind = "public" | "user" | "members";
+type RoomKind = "public" | "user" | "members";
 
 export function roomKind(room: string): RoomKind {
   if (room.startsWith("public:")) return "public";

@@ -34,13 +34,13 @@ export function upgradeResponse(client: WebSocket, protocol: string | null | und
   });
 }
 
-export interface FrameLimits {
+interface FrameLimits {
   messagesPerSecond: number;
   maxFrameBytes: number;
 }
 
 /** Why a frame was not taken: the caller answers it with an error frame in its own protocol's shape. */
-export interface FrameRefusal {
+interface FrameRefusal {
   code: "rate_limited" | "payload_too_large" | "invalid_request";
   message: string;
 }

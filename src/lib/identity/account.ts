@@ -18,7 +18,7 @@ import { createSession, type IssuedSession } from "./sessions";
 import { createUser, findLoginCandidate, type PublicUser, requireUserById, setPasswordHash } from "./users";
 
 /** Metadata is the user's own small JSON object; 8 KiB keeps a row small and a token lookup cheap. */
-export const METADATA_MAX_BYTES = 8 * 1024;
+const METADATA_MAX_BYTES = 8 * 1024;
 
 export const Username = z
   .string()

@@ -16,11 +16,38 @@ import type { PublicUser } from "./users";
  * - { role }: like "session", and the user's current roles (from the database, not the token) include it;
  * - { scope, orRole? }: a service credential (`tsc_…`, docs/service-credentials.md) holding the scope, or,
  *   where orRole is set, a user as { role: orRole } would admit. Only these routes take a credential, and a
- *   credential is never taken for a user: it is not a JWT, so the token check above refuses it.
+ *   credential is never taken for a user: it is not a JWT, so the token check above refuses it;
+ * - a CredentialAccess: a credential of another kind, checked by the module that owns it (a GPU worker's
+ *   credential, src/lib/jobs/worker-credential.ts; a hub socket's token or ticket, src/lib/hub/connect.ts).
  */
-export type UserAccess = "user" | "session" | { role: string };
-export type ServiceAccess = { scope: ServiceScope; orRole?: string };
-export type Access = "public" | UserAccess | ServiceAccess;
+type UserAccess = "user" | "session" | { role: string };
+type ServiceAccess = { scope: ServiceScope; orRole?: string };
+export type Access = "public" | UserAccess | ServiceAccess | CredentialAccess;
+
+/** An OpenAPI security scheme object (`{type: "http", scheme: "bearer"}`, `{type: "apiKey", in, name}`). */
+export type SecurityScheme = Readonly<Record<string, string>>;
+
+/**
+ * A kind of credential that is not a user's access token. The router calls `verify` before it reads any input
+ * (it throws the 401 or 403, and leaves what it learnt on the context for the handler); the request limit then
+ * applies per address, as on a public route. `/openapi.json` lists `schemes` as the alternatives that satisfy
+ * it, with `note` in the operation's description.
+ */
+export interface CredentialAccess {
+  readonly credential: string;
+  readonly note: string;
+  readonly schemes: Readonly<Record<string, SecurityScheme>>;
+  verify(c: Context<AppEnv>): Promise<void>;
+}
+
+/** The scheme of a user's access token (`Authorization: Bearer <JWT>`). */
+export const USER_BEARER_SCHEME: Readonly<Record<string, SecurityScheme>> = {
+  bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+};
+
+export function isCredentialAccess(access: Access): access is CredentialAccess {
+  return typeof access === "object" && "credential" in access;
+}
 
 export type Principal = AccessClaims;
 
@@ -47,7 +74,7 @@ async function verified(c: Context<AppEnv>): Promise<Principal> {
 }
 
 /** Who called a route: a user's claims, or a service credential (only on { scope } routes). */
-export type Caller = Principal | (ServiceCaller & { sub: string });
+type Caller = Principal | (ServiceCaller & { sub: string });
 
 function isServiceAccess(access: Access): access is ServiceAccess {
   return typeof access === "object" && "scope" in access;
@@ -77,6 +104,10 @@ export async function authorize(c: Context<AppEnv>, access: "public" | UserAcces
 export async function authorize(c: Context<AppEnv>, access: Access): Promise<Caller | undefined>;
 export async function authorize(c: Context<AppEnv>, access: Access): Promise<Caller | undefined> {
   if (access === "public") return undefined;
+  if (isCredentialAccess(access)) {
+    await access.verify(c);
+    return undefined;
+  }
   if (isServiceAccess(access)) return authorizeService(c, access);
   const principal = await verified(c);
   if (access === "user") return principal;
@@ -97,11 +128,6 @@ export function sessionUser(c: Context<AppEnv>): PublicUser {
   const user = c.get("sessionUser");
   if (!user) throw new Error("sessionUser() on a route that does not check the session");
   return user;
-}
-
-/** The service credential that called a { scope } route, if a service (not a user) called it. */
-export function serviceCaller(c: Context<AppEnv>): ServiceCaller | undefined {
-  return c.get("service");
 }
 
 /** The caller on a route that declared an access other than "public". */

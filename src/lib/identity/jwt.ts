@@ -1,4 +1,4 @@
-// Access tokens (DESIGN.md "Identity"): signed with the private key, verified with the public keys only.
+// Access tokens (docs/auth.md, docs/architecture.md "Contracts"): signed with the private key, verified with the public keys only.
 // Keys are parsed and imported once per isolate; each request pays for one signature check and a claims parse.
 import { errors, importJWK, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
@@ -18,7 +18,7 @@ import {
 /** RFC 9068's media type: keeps an access token from being accepted where another JWT from the same key is expected. */
 const TOKEN_TYPE = "at+jwt";
 /** Seconds of disagreement allowed between the signer's clock and a verifier's, for exp, nbf and iat. */
-export const CLOCK_TOLERANCE_SECONDS = 5;
+const CLOCK_TOLERANCE_SECONDS = 5;
 /** No access token lives longer than the largest ACCESS_TOKEN_TTL_SECONDS, whatever its exp says. */
 const MAX_TOKEN_AGE_SECONDS = 86_400;
 /** Our tokens are well under 1 KiB; refusing huge ones early bounds the work an anonymous caller can cause. */
@@ -37,7 +37,7 @@ export interface AccessClaims {
   aud: string;
 }
 
-export interface TokenSubject {
+interface TokenSubject {
   sub: string;
   username: string;
   roles: string[];

@@ -6,7 +6,7 @@ export const SIGNING_ALGORITHMS = ["ES256", "EdDSA"] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 /** Rotation needs two keys; more than a handful is a mistake (and each one is imported per isolate). */
-export const MAX_PUBLIC_KEYS = 8;
+const MAX_PUBLIC_KEYS = 8;
 
 // A P-256 coordinate and an Ed25519 key are 32 bytes: 43 base64url characters without padding.
 const coordinate = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes, base64url without padding");
@@ -42,7 +42,7 @@ const PrivateJwkSchema = z.discriminatedUnion("alg", [
 ]);
 
 export type PublicJwk = z.output<typeof PublicJwkSchema>;
-export type PrivateJwk = z.output<typeof PrivateJwkSchema>;
+type PrivateJwk = z.output<typeof PrivateJwkSchema>;
 
 /** A secret that is missing or wrong: a deployment mistake, with a message fit for the operator's log. */
 export class KeyConfigError extends Error {
@@ -121,7 +121,7 @@ function defaultKid(alg: SigningAlgorithm): string {
 }
 
 /** A new key pair as JWKs, from Web Crypto (Node 20's global `crypto` and workerd's alike). */
-export async function generateSigningKeyPair(
+async function generateSigningKeyPair(
   alg: SigningAlgorithm,
   kidValue: string = defaultKid(alg),
 ): Promise<{ privateJwk: PrivateJwk; publicJwk: PublicJwk }> {

@@ -17,7 +17,7 @@ const PBKDF2_FORMAT = /^\$pbkdf2-sha256\$i=([1-9]\d{0,6})\$([A-Za-z0-9+/]{11,86}
 // Modular crypt format: version, two-digit cost, 22 characters of salt and 31 of hash in bcrypt's own base64.
 const BCRYPT_FORMAT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 
-export interface VerifyResult {
+interface VerifyResult {
   ok: boolean;
   /** The password was right but the stored hash is not today's algorithm and parameters: store hashPassword(password). */
   needsRehash: boolean;

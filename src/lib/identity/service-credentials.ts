@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Env } from "../platform/env";
 import { newSecret, sha256Hex } from "./tokens";
 
-export const SERVICE_SECRET_PREFIX = "tsc_";
+const SERVICE_SECRET_PREFIX = "tsc_";
 
 /** What a credential may do. Each scope names the routes that accept it (docs/service-credentials.md). */
 export const ServiceScope = z.enum(["hub.publish", "notifications.publish", "events.write", "metrics.read"]);

@@ -7,10 +7,10 @@ import { hmacBase64url, randomToken, sha256Hex } from "./tokens";
 import { type PublicUser, publicColumns, toPublicUser } from "./users";
 
 /** A refresh token lives 30 days unless used; a session at most 90 days, however often it is refreshed. */
-export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
-export const SESSION_MAX_AGE_SECONDS = 90 * 24 * 3600;
+const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+const SESSION_MAX_AGE_SECONDS = 90 * 24 * 3600;
 /** A token used again within this many seconds (a client's concurrent retry) gets the same successor. */
-export const REFRESH_REUSE_GRACE_SECONDS = 10;
+const REFRESH_REUSE_GRACE_SECONDS = 10;
 
 const TOKEN_PREFIX = "rt_";
 
@@ -53,7 +53,7 @@ export async function createSession(
   return { sessionId, refreshToken, refreshExpiresAt };
 }
 
-export interface Refreshed extends IssuedSession {
+interface Refreshed extends IssuedSession {
   userId: string;
 }
 

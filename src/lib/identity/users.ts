@@ -31,7 +31,7 @@ export const publicColumns = {
   updatedAt: users.updatedAt,
 };
 
-export type PublicRow = { [K in keyof typeof publicColumns]: (typeof publicColumns)[K]["_"]["data"] };
+type PublicRow = { [K in keyof typeof publicColumns]: (typeof publicColumns)[K]["_"]["data"] };
 
 export function toPublicUser(row: PublicRow): PublicUser {
   return {
@@ -57,7 +57,7 @@ function conflictFrom(err: unknown): never {
   throw err;
 }
 
-export interface NewUser {
+interface NewUser {
   username: string;
   email: string;
   passwordHash: string;
@@ -109,7 +109,7 @@ export async function setPasswordHash(db: HttpDb, id: string, passwordHash: stri
   await db.update(users).set({ passwordHash, updatedAt: sql`now()` }).where(eq(users.id, id));
 }
 
-export async function getUser(db: HttpDb, id: string): Promise<PublicUser | undefined> {
+async function getUser(db: HttpDb, id: string): Promise<PublicUser | undefined> {
   const [row] = await db.select(publicColumns).from(users).where(eq(users.id, id));
   return row ? toPublicUser(row) : undefined;
 }
@@ -152,7 +152,7 @@ export async function countActiveUsers(db: HttpDb): Promise<number> {
   return row?.n ?? 0;
 }
 
-export interface UserPage {
+interface UserPage {
   users: PublicUser[];
   nextCursor: string | null;
 }
@@ -191,7 +191,7 @@ export async function listUsers(db: HttpDb, opts: { q?: string; limit: number; c
   };
 }
 
-export interface ImportResult {
+interface ImportResult {
   imported: number;
   skipped: { username: string; reason: string }[];
 }

@@ -1,21 +1,11 @@
-// GPU jobs as the routes see them: the one board, turning its refusals into API errors, worker authentication,
-// and storing a submission's input in R2.
+// GPU jobs as the routes see them: the one board, turning its refusals into API errors, and storing a submission's input in R2.
 import type { Context } from "hono";
 import type { BoardResult, JobBoard, OwnedJob } from "../../../durable-objects/job-board";
-import { bearerToken } from "../identity/auth";
-import { sha256Hex, timingSafeEqualStrings } from "../identity/tokens";
 import type { AppEnv, Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
 import { signUrl, verifySignedUrl } from "../platform/signed-url";
 import { untrustedContentHeaders } from "../platform/untrusted-content";
-import {
-  JOB_LIMITS,
-  type JobInputRef,
-  type JobLease,
-  type JobRecord,
-  type JsonValue,
-  WORKER_SECRET_PREFIX,
-} from "./protocol";
+import { JOB_LIMITS, type JobInputRef, type JobLease, type JobRecord, type JsonValue } from "./protocol";
 
 /** The board's public methods as callers see them over RPC: the same signatures, answering promises. */
 export type BoardClient = {
@@ -42,28 +32,6 @@ export function unwrap<T>(result: BoardResult<T>): T {
 export function publicJob(job: OwnedJob): JobRecord {
   const { owner: _owner, ...rest } = job;
   return rest;
-}
-
-/** The GPU worker behind `Authorization: Bearer <worker credential>`; a user token or a revoked credential → 401. */
-export async function authenticateWorker(c: Context<AppEnv>): Promise<{ id: string }> {
-  const token = bearerToken(c);
-  const refuse = () =>
-    new ApiError("unauthorized", "A valid GPU worker credential is required", {
-      headers: { "WWW-Authenticate": "Bearer" },
-    });
-  if (!token?.startsWith(WORKER_SECRET_PREFIX)) throw refuse();
-  const hash = await sha256Hex(token);
-  const worker = (await jobBoard(c.env).workerByHash(hash)) ?? (await bootstrapWorker(c.env, token, hash));
-  if (!worker) throw refuse();
-  return worker;
-}
-
-/** The worker for `GPU_WORKER_BOOTSTRAP_SECRET` when the token is that secret (docs/jobs.md), else null. */
-async function bootstrapWorker(env: Env, token: string, hash: string): Promise<{ id: string } | null> {
-  const secret = env.GPU_WORKER_BOOTSTRAP_SECRET;
-  if (!secret || secret.length < WORKER_SECRET_PREFIX.length + 32) return null;
-  if (!(await timingSafeEqualStrings(token, secret))) return null;
-  return jobBoard(env).bootstrapWorker(`gpuw_bootstrap_${hash.slice(0, 12)}`, "bootstrap (configured)", hash);
 }
 
 const INPUT_URL_LABEL = "gpu job input";

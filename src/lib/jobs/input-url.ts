@@ -3,7 +3,7 @@
 // cannot be checked from a Worker; Cloudflare's network does not route to them in production).
 import { ApiError } from "../platform/errors";
 
-export interface UrlInputLimits {
+interface UrlInputLimits {
   maxBytes: number;
   timeoutMs: number;
   maxRedirects: number;

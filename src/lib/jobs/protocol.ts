@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { JOB_TYPE_NAMES } from "./types";
 
-// ---- GPU jobs (DESIGN.md "GPU jobs", docs/jobs.md) ----
+// ---- GPU jobs (docs/jobs.md; the contract: docs/architecture.md) ----
 
 /** Every GPU worker credential starts with this, so one is never mistaken for a user token. */
 export const WORKER_SECRET_PREFIX = "tgw_";
@@ -40,7 +40,7 @@ export const JOB_LIMITS = {
 export const JobTypeName = z.enum(JOB_TYPE_NAMES);
 export const JobStatus = z.enum(["queued", "running", "completed", "failed", "cancelled", "dead"]);
 export type JobStatus = z.infer<typeof JobStatus>;
-export const JobLaneName = z.enum(["interactive", "batch"]);
+const JobLaneName = z.enum(["interactive", "batch"]);
 
 /** Where a job's input is: inline text, or bytes stored in R2 under `jobs/`. */
 export const JobInputRef = z.union([

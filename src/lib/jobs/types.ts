@@ -1,10 +1,10 @@
 // The GPU job types: one entry each (adding a type is adding an entry). The board schedules by an entry's
 // model and VRAM estimate; the routes validate a submission's input against its accepted kinds.
-export type JobLane = "interactive" | "batch";
-export type InputKind = "text" | "bytes";
+type JobLane = "interactive" | "batch";
+type InputKind = "text" | "bytes";
 
-export interface JobTypeSpec {
-  /** The model a GPU worker loads for it (DESIGN.md "GPU jobs"). */
+interface JobTypeSpec {
+  /** The model a GPU worker loads for it (docs/jobs.md). */
   model: string;
   /** What the model needs in GPU memory, in MiB; a worker with less free (and the model not loaded) never gets it. */
   vramMiB: number;

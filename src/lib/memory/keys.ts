@@ -20,7 +20,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export { hasControlCharacters };
 
 export const USER_PREFIX = "u:";
-export const SHARED_PREFIX = "ns:";
+const SHARED_PREFIX = "ns:";
 export const MEMORY_CACHE_PREFIX = "mem:";
 
 /** A namespace as the caller may use it: the KV prefix its keys live under. */

@@ -22,7 +22,7 @@ export const BATCH_MAX_KEYS = 100;
 /** The whole batch request body (base64 inflates bytes by a third). */
 export const BATCH_MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Value bytes one batch get returns; values past it are listed with `omitted: true` and no value. */
-export const BATCH_GET_MAX_VALUE_BYTES = 8 * 1024 * 1024;
+const BATCH_GET_MAX_VALUE_BYTES = 8 * 1024 * 1024;
 /** A Worker has at most six KV operations in flight; more just queue inside the runtime. */
 const KV_PARALLELISM = 6;
 

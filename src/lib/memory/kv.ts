@@ -8,22 +8,22 @@ import { ApiError, type Issue } from "../platform/errors";
 import { byteLength, type KeyScope, kvPrefix, userKey } from "./keys";
 
 /** KV's limit on one key's metadata, serialized as JSON. */
-export const KV_METADATA_MAX_BYTES = 1024;
+const KV_METADATA_MAX_BYTES = 1024;
 /**
  * The caller's metadata, serialized as JSON. Our own fields take at most 256 bytes (see `Envelope`),
  * so the two together always fit in KV's 1024.
  */
 export const USER_METADATA_MAX_BYTES = 768;
-export const CONTENT_TYPE_MAX_LENGTH = 128;
+const CONTENT_TYPE_MAX_LENGTH = 128;
 /** KV cannot expire a key sooner than 60 s; a shorter TTL is refused rather than silently lengthened. */
-export const TTL_MIN_SECONDS = 60;
-export const TTL_MAX_SECONDS = 365 * 86_400;
+const TTL_MIN_SECONDS = 60;
+const TTL_MAX_SECONDS = 365 * 86_400;
 /** KV's own largest list page. */
 export const LIST_MAX_LIMIT = 1000;
 export const LIST_DEFAULT_LIMIT = 100;
-export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 export const METADATA_HEADER = "x-memory-metadata";
-export const EXPIRATION_HEADER = "x-memory-expiration";
+const EXPIRATION_HEADER = "x-memory-expiration";
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 /**
@@ -69,16 +69,16 @@ export const EntryInfoSchema = z.object({
   expiration: z.number().nullable().describe("Unix seconds, or null when the key does not expire"),
   metadata: z.record(z.string(), z.unknown()).nullable(),
 });
-export type EntryInfo = z.infer<typeof EntryInfoSchema>;
+type EntryInfo = z.infer<typeof EntryInfoSchema>;
 
-export interface PutOptions {
+interface PutOptions {
   contentType: string;
   ttl?: number;
   metadata?: UserMetadata;
 }
 
 /** A strong ETag: SHA-256 of the value, so equal bytes give equal tags wherever and whenever they were written. */
-export async function etagOf(bytes: Uint8Array): Promise<string> {
+async function etagOf(bytes: Uint8Array): Promise<string> {
   return `"${toBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))}"`;
 }
 
@@ -126,7 +126,7 @@ export async function putValue(
   return infoFrom(key, envelope);
 }
 
-export interface StoredValue {
+interface StoredValue {
   info: EntryInfo;
   body: ReadableStream;
 }
@@ -147,7 +147,7 @@ export async function deleteValue(kv: KVNamespace, name: string): Promise<void> 
   await kv.delete(name);
 }
 
-export interface ListPage {
+interface ListPage {
   keys: EntryInfo[];
   cursor: string | null;
   complete: boolean;

@@ -26,7 +26,7 @@ export const MEMORY_LIMITS = {
   ttlMaxSeconds: 10 * 365 * 86_400,
 } as const;
 
-export const MemoryType = z
+const MemoryType = z
   .string()
   .min(1)
   .max(MEMORY_LIMITS.typeMaxLength)

@@ -2,7 +2,7 @@
 // Only zod here: env.ts parses the config with it, so it must not import anything that imports env.ts.
 import { z } from "zod";
 
-export const NAMESPACE_MAX_LENGTH = 64;
+const NAMESPACE_MAX_LENGTH = 64;
 
 export const Namespace = z
   .string()

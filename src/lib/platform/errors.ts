@@ -1,11 +1,11 @@
-// The one error shape (DESIGN.md "Errors"): every non-2xx JSON body is built here and nowhere else.
+// The one error shape (docs/architecture.md "Contracts"): every non-2xx JSON body is built here and nowhere else.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./env";
 import { logger } from "./log";
 
-export const ERROR_STATUS = {
+const ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -31,7 +31,7 @@ export interface Issue {
   message: string;
 }
 
-export interface ErrorBody {
+interface ErrorBody {
   error: { code: ErrorCode; message: string; requestId: string; issues?: Issue[] };
 }
 

@@ -5,9 +5,9 @@ import { upstreamHealthSummary } from "../gateway/services";
 import type { Config, Env } from "./env";
 import { withTimeout } from "./timeout";
 
-export type CheckStatus = "ok" | "fail";
+type CheckStatus = "ok" | "fail";
 
-export interface CheckResult {
+interface CheckResult {
   status: CheckStatus;
   required: boolean;
   latencyMs: number;
@@ -31,8 +31,8 @@ interface Check {
 
 const PROBE_KEY = "__tessera_health__";
 
-/** The checks, in one table; later issues append theirs (upstreams are not required). */
-export const CHECKS: Check[] = [
+/** The checks, in one table: a concern that needs a dependency checked adds its entry here (upstreams are not required). */
+const CHECKS: Check[] = [
   {
     name: "database",
     required: true,
@@ -102,7 +102,7 @@ async function runCheck(check: Check, env: Env, timeoutMs: number): Promise<Chec
   }
 }
 
-export async function runHealthChecks(env: Env, config: Config, checks: Check[] = CHECKS): Promise<HealthReport> {
+async function runHealthChecks(env: Env, config: Config, checks: Check[] = CHECKS): Promise<HealthReport> {
   const results = await Promise.all(checks.map((check) => runCheck(check, env, config.healthTimeoutMs)));
   const checksByName: Record<string, CheckResult> = {};
   const services: Record<string, boolean> = {};
@@ -132,7 +132,8 @@ let cached: { report: HealthReport; at: number } | undefined;
 
 export async function healthReport(env: Env, config: Config): Promise<HealthReport> {
   const now = Date.now();
-  if (cached && config.healthCacheMs > 0 && now - cached.at < config.healthCacheMs) return cached.report;
+  if (cached && config.healthCacheSeconds > 0 && now - cached.at < config.healthCacheSeconds * 1000)
+    return cached.report;
   const report = await runHealthChecks(env, config);
   cached = { report, at: Date.now() };
   return report;

@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 document, generated from the route declarations (zod → JSON Schema 2020-12).
 import { z } from "zod";
+import { type Access, isCredentialAccess, type SecurityScheme, USER_BEARER_SCHEME } from "../identity/auth";
 import { errorBody, type Issue } from "./errors";
 import { joinPath, type Mount, type Operation } from "./router";
 
@@ -68,6 +69,25 @@ function operationId(method: string, path: string): string {
   return method + (camel || "Root");
 }
 
+function accessDescription(access: Access): string {
+  if (access === "public") return "";
+  if (isCredentialAccess(access)) return access.note;
+  if (typeof access === "object" && "scope" in access) {
+    return (
+      `Requires a service credential with the '${access.scope}' scope` +
+      (access.orRole ? `, or the '${access.orRole}' role (checked against the live session).` : ".")
+    );
+  }
+  if (typeof access === "object") return `Requires the '${access.role}' role (checked against the live session).`;
+  return access === "session" ? "Requires a signed-in user with a live session." : "Requires a signed-in user.";
+}
+
+/** The schemes any of which satisfies `access` (none for a public route). */
+function securitySchemes(access: Access): Readonly<Record<string, SecurityScheme>> {
+  if (access === "public") return {};
+  return isCredentialAccess(access) ? access.schemes : USER_BEARER_SCHEME;
+}
+
 function operationObject(op: Operation): JsonSchema {
   const responses: Record<string, JsonSchema> = {};
   for (const [status, res] of Object.entries(op.spec.responses)) {
@@ -84,22 +104,12 @@ function operationObject(op: Operation): JsonSchema {
   };
   const params = parameters(op);
   const access = op.spec.auth;
-  const accessNote =
-    access === "public"
-      ? ""
-      : typeof access === "object" && "scope" in access
-        ? `Requires a service credential with the '${access.scope}' scope` +
-          (access.orRole ? `, or the '${access.orRole}' role (checked against the live session).` : ".")
-        : typeof access === "object"
-          ? `Requires the '${access.role}' role (checked against the live session).`
-          : access === "session"
-            ? "Requires a signed-in user with a live session."
-            : "Requires a signed-in user.";
+  const accessNote = accessDescription(access);
   const description = [op.spec.description, accessNote].filter(Boolean).join("\n\n");
   return {
     summary: op.spec.summary,
     ...(description ? { description } : {}),
-    ...(access === "public" ? { security: [] } : { security: [{ bearerAuth: [] }] }),
+    security: Object.keys(securitySchemes(access)).map((name) => ({ [name]: [] })),
     tags: op.spec.tags ?? [],
     operationId: operationId(op.method, op.path),
     ...(params.length ? { parameters: params } : {}),
@@ -139,7 +149,7 @@ export function buildOpenApiDocument(info: ApiInfo, operations: Operation[]): Js
     paths,
     components: {
       schemas: { Error: { ...schemaOf(ErrorBodySchema, "output"), examples: [example] } },
-      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      securitySchemes: Object.assign({}, USER_BEARER_SCHEME, ...operations.map((op) => securitySchemes(op.spec.auth))),
     },
   };
 }

@@ -12,7 +12,7 @@ import { createLogger } from "./log";
 
 type Handler = (message: QueueMessage, env: Env) => Promise<void>;
 
-/** One entry per message kind; later issues add theirs. */
+/** One entry per message kind: a new kind adds its schema to QueueMessage and its handler here. */
 const HANDLERS: Record<QueueMessage["kind"], Handler> = {
   // Sent by /health to prove the producer binding; there is nothing to do on arrival.
   "health.ping": async () => {},

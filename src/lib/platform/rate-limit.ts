@@ -20,7 +20,7 @@ export const RATE_LIMITS = {
   passwordChangePerUser: { capacity: 5, refillPerSecond: 1 / 60 },
 } as const satisfies Record<string, BucketPolicy>;
 
-export type LimitName = keyof typeof RATE_LIMITS;
+type LimitName = keyof typeof RATE_LIMITS;
 
 interface BucketRef {
   /** The bucket's identity, e.g. "loginPerIp:203.0.113.7". */
@@ -28,7 +28,7 @@ interface BucketRef {
   policy: BucketPolicy;
 }
 
-export async function takeToken(env: Env, bucket: BucketRef): Promise<TakeResult> {
+async function takeToken(env: Env, bucket: BucketRef): Promise<TakeResult> {
   const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(bucket.key));
   return stub.take(bucket.policy);
 }
@@ -84,7 +84,7 @@ export function enforceLimits(c: Context<AppEnv>, limits: [LimitName, string][])
 }
 
 /** A per-minute rate as a bucket: a burst of a fifth of it (12 s worth), refilled steadily. */
-export function perMinute(rate: number): BucketPolicy {
+function perMinute(rate: number): BucketPolicy {
   return { capacity: Math.max(1, Math.ceil(rate / 5)), refillPerSecond: rate / 60 };
 }
 

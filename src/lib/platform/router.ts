@@ -11,7 +11,7 @@ import { isMultipart, parseInput, readFormBody, readJsonBody } from "./validate"
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 
-export interface ResponseSpec {
+interface ResponseSpec {
   description: string;
   /** JSON body schema; omit for empty or non-JSON bodies. */
   schema?: z.ZodType;
@@ -19,7 +19,7 @@ export interface ResponseSpec {
   contentType?: string;
 }
 
-export interface RouteSpec<
+interface RouteSpec<
   P extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
@@ -51,13 +51,13 @@ export interface RouteSpec<
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteInput<P, Q, B> {
+interface RouteInput<P, Q, B> {
   params: Out<P>;
   query: Out<Q>;
   body: Out<B>;
 }
 
-export type RouteHandler<P, Q, B> = (c: Context<AppEnv>, input: RouteInput<P, Q, B>) => Response | Promise<Response>;
+type RouteHandler<P, Q, B> = (c: Context<AppEnv>, input: RouteInput<P, Q, B>) => Response | Promise<Response>;
 
 /** What the OpenAPI builder needs to know about one route. */
 export interface Operation {

@@ -6,7 +6,6 @@ import { checkAllUpstreams } from "../gateway/services";
 import { type Env, getConfig } from "./env";
 import { createLogger } from "./log";
 
-export const EVERY_MINUTE = "*/1 * * * *";
 export const HOURLY = "17 * * * *";
 
 export async function runCron(cron: string, env: Env): Promise<void> {

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import type { AppEnv } from "./env";
 import { ApiError, type Issue } from "./errors";
 
-export type InputLocation = "body" | "query" | "path" | "header";
+type InputLocation = "body" | "query" | "path" | "header";
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
