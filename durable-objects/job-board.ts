@@ -4,6 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import { publishToUser } from "../src/lib/hub/rooms";
+import { reportJobOutcome } from "../src/lib/jobs/outcomes";
 import {
   GpuWorkerState,
   JOB_LIMITS,
@@ -620,6 +621,9 @@ export class JobBoard extends DurableObject<Env> {
     const job = toRecord(this.mustRow(id));
     const event = EVENT_FOR[job.status];
     if (event) this.publish(job.owner, event, id, { job });
+    // The owner's notification and the job's latency (docs/notifications.md); never fails the transition.
+    if (job.status === "completed" || job.status === "dead")
+      this.ctx.waitUntil(reportJobOutcome(this.env, this.ctx, job));
     return job;
   }
 

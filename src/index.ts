@@ -1,5 +1,6 @@
 // The Worker entry and the only wiring file: the gateway, the services at their prefixes,
 // the Durable Object classes and the queue consumer.
+import { analyticsService, eventsService, metricsService } from "../functions/analytics";
 import { audioService } from "../functions/audio";
 import { authService } from "../functions/auth";
 import { documentsService } from "../functions/documents";
@@ -19,6 +20,7 @@ import { legacyMemoryService } from "../functions/legacy/memory";
 import { llmService } from "../functions/llm";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
+import { notificationsService, webhookAdminService } from "../functions/notifications";
 import { searchesService } from "../functions/searches";
 import { serviceCredentialsService } from "../functions/service-credentials";
 import { servicesService } from "../functions/services";
@@ -67,6 +69,11 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/api/v1", router: legacyAbMctsService },
   { prefix: "", router: llmService },
   { prefix: "/api/v1", router: legacyLlmService },
+  { prefix: "/v1/notifications", router: notificationsService },
+  { prefix: "/v1/admin", router: webhookAdminService },
+  { prefix: "/v1/events", router: eventsService },
+  { prefix: "/v1/analytics", router: analyticsService },
+  { prefix: "", router: metricsService },
 ]);
 
 export default {

@@ -14,5 +14,6 @@ declare module "vitest" {
     scorerUrl: string;
     /** The OpenAI-protocol test upstream behind LLM_ROUTES (tests/workers/global-setup.ts). */
     llmUpstreamUrl: string;
+    webhookReceiverUrl: string;
   }
 }

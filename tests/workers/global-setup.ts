@@ -7,6 +7,7 @@ import { freePort } from "../../dev/lib/processes";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
 import { startOpenAiUpstream, testLlmRoutes } from "../support/openai-upstream";
 import { startScorerServer } from "../support/scorer-server";
+import { startWebhookReceiver } from "../support/webhook-receiver";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -22,6 +23,7 @@ declare module "vitest" {
     /** LLM_ROUTES over the OpenAI-protocol test upstream (tests/support/openai-upstream.ts). */
     llmRoutes: string;
     llmUpstreamUrl: string;
+    webhookReceiverUrl: string;
   }
 }
 
@@ -73,12 +75,16 @@ export default async function setup(project: TestProject) {
   const llm = await startOpenAiUpstream();
   project.provide("llmRoutes", testLlmRoutes(llm.url, `http://127.0.0.1:${await freePort()}`));
   project.provide("llmUpstreamUrl", llm.url);
+  // A webhook receiver that checks signatures (tests/workers/notifications.test.ts).
+  const receiver = await startWebhookReceiver();
+  project.provide("webhookReceiverUrl", receiver.url);
   return async () => {
     resolver.close();
     for (const socket of held) socket.destroy();
     frozen.close();
     await scorer.close();
     await llm.close();
+    await receiver.close();
     await database.dispose();
   };
 }

@@ -30,6 +30,12 @@ export default defineConfig({
           // The LLM router over a local OpenAI-protocol server (tests/support/openai-upstream.ts).
           LLM_ROUTES: inject("llmRoutes"),
           LLM_KEY_TEST: "sk-test-key",
+          // Webhooks to the local test receiver, retried after 1, 2, 4 s and dead after 3 attempts.
+          WEBHOOKS_ALLOW_PRIVATE: "true",
+          WEBHOOKS_BACKOFF_BASE_SECONDS: "1",
+          WEBHOOKS_MAX_ATTEMPTS: "3",
+          // Request metrics written after every request, so a summary sees them at once.
+          METRICS_FLUSH_MS: "0",
         },
       },
     })),

@@ -249,3 +249,131 @@ export const llmUsage = pgTable(
     index("llm_usage_completion_idx").on(t.completionId),
   ],
 );
+
+/**
+ * Notifications (src/lib/notifications/, docs/notifications.md): one row per event and user. `(user_id, source,
+ * event_id)` is unique, so a retried event never makes a second row; `in_inbox` is false for an event the user's
+ * preferences keep out of the inbox (the row still anchors its webhook deliveries). Deleting is soft for the same
+ * reason: a late retry of a deleted entry's event must not bring it back.
+ */
+export const notifications = pgTable(
+  "notifications",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** "tessera" for the platform's own events, the credential id for a service, "admin" for an admin. */
+    source: text("source").notNull(),
+    eventId: text("event_id").notNull(),
+    kind: text("kind").notNull(),
+    title: text("title").notNull(),
+    body: text("body").notNull().default(""),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull().default({}),
+    inInbox: boolean("in_inbox").notNull(),
+    readAt: timestamp("read_at", { withTimezone: true, precision: 3 }),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, precision: 3 }),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("notifications_event_key").on(t.userId, t.source, t.eventId),
+    index("notifications_inbox_idx")
+      .on(t.userId, t.createdAt, t.id)
+      .where(sql`${t.inInbox} AND ${t.deletedAt} IS NULL`),
+  ],
+);
+
+/** Per user and event kind (or "*" for every kind without its own row): which channels deliver it. */
+export const notificationPreferences = pgTable(
+  "notification_preferences",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+    inbox: boolean("inbox").notNull().default(true),
+    live: boolean("live").notNull().default(true),
+    webhook: boolean("webhook").notNull().default(true),
+    muted: boolean("muted").notNull().default(false),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.kind] })],
+);
+
+/** A user's outgoing webhook: signed with `secret` (`whsec_…`, Standard Webhooks); `kinds` null means all. */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    secret: text("secret").notNull(),
+    kinds: text("kinds").array(),
+    active: boolean("active").notNull().default(true),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index("webhook_endpoints_user_idx").on(t.userId)],
+);
+
+/**
+ * One notification to one endpoint. Its id is the `webhook-id` header on every attempt; `(endpoint_id,
+ * notification_id)` is unique, so an event is queued for an endpoint once. pending → delivered | dead.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    notificationId: uuid("notification_id")
+      .notNull()
+      .references(() => notifications.id, { onDelete: "cascade" }),
+    status: text("status").$type<"pending" | "delivered" | "dead">().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_once_key").on(t.endpointId, t.notificationId),
+    index("webhook_deliveries_status_idx").on(t.status, t.createdAt),
+  ],
+);
+
+/**
+ * Product analytics (src/lib/analytics/, docs/analytics.md): events from POST /v1/events and Tessera's own
+ * (job outcomes, LLM usage). The id makes a queue redelivery harmless.
+ */
+export const analyticsEvents = pgTable(
+  "analytics_events",
+  {
+    id: text("id").primaryKey(),
+    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull(),
+    name: text("name").notNull(),
+    userId: text("user_id"),
+    credentialId: text("credential_id"),
+    value: doublePrecision("value"),
+    props: jsonb("props").$type<Record<string, string | number | boolean | null>>().notNull().default({}),
+  },
+  (t) => [index("analytics_events_at_idx").on(t.at), index("analytics_events_user_at_idx").on(t.userId, t.at)],
+);
+
+/** Tessera's own request metrics, written in batches after the responses (src/lib/analytics/request-metrics.ts). */
+export const requestMetrics = pgTable(
+  "request_metrics",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull(),
+    method: text("method").notNull(),
+    route: text("route").notNull(),
+    status: integer("status").notNull(),
+    durationMs: doublePrecision("duration_ms").notNull(),
+    userId: text("user_id"),
+  },
+  (t) => [index("request_metrics_at_idx").on(t.at), index("request_metrics_user_at_idx").on(t.userId, t.at)],
+);

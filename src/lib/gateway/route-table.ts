@@ -49,7 +49,8 @@ const DEFAULT_ROUTES: Record<string, "local" | { unconfigured: string }> = {
   "/api/assistant": { unconfigured: "main" },
   "/api/vectors": { unconfigured: "vectors" },
   "/api/analytics": { unconfigured: "analytics" },
-  "/metrics": { unconfigured: "analytics" },
+  // Served here now in the Prometheus text format (docs/analytics.md).
+  "/metrics": "local",
   "/api/monitoring": { unconfigured: "analytics" },
   // The old file service (port 8019) was never behind the old gateway; its adapter lives here now (docs/files.md).
   "/api/files": "local",

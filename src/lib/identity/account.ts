@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { db } from "../db/client";
+import { noticeLoginAddress } from "../notifications/login-address";
 import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
 import { clientIp, enforceLimits } from "../platform/rate-limit";
@@ -118,5 +119,14 @@ export async function login(c: Context<AppEnv>, input: z.output<typeof LoginBody
     // Imported bcrypt hashes and older parameters are replaced on the first successful login.
     await setPasswordHash(database, candidate.user.id, await hashPassword(input.password));
   }
-  return signIn(c, candidate.user);
+  const signedIn = await signIn(c, candidate.user);
+  // After the answer: a sign-in from an address new to this account notifies its owner (docs/notifications.md).
+  c.executionCtx.waitUntil(
+    noticeLoginAddress(c.env, c.executionCtx, {
+      userId: candidate.user.id,
+      sessionId: signedIn.session.sessionId,
+      ip: clientIp(c),
+    }),
+  );
+  return signedIn;
 }

@@ -8,7 +8,7 @@ import { newSecret, sha256Hex } from "./tokens";
 const SERVICE_SECRET_PREFIX = "tsc_";
 
 /** What a credential may do. Each scope names the routes that accept it (docs/service-credentials.md). */
-export const ServiceScope = z.enum(["hub.publish", "llm"]);
+export const ServiceScope = z.enum(["hub.publish", "llm", "notifications.publish", "events.write", "metrics.read"]);
 export type ServiceScope = z.infer<typeof ServiceScope>;
 
 export const ServiceCredentialInfo = z.object({

@@ -2,6 +2,7 @@
 // the OpenAPI document and docs page built from those services, and the error handlers.
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { requestMetrics } from "../analytics/request-metrics";
 import { matchRoute } from "../gateway/route-table";
 import { gatewayRouting, routeTable } from "../gateway/routing";
 import { renderDocsPage } from "./docs-page";
@@ -64,7 +65,7 @@ export function createGateway(info: ApiInfo, services: Mount[]): Hono<AppEnv> {
   mounts.push(...services, { prefix: "", router: metaRouter(getDocument, getPage) });
 
   const app = new Hono<AppEnv>();
-  app.use("*", requestContext(), corsFromConfig(isLegacyPath), apiSecureHeaders(), gatewayRouting());
+  app.use("*", requestMetrics(), requestContext(), corsFromConfig(isLegacyPath), apiSecureHeaders(), gatewayRouting());
   for (const { prefix, router } of mounts) app.route(prefix || "/", router.app);
 
   let allowedMethods: ((path: string) => string[]) | undefined;

@@ -10,8 +10,14 @@ import type { Logger } from "./log";
  * committed; `npm run check` fails when it is stale). Added here: the queue's message type, which wrangler.toml cannot
  * say, and the secrets, which are never in wrangler.toml and may be unset.
  */
-export interface Env extends Omit<Cloudflare.Env, "GPU_JOBS">, Secrets {
+export interface Env extends Omit<Cloudflare.Env, "GPU_JOBS" | "WEBHOOKS" | "EVENTS">, Secrets {
   GPU_JOBS: Queue<QueueMessage>;
+  /** Outgoing webhook deliveries (docs/notifications.md) and analytics event batches (docs/analytics.md). */
+  WEBHOOKS: Queue<import("../notifications/webhooks").WebhookMessage>;
+  EVENTS: Queue<import("../analytics/events").EventsMessage>;
+  /** Workers Analytics Engine (production only, commented in wrangler.toml; docs/analytics.md). Without it
+   *  events and request metrics go to Postgres. */
+  ANALYTICS?: AnalyticsEngineDataset;
 }
 
 /** Secrets: .dev.vars locally, `wrangler secret put` in production; each may be unset. */
@@ -159,6 +165,24 @@ const ConfigSchema = z.object({
       activeRules(v),
     ),
   }),
+  /** Outgoing webhooks (docs/notifications.md): receivers on loopback/private addresses (development and tests
+   *  only), attempts before a delivery is dead, the first retry's wait (doubling), time per attempt. */
+  webhooks: z.object({
+    allowPrivate: z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((v) => v === "true"),
+    maxAttempts: intFrom(8, 1, 20),
+    backoffBaseSeconds: intFrom(10, 0, 3600),
+    timeoutMs: intFrom(10_000, 100, 30_000),
+  }),
+  /** Request metrics (docs/analytics.md): how long an isolate gathers them before one write (0 = every request). */
+  metricsFlushMs: intFrom(5000, 0, 60_000),
+  /** "false" records no request metrics at all (bench/events.ts measures their cost this way). */
+  requestMetrics: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

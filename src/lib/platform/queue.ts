@@ -1,8 +1,12 @@
-// The GPU_JOBS consumer: every message is validated against the protocol, then dispatched by kind.
+// The queue consumers: the webhook and analytics queues have their own; the GPU_JOBS consumer validates every
+// message against the protocol, then dispatches it by kind.
+import { consumeEvents } from "../analytics/events";
 import { db } from "../db/client";
 import { collectPdfText, reindexFromBlob } from "../files/store";
 import { jobBoard } from "../jobs/board";
 import { QueueMessage } from "../jobs/protocol";
+import { notifyFileIndexed } from "../notifications/file-indexed";
+import { consumeWebhookDeadLetters, consumeWebhooks } from "../notifications/webhooks";
 import { type Env, getConfig } from "./env";
 import { createLogger } from "./log";
 
@@ -19,7 +23,8 @@ const HANDLERS: Record<QueueMessage["kind"], Handler> = {
   // A large file's text. Skipped when the file is gone or holds newer content, so a redelivery is harmless.
   "files.index": async (message, env) => {
     if (message.kind !== "files.index") return;
-    await reindexFromBlob(env, getConfig(env), db(env), message.userId, message.fileId, message.sha256);
+    const item = await reindexFromBlob(env, getConfig(env), db(env), message.userId, message.fileId, message.sha256);
+    if (item) await notifyFileIndexed(env, message.userId, item);
   },
   // A PDF's extraction for the index: each look either indexes its text or schedules the next look.
   "documents.collect": async (message, env) => {
@@ -28,7 +33,16 @@ const HANDLERS: Record<QueueMessage["kind"], Handler> = {
   },
 };
 
+/** Queues (by name, wrangler.toml) whose consumer is not the GPU_JOBS one. */
+const CONSUMERS: Record<string, (batch: MessageBatch<unknown>, env: Env) => Promise<void>> = {
+  "tessera-webhooks": consumeWebhooks,
+  "tessera-webhooks-dlq": consumeWebhookDeadLetters,
+  "tessera-events": consumeEvents,
+};
+
 export async function consumeQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const own = CONSUMERS[batch.queue];
+  if (own) return own(batch, env);
   const log = createLogger("info", { queue: batch.queue });
   for (const message of batch.messages) {
     const parsed = QueueMessage.safeParse(message.body);

@@ -1,0 +1,69 @@
+// Per-user notification preferences: for each kind (or "*"), inbox, live and webhook on or off, and mute.
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { HttpDb } from "../db/client";
+import { notificationPreferences } from "../db/schema";
+import { PreferenceKind } from "./kinds";
+
+export const Channels = z.object({
+  inbox: z.boolean(),
+  live: z.boolean(),
+  webhook: z.boolean(),
+  muted: z.boolean(),
+});
+export type Channels = z.infer<typeof Channels>;
+
+/** With no preference at all, every channel is on. */
+export const DEFAULT_CHANNELS: Channels = { inbox: true, live: true, webhook: true, muted: false };
+
+export const Preference = Channels.extend({ kind: PreferenceKind });
+export type Preference = z.infer<typeof Preference>;
+
+/** Where one event of `kind` goes for `userId`: its own row, else the "*" row, else everything; mute wins. */
+export async function channelsFor(database: HttpDb, userId: string, kind: string): Promise<Channels> {
+  const rows = await database
+    .select()
+    .from(notificationPreferences)
+    .where(and(eq(notificationPreferences.userId, userId), inArray(notificationPreferences.kind, [kind, "*"])));
+  const row = rows.find((r) => r.kind === kind) ?? rows.find((r) => r.kind === "*");
+  if (!row) return DEFAULT_CHANNELS;
+  if (row.muted) return { inbox: false, live: false, webhook: false, muted: true };
+  return { inbox: row.inbox, live: row.live, webhook: row.webhook, muted: false };
+}
+
+export async function listPreferences(database: HttpDb, userId: string): Promise<Preference[]> {
+  const rows = await database
+    .select()
+    .from(notificationPreferences)
+    .where(eq(notificationPreferences.userId, userId))
+    .orderBy(notificationPreferences.kind);
+  return rows.map((r) => ({
+    kind: r.kind as PreferenceKind,
+    inbox: r.inbox,
+    live: r.live,
+    webhook: r.webhook,
+    muted: r.muted,
+  }));
+}
+
+/** The value an upsert proposed for `column` (Postgres `excluded.<column>`). */
+const excluded = (column: string) => sql.raw(`excluded.${column}`);
+
+/** Sets the preferences for the kinds given (others unchanged). */
+export async function setPreferences(database: HttpDb, userId: string, prefs: Preference[]): Promise<void> {
+  if (prefs.length === 0) return;
+  const now = new Date();
+  await database
+    .insert(notificationPreferences)
+    .values(prefs.map((p) => ({ userId, ...p, updatedAt: now })))
+    .onConflictDoUpdate({
+      target: [notificationPreferences.userId, notificationPreferences.kind],
+      set: {
+        inbox: excluded("inbox"),
+        live: excluded("live"),
+        webhook: excluded("webhook"),
+        muted: excluded("muted"),
+        updatedAt: now,
+      },
+    });
+}
