@@ -11,7 +11,7 @@ import { keysService } from "../functions/keys";
 import { legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
 import { legacyHubService } from "../functions/legacy/hub";
-import { legacyMemoryService } from "../functions/legacy/memory";
+import { legacyMemoriesService, legacyMemoryService } from "../functions/legacy/memory";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
 import { serviceCredentialsService } from "../functions/service-credentials";
@@ -48,6 +48,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/audio", router: audioService },
   { prefix: "/api/auth", router: legacyAuthService },
   { prefix: "/api/memory", router: legacyMemoryService },
+  { prefix: "/api/memories", router: legacyMemoriesService },
   { prefix: "/ws", router: legacyHubService },
   { prefix: "/v1/files", router: filesService },
   { prefix: "/api/files", router: legacyFilesService },
