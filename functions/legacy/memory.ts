@@ -8,6 +8,7 @@ import {
   createMemory,
   deleteMemory,
   getMemory,
+  listRecentMemories,
   MEMORY_LIMITS,
   type Memory,
   NewMemory,
@@ -37,43 +38,6 @@ const legacy = (m: Memory): z.infer<typeof LegacyMemory> => ({
   created_at: m.createdAt,
   access_count: m.accessCount,
 });
-
-export const legacyMemoryService = new ApiRouter("legacy memory")
-  .route(
-    {
-      method: "post",
-      path: "/memories",
-      auth: "user",
-      summary: 'Legacy: store a memory → {status:"stored", memory}',
-      // The old clients sent no ttl, and a stray field from them should not fail the call.
-      body: NewMemory.omit({ ttl: true }).strip(),
-      responses: {
-        200: { description: "Stored", schema: z.object({ status: z.literal("stored"), memory: LegacyMemory }) },
-      },
-    },
-    async (c, { body }) =>
-      c.json({ status: "stored" as const, memory: legacy(await createMemory(c, principal(c).sub, body)) }),
-  )
-  .route(
-    {
-      method: "get",
-      path: "/memories/search",
-      auth: "user",
-      summary: "Legacy: search → {memories, count, query}",
-      description: `\`q\` is required (1 to ${MEMORY_LIMITS.queryMaxLength} characters); \`limit\` defaults to 10.`,
-      query: SearchQuery.pick({ q: true, limit: true }),
-      responses: {
-        200: {
-          description: "Hits, most relevant first",
-          schema: z.object({ memories: z.array(LegacyMemory), count: z.number(), query: z.string() }),
-        },
-      },
-    },
-    async (c, { query }) => {
-      const page = await searchMemories(db(c.env), principal(c).sub, query);
-      return c.json({ memories: page.memories.map(legacy), count: page.memories.length, query: query.q });
-    },
-  );
 
 /** memory-service's Memory: it also had updated_at and last_access (Tessera's memories never change once stored). */
 const ServiceMemory = LegacyMemory.extend({ updated_at: z.string(), last_access: z.string().nullable() });
@@ -109,6 +73,81 @@ const ServiceSearch = z
     offset: z.literal(0).default(0).describe("Only 0: Tessera pages by cursor (/v1/memories/search)"),
   })
   .strip();
+
+const LEGACY_LIST_DEFAULT_LIMIT = 20;
+
+export const legacyMemoryService = new ApiRouter("legacy memory")
+  .route(
+    {
+      method: "get",
+      path: "/",
+      auth: "user",
+      summary: "Legacy (old gateway): your newest memories → {memories, total}",
+      description: `\`limit\` 1 to ${MEMORY_LIMITS.searchMaxLimit}, default ${LEGACY_LIST_DEFAULT_LIMIT}; \`total\` counts all your live memories.`,
+      query: z.object({
+        limit: z.coerce.number().int().min(1).max(MEMORY_LIMITS.searchMaxLimit).default(LEGACY_LIST_DEFAULT_LIMIT),
+      }),
+      responses: {
+        200: {
+          description: "Newest first",
+          schema: z.object({ memories: z.array(LegacyMemory), total: z.number() }),
+        },
+      },
+    },
+    async (c, { query }) => {
+      const page = await listRecentMemories(db(c.env), principal(c).sub, query.limit);
+      return c.json({ memories: page.memories.map(legacy), total: page.total });
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/",
+      auth: "user",
+      summary: "Legacy (old gateway): store a memory → {success, id}",
+      description: `The old gateway's \`{content, type}\`; \`type\` may be empty (stored as \`${LEGACY_DEFAULT_MEMORY_TYPE}\`).`,
+      body: ServiceNewMemory,
+      responses: {
+        200: { description: "Stored", schema: z.object({ success: z.literal(true), id: z.string() }) },
+      },
+    },
+    async (c, { body }) => c.json({ success: true as const, id: (await createMemory(c, principal(c).sub, body)).id }),
+  )
+  .route(
+    {
+      method: "post",
+      path: "/memories",
+      auth: "user",
+      summary: 'Legacy: store a memory → {status:"stored", memory}',
+      // The old clients sent no ttl, and a stray field from them should not fail the call.
+      body: NewMemory.omit({ ttl: true }).strip(),
+      responses: {
+        200: { description: "Stored", schema: z.object({ status: z.literal("stored"), memory: LegacyMemory }) },
+      },
+    },
+    async (c, { body }) =>
+      c.json({ status: "stored" as const, memory: legacy(await createMemory(c, principal(c).sub, body)) }),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/memories/search",
+      auth: "user",
+      summary: "Legacy: search → {memories, count, query}",
+      description: `\`q\` is required (1 to ${MEMORY_LIMITS.queryMaxLength} characters); \`limit\` defaults to 10.`,
+      query: SearchQuery.pick({ q: true, limit: true }),
+      responses: {
+        200: {
+          description: "Hits, most relevant first",
+          schema: z.object({ memories: z.array(LegacyMemory), count: z.number(), query: z.string() }),
+        },
+      },
+    },
+    async (c, { query }) => {
+      const page = await searchMemories(db(c.env), principal(c).sub, query);
+      return c.json({ memories: page.memories.map(legacy), count: page.memories.length, query: query.q });
+    },
+  );
 
 const IdParams = z.object({ id: z.uuid() });
 

@@ -349,6 +349,49 @@ describe("legacy /api/memory", () => {
   });
 });
 
+describe("legacy bare /api/memory (the old gateway's own handler)", () => {
+  it("stores {content, type} → {success: true, id}, and the id is a real memory of the token's user", async () => {
+    const res = await api("POST", "/api/memory", {
+      token: me.accessToken,
+      headers: { "X-User-ID": other.user.id },
+      body: { content: "gateway memory", type: "note" },
+    });
+    expect(res.status).toBe(200);
+    const body = await json<{ success: boolean; id: string }>(res);
+    expect(Object.keys(body).sort()).toEqual(["id", "success"]);
+    expect(body.success).toBe(true);
+    const v1 = await json<Memory>(await api("GET", `/v1/memories/${body.id}`, { token: me.accessToken }));
+    expect(v1).toMatchObject({ content: "gateway memory", type: "note", userId: me.user.id });
+  });
+
+  it("lists the caller's newest memories with the real total (the old stub always answered [] and 0)", async () => {
+    const u = await registerUser();
+    for (const content of ["first", "second", "third"]) {
+      await remember({ content }, u.accessToken);
+    }
+    await remember({ content: "someone else's" });
+    const res = await api("GET", "/api/memory?limit=2", { token: u.accessToken });
+    expect(res.status).toBe(200);
+    const body = await json<{ memories: { content: string; user_id: string }[]; total: number }>(res);
+    expect(body.total).toBe(3);
+    expect(body.memories.map((m) => m.content)).toEqual(["third", "second"]);
+    expect(body.memories.every((m) => m.user_id === u.user.id)).toBe(true);
+  });
+
+  it("refuses an empty content or a bad limit with 400, and a call without a token with 401", async () => {
+    await expectError(
+      await api("POST", "/api/memory", { token: me.accessToken, body: { content: "" } }),
+      400,
+      "invalid_request",
+    );
+    await expectError(await api("GET", "/api/memory?limit=0", { token: me.accessToken }), 400, "invalid_request");
+    expect((await api("GET", "/api/memory", { headers: { Authorization: "Bearer x" } })).status).toBe(401);
+    expect((await api("POST", "/api/memory", { headers: { "X-API-Key": "x" }, body: { content: "c" } })).status).toBe(
+      401,
+    );
+  });
+});
+
 describe("legacy /api/memories (memory-service behind the old gateway)", () => {
   // Go's json.Marshal of memory-service's Memory and MemoryQuery structs: every field, zero values included.
   const goMemory = (fields: Record<string, unknown>) => ({
@@ -512,6 +555,8 @@ describe("OpenAPI", () => {
       ["/v1/memories/{id}", "delete"],
       ["/api/memory/memories", "post"],
       ["/api/memory/memories/search", "get"],
+      ["/api/memory", "get"],
+      ["/api/memory", "post"],
       ["/api/memories", "post"],
       ["/api/memories/search", "post"],
       ["/api/memories/{id}", "get"],
