@@ -51,9 +51,11 @@ describe("/ws", () => {
     const sa = await connect(a.accessToken);
     expect(sa.res.status).toBe(101);
     const hello = await sa.until((f) => f.type === "connected");
-    expect(hello).toMatchObject({ user_id: a.user.id, room: "general" });
+    expect(hello).toMatchObject({ user_id: a.user.id, room: "general", data: { rooms: ["general"] } });
     const sb = await connect(b.accessToken);
-    await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "online");
+    const online = await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "online");
+    // Both old hubs' presence fields: the simple hub's status, websocket-hub's state and unix timestamp.
+    expect(online.data).toEqual({ status: "online", state: "connected", timestamp: expect.any(Number) });
 
     sa.send({ type: "chat", content: "hello general" });
     expect(await sb.until((f) => f.type === "chat")).toMatchObject({
@@ -77,7 +79,8 @@ describe("/ws", () => {
     expect(sb.frames.some((f) => f.content === "only a")).toBe(false);
 
     sb.ws?.close(1000);
-    await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "offline");
+    const offline = await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "offline");
+    expect(offline.data).toMatchObject({ status: "offline", state: "disconnected" });
     sa.ws?.close(1000);
   });
 
