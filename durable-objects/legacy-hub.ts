@@ -26,6 +26,19 @@ interface LegacyClient {
   rooms: string[];
 }
 
+/**
+ * A presence frame for both old hubs: the simple hub's `content`/`data.status` (online/offline) and websocket-hub's
+ * `data.state` (connected/disconnected) with a unix `data.timestamp`.
+ */
+function presence(userId: string, online: boolean): string {
+  const status = online ? "online" : "offline";
+  const state = online ? "connected" : "disconnected";
+  return frame("presence", userId, {
+    content: status,
+    data: { status, state, timestamp: Math.floor(Date.now() / 1000) },
+  });
+}
+
 function frame(type: LegacyHubFrame["type"], userId: string, rest: Partial<LegacyHubFrame> = {}): string {
   const out: LegacyHubFrame = {
     id: crypto.randomUUID(),
@@ -71,10 +84,11 @@ export class LegacyHub extends DurableObject<Env> {
       frame("connected", user.id, {
         content: `Connected as ${user.username}`,
         room: LEGACY_DEFAULT_ROOM,
-        data: { client_id: att.connId },
+        // `rooms` as websocket-hub's welcome had it.
+        data: { client_id: att.connId, rooms: [LEGACY_DEFAULT_ROOM] },
       }),
     );
-    this.send(frame("presence", user.id, { content: "online", data: { status: "online" } }), () => true, att.connId);
+    this.send(presence(user.id, true), () => true, att.connId);
     return upgradeResponse(client, protocol);
   }
 
@@ -189,11 +203,7 @@ export class LegacyHub extends DurableObject<Env> {
   private async left(ws: WebSocket): Promise<void> {
     const att = detachSocket<Attachment>(ws, this.floods);
     if (!att) return;
-    this.send(
-      frame("presence", att.userId, { content: "offline", data: { status: "offline" } }),
-      () => true,
-      att.connId,
-    );
+    this.send(presence(att.userId, false), () => true, att.connId);
     await releaseSocket(this.env, att.userId, att.connId);
   }
 }

@@ -16,7 +16,7 @@ import { legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
 import { legacyHubService } from "../functions/legacy/hub";
 import { legacyLlmService } from "../functions/legacy/llm";
-import { legacyMemoryService } from "../functions/legacy/memory";
+import { legacyMemoriesService, legacyMemoryService } from "../functions/legacy/memory";
 import { llmService } from "../functions/llm";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
@@ -60,6 +60,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/audio", router: audioService },
   { prefix: "/api/auth", router: legacyAuthService },
   { prefix: "/api/memory", router: legacyMemoryService },
+  { prefix: "/api/memories", router: legacyMemoriesService },
   { prefix: "/ws", router: legacyHubService },
   { prefix: "/v1/files", router: filesService },
   { prefix: "/v1/documents", router: documentsService },

@@ -41,19 +41,23 @@ export const legacyHubService = new ApiRouter("legacy hub")
       method: "post",
       path: "/broadcast",
       auth: { role: "admin" },
-      summary: 'Legacy: send a frame to every socket, or one user\'s → {status:"broadcast", sent_to}',
+      summary: 'Legacy: send a frame to every socket, or one user\'s → {status:"broadcast", sent_to, success: true}',
+      description: "Both old hubs' answers in one: the simple hub's `status` and `sent_to`, websocket-hub's `success`.",
       body: z.object({
         type: z.enum(["notification", "broadcast", "status"]).default("broadcast"),
         content: z.string().max(65_536),
         user_id: z.string().max(128).optional(),
       }),
       responses: {
-        200: { description: "Sent", schema: z.object({ status: z.literal("broadcast"), sent_to: z.number() }) },
+        200: {
+          description: "Sent",
+          schema: z.object({ status: z.literal("broadcast"), sent_to: z.number(), success: z.literal(true) }),
+        },
       },
     },
     async (c, { body }) => {
       const sentTo = await legacyHub(c.env).broadcast(body.type, body.content, body.user_id);
-      return c.json({ status: "broadcast" as const, sent_to: sentTo });
+      return c.json({ status: "broadcast" as const, sent_to: sentTo, success: true as const });
     },
   )
   .route(
@@ -79,9 +83,12 @@ export const legacyHubService = new ApiRouter("legacy hub")
       method: "get",
       path: "/rooms",
       auth: { role: "admin" },
-      summary: "Legacy: each room with its number of sockets",
+      summary: "Legacy: each room with its number of sockets, and how many rooms (websocket-hub's `total`)",
       responses: {
-        200: { description: "Rooms", schema: z.object({ rooms: z.record(z.string(), z.number()) }) },
+        200: {
+          description: "Rooms",
+          schema: z.object({ rooms: z.record(z.string(), z.number()), total: z.number() }),
+        },
       },
     },
     async (c) => {
@@ -89,7 +96,7 @@ export const legacyHubService = new ApiRouter("legacy hub")
       for (const client of await legacyHub(c.env).clients()) {
         for (const room of client.rooms) rooms[room] = (rooms[room] ?? 0) + 1;
       }
-      return c.json({ rooms });
+      return c.json({ rooms, total: Object.keys(rooms).length });
     },
   )
   .route(
@@ -97,10 +104,15 @@ export const legacyHubService = new ApiRouter("legacy hub")
       method: "get",
       path: "/clients",
       auth: { role: "admin" },
-      summary: "Legacy: every socket with its user and rooms",
-      responses: { 200: { description: "Sockets", schema: z.object({ clients: z.array(Client) }) } },
+      summary: "Legacy: every socket with its user and rooms, and how many (websocket-hub's `total`)",
+      responses: {
+        200: { description: "Sockets", schema: z.object({ clients: z.array(Client), total: z.number() }) },
+      },
     },
-    async (c) => c.json({ clients: await legacyHub(c.env).clients() }),
+    async (c) => {
+      const clients = await legacyHub(c.env).clients();
+      return c.json({ clients, total: clients.length });
+    },
   )
   .route(
     {
@@ -108,8 +120,24 @@ export const legacyHubService = new ApiRouter("legacy hub")
       path: "/health",
       auth: "public",
       rateLimit: false,
-      summary: "Legacy: the hub answers",
-      responses: { 200: { description: "Healthy", schema: z.object({ status: z.literal("healthy") }) } },
+      summary: "Legacy: the hub answers, named as websocket-hub named itself, with a unix timestamp",
+      description:
+        "websocket-hub's socket and room counts are not public here: `/ws/clients` and `/ws/rooms` (admin) have them.",
+      responses: {
+        200: {
+          description: "Healthy",
+          schema: z.object({
+            status: z.literal("healthy"),
+            service: z.literal("websocket-hub"),
+            timestamp: z.number().describe("Unix seconds"),
+          }),
+        },
+      },
     },
-    (c) => c.json({ status: "healthy" as const }),
+    (c) =>
+      c.json({
+        status: "healthy" as const,
+        service: "websocket-hub" as const,
+        timestamp: Math.floor(Date.now() / 1000),
+      }),
   );

@@ -16,6 +16,7 @@ describe("route table", () => {
     const table = buildRouteTable(undefined);
     expect(matchRoute(table, "/api/auth/login")?.route.target).toEqual({ kind: "local" });
     expect(matchRoute(table, "/ws")?.route.target).toEqual({ kind: "local" });
+    expect(matchRoute(table, "/api/memories/search")?.route.target).toEqual({ kind: "local" });
     expect(matchRoute(table, "/api/chat/x")?.route.target).toEqual({ kind: "unconfigured", name: "chat" });
     expect(matchRoute(table, "/v1/users")).toBeUndefined();
   });

@@ -51,9 +51,11 @@ describe("/ws", () => {
     const sa = await connect(a.accessToken);
     expect(sa.res.status).toBe(101);
     const hello = await sa.until((f) => f.type === "connected");
-    expect(hello).toMatchObject({ user_id: a.user.id, room: "general" });
+    expect(hello).toMatchObject({ user_id: a.user.id, room: "general", data: { rooms: ["general"] } });
     const sb = await connect(b.accessToken);
-    await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "online");
+    const online = await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "online");
+    // Both old hubs' presence fields: the simple hub's status, websocket-hub's state and unix timestamp.
+    expect(online.data).toEqual({ status: "online", state: "connected", timestamp: expect.any(Number) });
 
     sa.send({ type: "chat", content: "hello general" });
     expect(await sb.until((f) => f.type === "chat")).toMatchObject({
@@ -77,7 +79,8 @@ describe("/ws", () => {
     expect(sb.frames.some((f) => f.content === "only a")).toBe(false);
 
     sb.ws?.close(1000);
-    await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "offline");
+    const offline = await sa.until((f) => f.type === "presence" && f.user_id === b.user.id && f.content === "offline");
+    expect(offline.data).toMatchObject({ status: "offline", state: "disconnected" });
     sa.ws?.close(1000);
   });
 
@@ -112,25 +115,32 @@ describe("/ws", () => {
       token: admin.accessToken,
       body: { type: "notification", content: "maintenance", user_id: user.user.id },
     });
-    expect(await json(res)).toEqual({ status: "broadcast", sent_to: 1 });
+    expect(await json(res)).toEqual({ status: "broadcast", sent_to: 1, success: true });
     expect(await s.until((f) => f.type === "notification")).toMatchObject({ content: "maintenance" });
     const stats = await json<{ connections: number; clients: { user_id: string }[] }>(
       await api("GET", "/ws/stats", { token: admin.accessToken }),
     );
     expect(stats.clients.filter((c) => c.user_id === user.user.id)).toHaveLength(1);
     expect(stats.connections).toBe(stats.clients.length);
-    const rooms = await json<{ rooms: Record<string, number> }>(
+    const rooms = await json<{ rooms: Record<string, number>; total: number }>(
       await api("GET", "/ws/rooms", { token: admin.accessToken }),
     );
     expect(rooms.rooms.general).toBeGreaterThanOrEqual(1);
-    const clients = await json<{ clients: { user_id: string; rooms: string[] }[] }>(
+    expect(rooms.total).toBe(Object.keys(rooms.rooms).length);
+    const clients = await json<{ clients: { user_id: string; rooms: string[] }[]; total: number }>(
       await api("GET", "/ws/clients", { token: admin.accessToken }),
     );
     expect(clients.clients.find((c) => c.user_id === user.user.id)?.rooms).toEqual(["general"]);
+    expect(clients.total).toBe(clients.clients.length);
     for (const path of ["/ws/stats", "/ws/rooms", "/ws/clients"]) {
       expect((await api("GET", path, { token: user.accessToken })).status).toBe(403);
     }
-    expect((await api("GET", "/ws/health")).status).toBe(200);
+    const health = await api("GET", "/ws/health");
+    expect(health.status).toBe(200);
+    const h = await json<{ status: string; service: string; timestamp: number }>(health);
+    expect(h).toEqual({ status: "healthy", service: "websocket-hub", timestamp: expect.any(Number) });
+    expect(Number.isInteger(h.timestamp)).toBe(true);
+    expect(Math.abs(h.timestamp - Date.now() / 1000)).toBeLessThan(3600);
     s.ws?.close(1000);
   });
 });

@@ -349,6 +349,195 @@ describe("legacy /api/memory", () => {
   });
 });
 
+describe("legacy bare /api/memory (the old gateway's own handler)", () => {
+  it("stores {content, type} → {success: true, id}, and the id is a real memory of the token's user", async () => {
+    const res = await api("POST", "/api/memory", {
+      token: me.accessToken,
+      headers: { "X-User-ID": other.user.id },
+      body: { content: "gateway memory", type: "note" },
+    });
+    expect(res.status).toBe(200);
+    const body = await json<{ success: boolean; id: string }>(res);
+    expect(Object.keys(body).sort()).toEqual(["id", "success"]);
+    expect(body.success).toBe(true);
+    const v1 = await json<Memory>(await api("GET", `/v1/memories/${body.id}`, { token: me.accessToken }));
+    expect(v1).toMatchObject({ content: "gateway memory", type: "note", userId: me.user.id });
+  });
+
+  it("lists the caller's newest memories with the real total (the old stub always answered [] and 0)", async () => {
+    const u = await registerUser();
+    for (const content of ["first", "second", "third"]) {
+      await remember({ content }, u.accessToken);
+    }
+    await remember({ content: "someone else's" });
+    const res = await api("GET", "/api/memory?limit=2", { token: u.accessToken });
+    expect(res.status).toBe(200);
+    const body = await json<{ memories: { content: string; user_id: string }[]; total: number }>(res);
+    expect(body.total).toBe(3);
+    expect(body.memories.map((m) => m.content)).toEqual(["third", "second"]);
+    expect(body.memories.every((m) => m.user_id === u.user.id)).toBe(true);
+  });
+
+  it("refuses an empty content or a bad limit with 400, and a call without a token with 401", async () => {
+    await expectError(
+      await api("POST", "/api/memory", { token: me.accessToken, body: { content: "" } }),
+      400,
+      "invalid_request",
+    );
+    await expectError(await api("GET", "/api/memory?limit=0", { token: me.accessToken }), 400, "invalid_request");
+    expect((await api("GET", "/api/memory", { headers: { Authorization: "Bearer x" } })).status).toBe(401);
+    expect((await api("POST", "/api/memory", { headers: { "X-API-Key": "x" }, body: { content: "c" } })).status).toBe(
+      401,
+    );
+  });
+});
+
+describe("legacy /api/memories (memory-service behind the old gateway)", () => {
+  // Go's json.Marshal of memory-service's Memory and MemoryQuery structs: every field, zero values included.
+  const goMemory = (fields: Record<string, unknown>) => ({
+    id: "",
+    user_id: "",
+    type: "",
+    content: "",
+    metadata: null,
+    tags: null,
+    created_at: "0001-01-01T00:00:00Z",
+    updated_at: "0001-01-01T00:00:00Z",
+    access_count: 0,
+    last_access: null,
+    ...fields,
+  });
+  const SERVICE_FIELDS = [
+    "access_count",
+    "content",
+    "created_at",
+    "id",
+    "last_access",
+    "metadata",
+    "tags",
+    "type",
+    "updated_at",
+    "user_id",
+  ];
+
+  async function store(body: Record<string, unknown>, token = me.accessToken) {
+    const res = await api("POST", "/api/memories", { token, headers: { "X-User-ID": other.user.id }, body });
+    expect(res.status).toBe(200);
+    return json<Record<string, unknown>>(res);
+  }
+
+  it("stores TestStoreMemory's body and answers the memory itself, as the token's user whatever X-User-ID says", async () => {
+    const w = freshWord();
+    const body = await store(
+      goMemory({
+        type: "test",
+        content: `This is a test memory ${w}`,
+        tags: ["test", "unit-test"],
+        metadata: { source: "unit-test" },
+        user_id: other.user.id,
+      }),
+    );
+    expect(Object.keys(body).sort()).toEqual(SERVICE_FIELDS);
+    expect(body).toMatchObject({
+      user_id: me.user.id,
+      type: "test",
+      content: `This is a test memory ${w}`,
+      tags: ["test", "unit-test"],
+      metadata: { source: "unit-test" },
+      access_count: 0,
+      last_access: null,
+      updated_at: body.created_at,
+    });
+    expect(body.id).not.toBe("");
+    const v1 = await json<Memory>(await api("GET", `/v1/memories/${body.id}`, { token: me.accessToken }));
+    expect(v1.content).toBe(`This is a test memory ${w}`);
+  });
+
+  it('stores a memory with no type (Go sends "") and null tags and metadata', async () => {
+    const body = await store(goMemory({ content: "typeless" }));
+    expect(body).toMatchObject({ type: "memory", tags: [], metadata: {}, content: "typeless" });
+  });
+
+  it("searches with POST {query, type, limit} → {memories, count, query}, counting the access", async () => {
+    const w = freshWord();
+    await store(goMemory({ type: "test", content: `${w} test search` }));
+    await store(goMemory({ type: "other", content: `${w} other type` }));
+    await store(goMemory({ type: "test", content: `${w} theirs` }), other.accessToken);
+    const res = await api("POST", "/api/memories/search", {
+      token: me.accessToken,
+      headers: { "X-User-ID": other.user.id },
+      body: { user_id: other.user.id, query: w, limit: 10, type: "test", start_date: "0001-01-01T00:00:00Z" },
+    });
+    expect(res.status).toBe(200);
+    const body = await json<{ memories: Record<string, unknown>[]; count: number; query: Record<string, unknown> }>(
+      res,
+    );
+    expect(body.count).toBe(1);
+    expect(body.query).toMatchObject({ query: w, limit: 10, type: "test", user_id: me.user.id });
+    expect(body.memories).toHaveLength(1);
+    expect(Object.keys(body.memories[0] ?? {}).sort()).toEqual(SERVICE_FIELDS);
+    expect(body.memories[0]).toMatchObject({ content: `${w} test search`, user_id: me.user.id, access_count: 1 });
+    expect(body.memories[0]?.last_access).toEqual(expect.any(String));
+  });
+
+  it("searches by tags (all must be present) with the default limit of 20", async () => {
+    const w = freshWord();
+    await store(goMemory({ content: `${w} tagged`, tags: ["alpha", "beta"] }));
+    await store(goMemory({ content: `${w} half`, tags: ["alpha"] }));
+    const res = await api("POST", "/api/memories/search", {
+      token: me.accessToken,
+      body: { query: w, tags: ["alpha", "beta"] },
+    });
+    const body = await json<{ memories: { content: string }[]; query: { limit: number } }>(res);
+    expect(body.memories.map((m) => m.content)).toEqual([`${w} tagged`]);
+    expect(body.query.limit).toBe(20);
+  });
+
+  it("refuses a search without query, with an offset, or over the limit, with 400", async () => {
+    for (const body of [{}, { query: "" }, { query: "x", offset: 10 }, { query: "x", limit: 101 }]) {
+      await expectError(
+        await api("POST", "/api/memories/search", { token: me.accessToken, body }),
+        400,
+        "invalid_request",
+      );
+    }
+  });
+
+  it("gets and deletes by id (204, then 404); another user's memory is 404 to both", async () => {
+    const mine = await store(goMemory({ content: "to forget" }));
+    const got = await api("GET", `/api/memories/${mine.id}`, { token: me.accessToken });
+    expect(got.status).toBe(200);
+    expect(await json(got)).toEqual(mine);
+    expect((await api("GET", `/api/memories/${mine.id}`, { token: other.accessToken })).status).toBe(404);
+    expect((await api("DELETE", `/api/memories/${mine.id}`, { token: other.accessToken })).status).toBe(404);
+    expect((await api("DELETE", `/api/memories/${mine.id}`, { token: me.accessToken })).status).toBe(204);
+    await expectError(await api("GET", `/api/memories/${mine.id}`, { token: me.accessToken }), 404, "not_found");
+    await expectError(await api("DELETE", `/api/memories/${mine.id}`, { token: me.accessToken }), 404, "not_found");
+  });
+
+  it("refuses TestGetMemory's non-UUID id with 400", async () => {
+    await expectError(
+      await api("GET", "/api/memories/test-memory-id", { token: me.accessToken }),
+      400,
+      "invalid_request",
+    );
+  });
+
+  it("answers TestAuthorizationRequired's routes with 401 when only X-User-ID is sent", async () => {
+    const id = crypto.randomUUID();
+    const routes: [string, string, unknown?][] = [
+      ["POST", "/api/memories", { content: "x" }],
+      ["POST", "/api/memories/search", { query: "x" }],
+      ["GET", `/api/memories/${id}`],
+      ["DELETE", `/api/memories/${id}`],
+    ];
+    for (const [method, path, body] of routes) {
+      const res = await api(method, path, { headers: { "X-User-ID": me.user.id }, body });
+      expect(res.status, `${method} ${path}`).toBe(401);
+    }
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents every memory route with its access and input", async () => {
     const doc = await json<{ paths: Record<string, Record<string, { security?: unknown[]; parameters?: unknown[] }>> }>(
@@ -366,6 +555,12 @@ describe("OpenAPI", () => {
       ["/v1/memories/{id}", "delete"],
       ["/api/memory/memories", "post"],
       ["/api/memory/memories/search", "get"],
+      ["/api/memory", "get"],
+      ["/api/memory", "post"],
+      ["/api/memories", "post"],
+      ["/api/memories/search", "post"],
+      ["/api/memories/{id}", "get"],
+      ["/api/memories/{id}", "delete"],
     ];
     for (const [path, method] of expected) {
       const op = doc.paths[path]?.[method];

@@ -41,6 +41,7 @@ const DEFAULT_ROUTES: Record<string, "local" | { unconfigured: string }> = {
   "/api/auth": "local",
   "/api/chat": { unconfigured: "chat" },
   "/api/memory": "local",
+  "/api/memories": "local",
   "/api/context": { unconfigured: "memory" },
   "/ws": "local",
   "/api/llm": { unconfigured: "main" },

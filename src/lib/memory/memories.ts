@@ -249,3 +249,25 @@ export async function searchMemories(database: HttpDb, userId: string, query: Se
     nextCursor: rows[0]?.more && last ? encodeCursor([last.rank, last.createdAt, last.id]) : null,
   };
 }
+
+/**
+ * The caller's newest live memories and how many live ones they have in all (two statements in one round trip
+ * would need a transaction; these are two reads). Not an access: list entries' accessCount is unchanged.
+ */
+export async function listRecentMemories(
+  database: HttpDb,
+  userId: string,
+  limit: number,
+): Promise<{ memories: Memory[]; total: number }> {
+  const mine = and(eq(memories.userId, userId), live());
+  const [rows, [counted]] = await Promise.all([
+    database
+      .select(columns)
+      .from(memories)
+      .where(mine)
+      .orderBy(desc(memories.createdAt), desc(memories.id))
+      .limit(limit),
+    database.select({ n: sql<number>`count(*)::int` }).from(memories).where(mine),
+  ]);
+  return { memories: rows.map(toMemory), total: counted?.n ?? 0 };
+}
