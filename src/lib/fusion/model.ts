@@ -14,6 +14,12 @@ export const FUSION_LIMITS = {
 } as const;
 
 const Bytes = { base64: z.string().min(1), mediaType: z.string().min(1).max(128) };
+/** Which readings of an image to run; all three unless named. */
+const Analyses = z
+  .array(z.enum(["ocr", "detect", "classify"]))
+  .min(1)
+  .max(3)
+  .optional();
 
 export const FusionInput = z.discriminatedUnion("type", [
   z
@@ -28,12 +34,7 @@ export const FusionInput = z.discriminatedUnion("type", [
       type: z.literal("image"),
       ...Bytes,
       name: z.string().max(128).optional(),
-      /** Which readings of the image to run; all three unless named. */
-      analyses: z
-        .array(z.enum(["ocr", "detect", "classify"]))
-        .min(1)
-        .max(3)
-        .optional(),
+      analyses: Analyses,
     })
     .strict(),
   z.object({ type: z.literal("audio"), ...Bytes, name: z.string().max(128).optional() }).strict(),
@@ -42,11 +43,7 @@ export const FusionInput = z.discriminatedUnion("type", [
     .object({
       type: z.literal("file"),
       fileId: z.uuid(),
-      analyses: z
-        .array(z.enum(["ocr", "detect", "classify"]))
-        .min(1)
-        .max(3)
-        .optional(),
+      analyses: Analyses,
     })
     .strict(),
 ]);

@@ -2,6 +2,7 @@
 // one outgoing-request guard (src/lib/net/guarded-fetch.ts, docs/security.md). Every way the download can fail
 // answers the same message, so the answer cannot map hosts or ports.
 import { GuardedFetchError, guardedFetch, type NetConfig } from "../net/guarded-fetch";
+import { readCapped } from "../net/read-capped";
 import { ApiError } from "../platform/errors";
 
 interface UrlInputLimits {
@@ -19,30 +20,6 @@ const invalid = (message: string) =>
   new ApiError("invalid_request", message, {
     issues: [{ path: ["body", "input", "url"], code: "invalid_input", message }],
   });
-
-/** Reads a body up to `max` bytes; one byte more is 413, without reading the rest. */
-async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw new ApiError("payload_too_large", `A job's input is at most ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
 
 /** Downloads `{url}` input: through guardedFetch, size bounded. */
 export async function fetchUrlInput(
@@ -68,5 +45,6 @@ export async function fetchUrlInput(
   }
   const contentType = res.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
   const bytes = await readCapped(res.body, limits.maxBytes);
+  if (!bytes) throw new ApiError("payload_too_large", `A job's input is at most ${limits.maxBytes} bytes`);
   return { bytes, mediaType: contentType && contentType !== "application/octet-stream" ? contentType : undefined };
 }

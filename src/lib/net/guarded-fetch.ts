@@ -138,3 +138,21 @@ export async function guardedFetch(
     url = await checkUrl(new URL(location, url).href, net, limits, signal);
   }
 }
+
+/**
+ * Why a user-chosen URL may not be called, or null when it may: http(s), no credentials, and (unless
+ * `allowPrivate`) the host rules above, as written (no resolution: the call itself goes through guardedFetch).
+ * For refusing a URL when it is configured (a webhook, a scorer), before any request.
+ */
+export function outgoingUrlProblem(raw: string, allowPrivate: boolean): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "is not a valid URL";
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return "must be http or https";
+  if (url.username || url.password) return "must not carry credentials";
+  if (!allowPrivate && isPrivateHost(url.hostname)) return "names a loopback or private address";
+  return null;
+}

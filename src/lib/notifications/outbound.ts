@@ -1,7 +1,7 @@
 // The one way webhook requests leave the Worker: through the shared outgoing-request guard (src/lib/net/, the same
 // rules as `{url}` job input: names resolved and checked where a resolver is configured), no redirects followed, a
 // time limit (docs/security.md).
-import { GuardedFetchError, guardedFetch, isPrivateHost, type NetConfig } from "../net/guarded-fetch";
+import { GuardedFetchError, guardedFetch, type NetConfig, outgoingUrlProblem } from "../net/guarded-fetch";
 
 export interface OutboundOptions {
   /** Loopback and private addresses allowed (WEBHOOKS_ALLOW_PRIVATE; local development and tests only). */
@@ -13,16 +13,8 @@ export interface OutboundOptions {
 
 /** Why `raw` may not receive webhooks, or null when it may. */
 export function webhookUrlProblem(raw: string, allowPrivate: boolean): string | null {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return "url is not a valid URL";
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return "url must be http or https";
-  if (url.username || url.password) return "url must not carry credentials";
-  if (!allowPrivate && isPrivateHost(url.hostname)) return "url names a loopback or private address";
-  return null;
+  const problem = outgoingUrlProblem(raw, allowPrivate);
+  return problem ? `url ${problem}` : null;
 }
 
 /** The outcome of one attempt, with nothing of the receiver's body kept beyond a short excerpt. */

@@ -2,7 +2,8 @@
 // are local and binary; webhook asks the caller's URL (signed, time- and size-bounded); llm-judge and caller scores
 // come from elsewhere (the router, the caller's own tell).
 import { z } from "zod";
-import { outgoingUrlProblem } from "./outgoing";
+import { outgoingUrlProblem } from "../net/guarded-fetch";
+import { readCapped } from "../net/read-capped";
 import type { Scorer } from "./spec";
 import { webhookSignatureHeaders } from "./webhook-signature";
 
@@ -106,7 +107,8 @@ export async function scoreByWebhook(
     await res.body?.cancel();
     throw new ScorerError("upstream", `The scorer webhook answered ${res.status}`);
   }
-  const text = await readCapped(res, WEBHOOK_SCORER.maxResponseBytes);
+  const bytes = await readCapped(res.body, WEBHOOK_SCORER.maxResponseBytes);
+  const text = bytes ? new TextDecoder().decode(bytes) : null;
   let parsed: unknown = null;
   try {
     parsed = JSON.parse(text ?? "");
@@ -116,28 +118,4 @@ export async function scoreByWebhook(
   const result = WebhookAnswer.safeParse(parsed);
   if (!result.success) throw new ScorerError("upstream", "The scorer webhook must answer {score} with 0 ≤ score ≤ 1");
   return result.data.score;
-}
-
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    bytes.set(c, offset);
-    offset += c.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
