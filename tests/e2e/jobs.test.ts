@@ -133,11 +133,13 @@ describe("the job path over HTTP", () => {
     expect(wrongType.status).toBe(415);
   });
 
-  it("returns the same job for a repeated Idempotency-Key", async () => {
+  it("returns the same job for a repeated Idempotency-Key, and 422 when the body differs", async () => {
     const headers = { "Idempotency-Key": `e2e-${Date.now()}` };
     const first = await submit(speech("once"), user.token, headers);
-    const again = await submit(speech("twice"), user.token, headers);
+    const again = await submit(speech("once"), user.token, headers);
     expect(again.id).toBe(first.id);
+    const other = await call("POST", "/v1/jobs", user.token, speech("twice"), headers);
+    expect(other.status).toBe(422);
     expect((await call("DELETE", `/v1/jobs/${first.id}`, user.token)).status).toBe(200);
   });
 

@@ -30,7 +30,14 @@ describe("worker configuration", () => {
   it("has working defaults: CPU, a 24 GiB budget, the committed models file serving every job type", () => {
     const config = loadConfig(base);
     expect(config).toMatchObject({ device: "cpu", budgetMiB: 24_576, maxJobs: 4, modelsFile: DEFAULT_MODELS_FILE });
-    expect(config.types.sort()).toEqual(["speech", "transcribe", "vision.classify", "vision.detect", "vision.ocr"]);
+    expect(config.types.sort()).toEqual([
+      "document.extract",
+      "speech",
+      "transcribe",
+      "vision.classify",
+      "vision.detect",
+      "vision.ocr",
+    ]);
     expect(config.models.find((m) => m.id === "whisper-large-v3-ggml")?.path).toMatch(
       /\.data\/models\/ggml-large-v3\.bin$/,
     );
