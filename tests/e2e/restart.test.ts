@@ -6,9 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../dev/lib/processes";
 import { type DevSuite, startDevSuite } from "../../dev/lib/suite";
-import { signAccessToken } from "../../src/lib/identity/jwt";
 import { generateKeyPairSecrets, type KeyPairSecrets } from "../../src/lib/identity/keys";
-import type { Env } from "../../src/lib/platform/env";
 import { createScratch, type Scratch } from "../support/scratch";
 import { Client, chats, joinOf } from "./hub-client";
 
@@ -47,7 +45,7 @@ async function startSuite(): Promise<DevSuite> {
 /** Phase one runs on the first suite, the tests check on the second. */
 let second: DevSuite;
 let token: string;
-const userId = crypto.randomUUID();
+let userId: string;
 const room = "public:evict";
 const workerSecret = `tgw_restart-${crypto.randomUUID()}`;
 let runningJob: { id: string; leaseId: string };
@@ -63,14 +61,18 @@ async function call(suite: DevSuite, method: string, path: string, auth: string,
 }
 
 beforeAll(async () => {
-  // Signing reads only the key and the issuer/audience/TTL vars; no binding is touched.
-  ({ token } = await signAccessToken({ ...secrets } as unknown as Env, {
-    sub: userId,
-    username: "evicted",
-    roles: ["user"],
-    sid: userId,
-  }));
   const first = await startSuite();
+  // A real account: the hub checks the live session behind a token before every upgrade (docs/hub.md).
+  const name = `evicted${crypto.randomUUID().slice(0, 8)}`;
+  const registered = await fetch(`${first.workerUrl}/v1/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "restart password 1" }),
+  });
+  expect(registered.status).toBe(201);
+  const account = (await registered.json()) as { accessToken: string; user: { id: string } };
+  token = account.accessToken;
+  userId = account.user.id;
   try {
     const a = await Client.open(first.workerUrl, room, token);
     await a.until(joinOf(userId));
