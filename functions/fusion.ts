@@ -26,7 +26,7 @@ import { ApiError } from "../src/lib/platform/errors";
 import { preferredWaitMs } from "../src/lib/platform/prefer";
 import { ApiRouter } from "../src/lib/platform/router";
 
-const WAIT_MAX_MS = 60_000;
+export const WAIT_MAX_MS = 60_000;
 const WAIT_POLL_MS = 200;
 const IMAGE_JOBS = { ocr: "vision.ocr", detect: "vision.detect", classify: "vision.classify" } as const;
 
@@ -188,7 +188,26 @@ async function planInput(c: Context<AppEnv>, id: string, n: number, input: Fusio
   }
 }
 
-async function waitForResult(env: Env, id: string, owner: string, ms: number): Promise<FusionResult | null> {
+/** Plans every input and starts the fusion's object; the id it answers is the fusion's. */
+export async function startFusion(c: Context<AppEnv>, body: FusionRequest): Promise<string> {
+  const who = principal(c);
+  const id = `fus_${crypto.randomUUID().replaceAll("-", "")}`;
+  const inputs = await Promise.all(body.inputs.map((input, n) => planInput(c, id, n, input)));
+  const plan: FusionPlan = {
+    id,
+    owner: who.sub,
+    roles: who.roles,
+    ...(body.question ? { question: body.question } : {}),
+    ...(body.model ? { model: body.model } : {}),
+    createdAt: Date.now(),
+    inputs,
+  };
+  await fusionStub(c.env, id).start(plan);
+  return id;
+}
+
+/** The owner's fusion once it has finished, or as it stands when `ms` have passed; null for no such fusion. */
+export async function waitForFusion(env: Env, id: string, owner: string, ms: number): Promise<FusionResult | null> {
   const deadline = Date.now() + ms;
   for (;;) {
     const result = await fusionStub(env, id).get(owner);
@@ -224,21 +243,9 @@ export const fusionService = new ApiRouter("fusion")
       },
     },
     async (c, { body }) => {
-      const who = principal(c);
-      const id = `fus_${crypto.randomUUID().replaceAll("-", "")}`;
-      const inputs = await Promise.all(body.inputs.map((input, n) => planInput(c, id, n, input)));
-      const plan: FusionPlan = {
-        id,
-        owner: who.sub,
-        roles: who.roles,
-        ...(body.question ? { question: body.question } : {}),
-        ...(body.model ? { model: body.model } : {}),
-        createdAt: Date.now(),
-        inputs,
-      };
-      await fusionStub(c.env, id).start(plan);
+      const id = await startFusion(c, body);
       const waitMs = preferredWaitMs(c.req.header("prefer"), 0, WAIT_MAX_MS);
-      const result = await waitForResult(c.env, id, who.sub, waitMs);
+      const result = await waitForFusion(c.env, id, principal(c).sub, waitMs);
       if (!result) throw new ApiError("internal", "The fusion was not recorded");
       return answer(c, result);
     },
@@ -257,7 +264,7 @@ export const fusionService = new ApiRouter("fusion")
       },
     },
     async (c, { params }) => {
-      const result = await fusionStub(c.env, params.id).get(principal(c).sub);
+      const result = await waitForFusion(c.env, params.id, principal(c).sub, 0);
       if (!result) throw new ApiError("not_found", "No such fusion");
       return answer(c, result);
     },

@@ -14,6 +14,7 @@ import { keysService } from "../functions/keys";
 import { legacyAbMctsService } from "../functions/legacy/ab-mcts";
 import { legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
+import { legacyFusionService } from "../functions/legacy/fusion";
 import { legacyHubService } from "../functions/legacy/hub";
 import { legacyLlmService } from "../functions/legacy/llm";
 import { legacyMemoriesService, legacyMemoryService } from "../functions/legacy/memory";
@@ -66,6 +67,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/documents", router: documentsService },
   { prefix: "/v1/fusion", router: fusionService },
   { prefix: "/api/files", router: legacyFilesService },
+  { prefix: "/api/v1/fusion", router: legacyFusionService },
   { prefix: "/v1/searches", router: searchesService },
   { prefix: "/api/v1", router: legacyAbMctsService },
   { prefix: "", router: llmService },

@@ -1,12 +1,10 @@
 // WAV in and out without an external tool: RIFF PCM (8/16/24/32-bit integer, 32/64-bit float), any rate and channel
-// count, mixed to mono and resampled for Whisper (16 kHz); and 16-bit mono WAV/PCM out.
+// count, mixed to mono and resampled for Whisper (16 kHz); 16-bit mono WAV/PCM out is src/lib/audio/wav.ts, shared
+// with the edge.
+import type { PcmAudio } from "../../src/lib/audio/wav";
 import { invalidInput } from "../errors";
 
-export interface PcmAudio {
-  sampleRate: number;
-  /** Mono samples in [-1, 1]. */
-  samples: Float32Array;
-}
+export { encodeWav, type PcmAudio, toPcm16 } from "../../src/lib/audio/wav";
 
 /** Decodes a WAV file to mono float samples. Throws a non-retryable JobError for anything else. */
 export function decodeWav(bytes: Uint8Array): PcmAudio {
@@ -78,42 +76,6 @@ export function resample(audio: PcmAudio, rate: number): PcmAudio {
     out[i] = a + (b - a) * (pos - j);
   }
   return { sampleRate: rate, samples: out };
-}
-
-/** Signed 16-bit little-endian samples. */
-export function toPcm16(samples: Float32Array): Uint8Array {
-  const out = new Uint8Array(samples.length * 2);
-  const dv = new DataView(out.buffer);
-  for (let i = 0; i < samples.length; i++) {
-    const s = Math.max(-1, Math.min(1, samples[i] ?? 0));
-    dv.setInt16(i * 2, Math.round(s < 0 ? s * 32768 : s * 32767), true);
-  }
-  return out;
-}
-
-/** A 16-bit mono PCM WAV file. */
-export function encodeWav(audio: PcmAudio): Uint8Array {
-  const pcm = toPcm16(audio.samples);
-  const out = new Uint8Array(44 + pcm.byteLength);
-  const dv = new DataView(out.buffer);
-  const ascii = (at: number, s: string) => {
-    for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
-  };
-  ascii(0, "RIFF");
-  dv.setUint32(4, 36 + pcm.byteLength, true);
-  ascii(8, "WAVE");
-  ascii(12, "fmt ");
-  dv.setUint32(16, 16, true);
-  dv.setUint16(20, 1, true);
-  dv.setUint16(22, 1, true);
-  dv.setUint32(24, audio.sampleRate, true);
-  dv.setUint32(28, audio.sampleRate * 2, true);
-  dv.setUint16(32, 2, true);
-  dv.setUint16(34, 16, true);
-  ascii(36, "data");
-  dv.setUint32(40, pcm.byteLength, true);
-  out.set(pcm, 44);
-  return out;
 }
 
 export function durationSeconds(audio: PcmAudio): number {

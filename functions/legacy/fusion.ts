@@ -1,0 +1,78 @@
+// /api/v1/fusion: the old multimodal-fusion library's `fuse(inputs) -> FusionResult`, as one route over the new
+// fusion (functions/fusion.ts). The library answered in the call, so this route waits for the result (up to a
+// minute, or `Prefer: wait=N`); a fusion still running then answers 202 with its id and a `Location` to poll.
+// Shapes and choices: docs/legacy.md ("Fusion").
+import type { Context } from "hono";
+import { z } from "zod";
+import {
+  fusionIdFromLegacy,
+  LEGACY_FUSION_LIMITS,
+  LegacyFusionRequest,
+  LegacyFusionResult,
+  toFusionRequest,
+  toLegacyResult,
+} from "../../src/lib/fusion/legacy";
+import type { FusionResult } from "../../src/lib/fusion/model";
+import { principal } from "../../src/lib/identity/auth";
+import type { AppEnv } from "../../src/lib/platform/env";
+import { ApiError } from "../../src/lib/platform/errors";
+import { preferredWaitMs } from "../../src/lib/platform/prefer";
+import { ApiRouter } from "../../src/lib/platform/router";
+import { startFusion, WAIT_MAX_MS, waitForFusion } from "../fusion";
+
+const Running = z.object({ id: z.string(), status: z.literal("running") });
+
+function answer(c: Context<AppEnv>, result: FusionResult): Response {
+  const legacy = toLegacyResult(result);
+  if (result.status !== "running") return c.json(legacy, 200);
+  c.header("Location", `/api/v1/fusion/${legacy.id}`);
+  return c.json({ id: legacy.id, status: "running" as const }, 202);
+}
+
+export const legacyFusionService = new ApiRouter("legacy-fusion")
+  .route(
+    {
+      method: "post",
+      path: "/",
+      auth: "user",
+      summary: "Legacy multimodal fusion: ModalityInput items in, the old FusionResult out",
+      description:
+        "The old library's `{id, modality, content, metadata, timestamp}` inputs (text, code, speech, audio, vision; " +
+        "content as a string, AudioData, ImageData png/jpeg or the file's bytes), `{inputs}` or a bare list. Waits " +
+        `for the result (at most ${WAIT_MAX_MS / 1000} s, or \`Prefer: wait=N\`); 202 with the id while it still ` +
+        "runs. docs/legacy.md.",
+      body: LegacyFusionRequest,
+      bodyLimit: LEGACY_FUSION_LIMITS.maxBodyBytes,
+      timeoutMs: WAIT_MAX_MS + 10_000,
+      responses: {
+        200: { description: "The result in the old FusionResult shape", schema: LegacyFusionResult },
+        202: { description: "Still running: poll the Location", schema: Running },
+      },
+    },
+    async (c, { body }) => {
+      const id = await startFusion(c, toFusionRequest(body));
+      const waitMs = preferredWaitMs(c.req.header("prefer"), WAIT_MAX_MS, WAIT_MAX_MS);
+      const result = await waitForFusion(c.env, id, principal(c).sub, waitMs);
+      if (!result) throw new ApiError("internal", "The fusion was not recorded");
+      return answer(c, result);
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/:id",
+      auth: "user",
+      summary: "Legacy multimodal fusion: a fusion's result in the old shape",
+      params: z.object({ id: z.uuid() }),
+      responses: {
+        200: { description: "The result in the old FusionResult shape", schema: LegacyFusionResult },
+        202: { description: "Still running", schema: Running },
+        404: { description: "No such fusion of yours" },
+      },
+    },
+    async (c, { params }) => {
+      const result = await waitForFusion(c.env, fusionIdFromLegacy(params.id), principal(c).sub, 0);
+      if (!result) throw new ApiError("not_found", "No such fusion");
+      return answer(c, result);
+    },
+  );
