@@ -63,7 +63,7 @@ async function extractFromForm(form: FormData): Promise<unknown> {
   };
 }
 
-const ZIP_FORMATS = new Set(["docx", "xlsx", "pptx"]);
+const ZIP_FORMATS = new Set(["docx", "xlsx", "pptx", "epub"]);
 
 /**
  * What an upload is: its signature and name first, the client's word only where they say nothing, or where it

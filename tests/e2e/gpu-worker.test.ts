@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, type ManagedProcess, waitForHttp } from "../../dev/lib/processes";
 import { startGpuWorker } from "../../dev/lib/suite";
 import { decodeWav, durationSeconds, rmsDbfs } from "../../gpu-worker/audio/wav";
+import type { LegacyFusionResult } from "../../src/lib/fusion/legacy";
+import type { FusionResult } from "../../src/lib/fusion/model";
 import type { JobRecord } from "../../src/lib/jobs/protocol";
 import { renderText } from "../gpu-worker/support/images";
 import { TINY_WHISPER_TEXT } from "../gpu-worker/support/tiny-whisper";
@@ -155,6 +157,107 @@ describe("documents through the GPU worker (pdf.js, OCR for scans)", () => {
     const [inDocx] = await search("barbican");
     expect(inDocx?.item.name).toBe("tides.docx");
     expect(inDocx?.snippet).toContain("[page 2]");
+  });
+});
+
+describe("fusion through the real engines", () => {
+  it("an image, a spoken clip and a PDF table that share a word: connected across all three, synthesized once", async () => {
+    // Each input read by its own engine: PaddleOCR on a rendered sign, whisper.cpp on speech espeak-ng made (the
+    // tiny test model decodes it to TINY_WHISPER_TEXT), pdf.js on a generated table.
+    const speech = await post("/v1/audio/speech", {
+      model: "tts-1",
+      input: TINY_WHISPER_TEXT,
+      voice: "alloy",
+      response_format: "wav",
+    });
+    expect(speech.status).toBe(200);
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+    const inputs = [
+      {
+        type: "image",
+        base64: b64(await renderText("Tessera harbour office")),
+        mediaType: "image/png",
+        name: "sign.png",
+        analyses: ["ocr"],
+      },
+      {
+        type: "audio",
+        base64: b64(new Uint8Array(await speech.arrayBuffer())),
+        mediaType: "audio/wav",
+        name: "clip.wav",
+      },
+      {
+        type: "document",
+        base64: b64(
+          await pdf([
+            {
+              heading: "Berths",
+              table: [
+                ["Vessel", "Quay"],
+                ["Tessera", "Northgate"],
+              ],
+            },
+          ]),
+        ),
+        mediaType: "application/pdf",
+        name: "berths.pdf",
+      },
+    ];
+    const res = await fetch(`${base}/v1/fusion`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json", prefer: "wait=60" },
+      body: JSON.stringify({ inputs, model: "fusion" }),
+    });
+    expect([200, 202]).toContain(res.status);
+    let result = (await res.json()) as FusionResult;
+    // A loaded machine may need longer than the wait: poll the fusion, as a client would, with backoff.
+    for (let delay = 250, deadline = Date.now() + 120_000; result.status === "running" && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2_000);
+      const again = await fetch(`${base}/v1/fusion/${result.id}`, {
+        headers: { authorization: `Bearer ${user.token}` },
+      });
+      result = (await again.json()) as FusionResult;
+    }
+    expect(result.status).toBe("completed");
+    expect(result.modalities.map((m) => [m.type, m.status])).toEqual([
+      ["image", "ok"],
+      ["audio", "ok"],
+      ["document", "ok"],
+    ]);
+    expect(result.entities).toContainEqual({ name: "Tessera", inputs: [0, 1, 2] });
+    const tessera = result.connections.filter((c) => c.kind === "same_entity" && c.evidence.startsWith('"Tessera"'));
+    expect(tessera.map((c) => [c.from, c.to])).toEqual([
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]);
+    // The evidence says where: written in the image, spoken at a time span, in the PDF's table on its page.
+    const evidence = tessera.map((c) => c.evidence).join(" | ");
+    expect(evidence).toContain("written (OCR)");
+    expect(evidence).toMatch(/spoken at \d+\.\d–\d+\.\d s in input 1/);
+    expect(evidence).toContain("a table on page 1 in input 2");
+    // One synthesis call through the LLM router, whose prompt cited every input.
+    expect(result.synthesis).toMatchObject({ status: "done", model: "fusion" });
+    expect(result.summary).toBe("Fused inputs: 0 image, 1 audio, 2 document.");
+    expect(result.timings.jobsMs).toBeGreaterThan(0);
+
+    // The same fusion in the old library's shape.
+    const uuid = result.id.replace(/^fus_(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
+    const legacy = await fetch(`${base}/api/v1/fusion/${uuid}`, { headers: { authorization: `Bearer ${user.token}` } });
+    expect(legacy.status).toBe(200);
+    const old = (await legacy.json()) as LegacyFusionResult;
+    expect(old.cross_modal_connections).toContainEqual(
+      expect.objectContaining({ source_modality: "vision", target_modality: "audio", connection_type: "semantic" }),
+    );
+    expect(old.emergent_patterns).toContainEqual(
+      expect.objectContaining({
+        id: "entity:Tessera",
+        pattern_type: "correlation",
+        modalities: ["vision", "audio", "text"],
+      }),
+    );
+    expect(old.reasoning[0]).toBe(result.summary);
   });
 });
 

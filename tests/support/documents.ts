@@ -82,6 +82,29 @@ export function pptx(slides: { title: string; lines: string[] }[]): Uint8Array {
 }
 
 /** A DOCX whose document.xml inflates to `bytes` of spaces from a few kilobytes. */
+/** An EPUB whose spine orders the chapters differently from their file names; a nav page kept out of the spine. */
+export function epub(chapters: { heading: string; paragraphs: string[] }[], title: string): Uint8Array {
+  const files: Record<string, Uint8Array> = {
+    mimetype: strToU8("application/epub+zip"),
+    "META-INF/container.xml": strToU8(
+      '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>',
+    ),
+    "OEBPS/nav.xhtml": strToU8("<html><body><nav><p>Table of contents</p></nav></body></html>"),
+  };
+  // Chapter n is stored as text/ch-<count-n>.xhtml: reading by name would reverse them.
+  const items = chapters.map((c, n) => {
+    const href = `text/ch-${chapters.length - n}.xhtml`;
+    files[`OEBPS/${href}`] = strToU8(
+      `<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>${esc(c.heading)}</title></head><body><h1>${esc(c.heading)}</h1>${c.paragraphs.map((p) => `<p>${esc(p)}</p>`).join("")}</body></html>`,
+    );
+    return { id: `c${n}`, href };
+  });
+  files["OEBPS/content.opf"] = strToU8(
+    `<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>${esc(title)}</dc:title></metadata><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>${items.map((i) => `<item id="${i.id}" href="${i.href}" media-type="application/xhtml+xml"/>`).join("")}</manifest><spine><itemref idref="nav" linear="no"/>${items.map((i) => `<itemref idref="${i.id}"/>`).join("")}</spine></package>`,
+  );
+  return zipSync(files, { level: 6 });
+}
+
 export function zipBombDocx(bytes: number): Uint8Array {
   const filler = new Uint8Array(bytes).fill(0x20);
   return zipSync({ "word/document.xml": filler }, { level: 9 });

@@ -10,6 +10,7 @@
 //   cut-stream       streams two words and then drops the connection
 //   words-<n>        answers (or streams) n words at once (the bench's long stream)
 //   switch-<name>    500 or echo, as /control/switch?name=&mode=fail|ok last set (default fail)
+//   fusion-json      a fusion synthesis: JSON whose summary lists the inputs the prompt cited ("## Input N (type")
 // Under /v1/… as well as /…, so a Hugging Face endpointUrl (TGI, vLLM: OpenAI's protocol under /v1) works too.
 // GET /control/count?model= is how many requests a model has had.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -123,6 +124,18 @@ export async function startOpenAiUpstream(): Promise<OpenAiUpstream> {
 
     const created = Math.floor(Date.now() / 1000);
     const id = `up-${created}-${counts.get(model)}`;
+    if (model === "fusion-json") {
+      const cited = [...lastUserText(body).matchAll(/^## Input (\d+) \((\w+)/gm)].map((m) => `${m[1]} ${m[2]}`);
+      const content = JSON.stringify({ summary: `Fused inputs: ${cited.join(", ")}.`, entities: [], connections: [] });
+      return json(res, 200, {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+      });
+    }
     const wordCount = Number(/^words-(\d+)$/.exec(model)?.[1] ?? 20);
     const text =
       model === "cut-stream" || model.startsWith("slow-stream") || model.startsWith("words-")
@@ -229,6 +242,7 @@ export function testLlmRoutes(upstreamUrl: string, deadUrl: string): string {
       "slow-stream": { targets: [up("slow-stream-30")] },
       "cut-stream": { targets: [up("cut-stream")] },
       tune: { targets: [up("echo-tune")] },
+      fusion: { targets: [up("fusion-json")] },
       local: { targets: [{ provider: "local", model: "qwen2.5-0.5b-instruct" }] },
       "admins-only": { targets: [up("echo")], roles: ["admin"] },
       embed: { kind: "embeddings", targets: [up("fail500-embed"), up("embed-model")] },

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { extractAtEdge } from "../../src/lib/documents/extract";
 import { DOCUMENT_LIMITS, type ExtractedDocument } from "../../src/lib/documents/model";
 import { toBase64 } from "../../src/lib/platform/base64";
-import { docx, pdf, pptx, xlsx, zipBombDocx } from "../support/documents";
+import { docx, epub, pdf, pptx, xlsx, zipBombDocx } from "../support/documents";
 import { api, json, registerUser, send, type Tokens } from "./support";
 
 const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -174,6 +174,48 @@ describe("formats read at the edge", () => {
         ],
       },
     ]);
+  });
+
+  it("EPUB: chapters in spine order (not file order) as sections, the package title; found by file search", async () => {
+    const bytes = epub(
+      [
+        { heading: "Departure", paragraphs: ["The ketch left Marrowby at dawn."] },
+        { heading: "Landfall", paragraphs: ["They sighted the quillwort cliffs."] },
+      ],
+      "The Voyage",
+    );
+    const doc = await documentOf(await extractUpload(bytes, "application/epub+zip", "voyage.epub"));
+    expect(doc).toMatchObject({ format: "epub", title: "The Voyage", truncated: false });
+    expect(doc.parts.map((p) => [p.kind, p.number, p.blocks])).toEqual([
+      [
+        "section",
+        1,
+        [
+          { type: "heading", level: 1, text: "Departure" },
+          { type: "paragraph", text: "The ketch left Marrowby at dawn." },
+        ],
+      ],
+      [
+        "section",
+        2,
+        [
+          { type: "heading", level: 1, text: "Landfall" },
+          { type: "paragraph", text: "They sighted the quillwort cliffs." },
+        ],
+      ],
+    ]);
+    // Uploaded, it is indexed like the Office formats: a word of chapter 2 is found, the snippet says where.
+    const put = await send("PUT", "/v1/files/by-path?path=%2Fbooks%2Fvoyage.epub", {
+      token: user.accessToken,
+      body: bytes,
+      headers: { "Content-Type": "application/epub+zip" },
+    });
+    expect(put.status).toBe(201);
+    const found = await json<{ results: { item: { name: string }; snippet: string | null }[] }>(
+      await api("GET", "/v1/files/search?q=quillwort", { token: user.accessToken }),
+    );
+    expect(found.results[0]?.item.name).toBe("voyage.epub");
+    expect(found.results[0]?.snippet).toContain("[section 2]");
   });
 
   it("extracts a stored file by id", async () => {

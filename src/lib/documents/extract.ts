@@ -4,6 +4,7 @@
 import { decodeText } from "../files/text";
 import { extractCsv } from "./csv";
 import { extractDocx } from "./docx";
+import { extractEpub } from "./epub";
 import { notFormat, refused } from "./errors";
 import { extractHtml } from "./html";
 import { extractMarkdown } from "./markdown";
@@ -16,6 +17,7 @@ const BY_MEDIA_TYPE: Record<string, DocumentFormat> = {
   "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
   "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+  "application/epub+zip": "epub",
   "text/csv": "csv",
   "text/tab-separated-values": "csv",
   "text/html": "html",
@@ -46,6 +48,9 @@ export function extractAtEdge(bytes: Uint8Array, format: DocumentFormat): Extrac
       break;
     case "pptx":
       title = extractPptx(bytes, doc);
+      break;
+    case "epub":
+      title = extractEpub(bytes, doc);
       break;
     case "pdf":
       throw new Error("PDF is extracted by the GPU worker (the document.extract job type)");

@@ -6,7 +6,7 @@ import { documentFormat, extractAtEdge } from "./extract";
 import { type DocumentFormat, documentText, type ExtractedDocument } from "./model";
 
 /** Formats whose bytes are not text but whose text the index wants: the edge reads these, the worker reads PDF. */
-const INDEXED_BINARY: ReadonlySet<DocumentFormat> = new Set(["docx", "xlsx", "pptx", "pdf"]);
+const INDEXED_BINARY: ReadonlySet<DocumentFormat> = new Set(["docx", "xlsx", "pptx", "epub", "pdf"]);
 
 /** The document format of a file the index extracts (rather than decodes), or null. */
 export function indexedDocumentFormat(mediaType: string): DocumentFormat | null {

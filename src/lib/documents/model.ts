@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { JOB_LIMITS } from "../jobs/protocol";
 
-export const DOCUMENT_FORMATS = ["pdf", "docx", "xlsx", "pptx", "csv", "html", "markdown", "text"] as const;
+export const DOCUMENT_FORMATS = ["pdf", "docx", "xlsx", "pptx", "epub", "csv", "html", "markdown", "text"] as const;
 export const DocumentFormat = z.enum(DOCUMENT_FORMATS);
 export type DocumentFormat = z.infer<typeof DocumentFormat>;
 
