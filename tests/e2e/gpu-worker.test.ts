@@ -259,6 +259,42 @@ describe("fusion through the real engines", () => {
     );
     expect(old.reasoning[0]).toBe(result.summary);
   });
+
+  it("one modality failing (a corrupt PDF) leaves a partial result that says why and keeps the others' findings", async () => {
+    const corrupt = new TextEncoder().encode("%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage without xref");
+    const res = await fetch(`${base}/v1/fusion`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json", prefer: "wait=60" },
+      body: JSON.stringify({
+        inputs: [
+          { type: "text", text: "The Northgate ledger is attached.", name: "note" },
+          {
+            type: "document",
+            base64: Buffer.from(corrupt).toString("base64"),
+            mediaType: "application/pdf",
+            name: "ledger.pdf",
+          },
+        ],
+      }),
+    });
+    let result = (await res.json()) as FusionResult;
+    for (let delay = 250, deadline = Date.now() + 120_000; result.status === "running" && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2_000);
+      const again = await fetch(`${base}/v1/fusion/${result.id}`, {
+        headers: { authorization: `Bearer ${user.token}` },
+      });
+      result = (await again.json()) as FusionResult;
+    }
+    expect(result.status).toBe("partial");
+    const [note, ledger] = result.modalities;
+    expect(note).toMatchObject({ status: "ok", source: "note" });
+    expect(note?.findings.length).toBeGreaterThan(0);
+    expect(ledger).toMatchObject({ status: "failed", source: "ledger.pdf", findings: [] });
+    expect(ledger?.error).toContain("not a readable PDF");
+    expect(ledger?.error).not.toMatch(/\/(tmp|home|work|root)\//);
+    expect(result.synthesis.status).toBe("skipped");
+  });
 });
 
 describe.concurrent("a GPU worker as npm run dev starts it (CPU, real engines)", () => {
