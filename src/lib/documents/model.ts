@@ -53,8 +53,6 @@ export const DOCUMENT_LIMITS = {
   maxCharacters: 4 * 1024 * 1024,
   /** Rows read from one sheet or CSV. */
   maxRowsPerTable: 10_000,
-  /** Wall time for one extraction at the edge; the GPU worker's job has its own lease. */
-  timeoutMs: 20_000,
 } as const;
 
 /** Counts and caps as blocks are added, so every extractor stops at the same limits. */
