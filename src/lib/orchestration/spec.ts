@@ -76,7 +76,8 @@ export const SearchRequest = z
   });
 export type SearchRequest = z.infer<typeof SearchRequest>;
 
-export type SearchStatus = "running" | "done" | "cancelled";
+/** failed: managed generation gave up (the router refused, or failed MANAGED_RETRIES.max times in a row). */
+export type SearchStatus = "running" | "done" | "cancelled" | "failed";
 
 /** A search's own record, beside the algorithm's state. */
 export interface SearchRecord {
@@ -93,4 +94,8 @@ export interface SearchRecord {
   history: { node: number; score: number; at: number }[];
   /** The webhook scorer's signing secret (`whsec_…`), shown once at creation. */
   webhookSecret: string | null;
+  /** The owner's roles at creation: managed generation calls the router as the owner, with these. */
+  roles?: string[];
+  /** Managed mode: router failures in a row (reset by each told answer). */
+  failures?: number;
 }
