@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { drawMixed } from "../../src/lib/orchestration/ab-mcts-m";
+import { drawMixed, prunable } from "../../src/lib/orchestration/ab-mcts-m";
 import { generationPrompt, parseJudgeScore } from "../../src/lib/orchestration/generate";
 import { betaPosterior, drawMean, gaussianPosterior, type Stats } from "../../src/lib/orchestration/posterior";
 import { Random } from "../../src/lib/orchestration/random";
 import { ALGORITHMS, type Algorithm, Search, SearchError } from "../../src/lib/orchestration/search";
+import { backUp, newNode, type TreeNode } from "../../src/lib/orchestration/tree";
 
 /** Runs a search to its budget with a deterministic scorer of (parent score, model). */
 function run(algorithm: Algorithm, models: string[], maxNodes: number, seed: number, score: (n: number) => number) {
@@ -252,5 +253,39 @@ describe("generation prompts", () => {
     expect(refine).toContain("<answer>\n5\n</answer>");
     expect(refine).toContain("scored 0.250 out of 1");
     expect(refine).toContain("Off by one.");
+  });
+});
+
+describe("TreeQuest's details", () => {
+  /** A root with one child whose subtree holds `scores` (the child's own first, then a chain of refinements). */
+  function chain(scores: number[]): TreeNode[] {
+    const nodes: TreeNode[] = [newNode(0, null, "")];
+    let parent = nodes[0] as TreeNode;
+    for (const score of scores) {
+      const node = newNode(nodes.length, parent, "m");
+      nodes.push(node);
+      parent.children.push(node.id);
+      backUp(nodes, node, score);
+      parent = node;
+    }
+    return nodes;
+  }
+
+  it("AB-MCTS-M prunes a subtree of four or more scores, three quarters of them equal", () => {
+    expect(prunable(chain([0.5, 0.5, 0.5, 0.7]), chain([0.5, 0.5, 0.5, 0.7])[1] as TreeNode)).toBe(true);
+    const varied = chain([0.5, 0.6, 0.5, 0.7]);
+    expect(prunable(varied, varied[1] as TreeNode)).toBe(false);
+    const small = chain([0.5, 0.5, 0.5]);
+    expect(prunable(small, small[1] as TreeNode)).toBe(false);
+  });
+
+  it("the multi-model arm sends most generations to the model that scores better across the search", () => {
+    for (const algorithm of ["ab-mcts-a", "ab-mcts-m"] as const) {
+      const search = Search.create({ algorithm, models: ["weak", "strong"], maxNodes: 60, seed: 5 });
+      for (let ask = search.ask(); ask; ask = search.ask())
+        search.tell(ask.ticket, "", ask.model === "strong" ? 0.8 : 0.2);
+      const strong = search.state.nodes.filter((n) => n.model === "strong").length;
+      expect(strong, algorithm).toBeGreaterThan(45);
+    }
   });
 });
