@@ -383,7 +383,9 @@ export class SearchRun extends DurableObject<Env> {
     record.tokensUsed += spent;
     this.expire(record);
     if (record.status === "running") {
-      const transient = err instanceof ApiError ? TRANSIENT.has(err.code) : err instanceof ScorerError;
+      // A scorer webhook that failed may answer next time; one whose URL is now refused will not.
+      const transient =
+        err instanceof ApiError ? TRANSIENT.has(err.code) : err instanceof ScorerError && err.kind === "upstream";
       const message =
         err instanceof ApiError || err instanceof ScorerError ? err.message : "an unexpected error in the search step";
       record.failures = (record.failures ?? 0) + 1;
