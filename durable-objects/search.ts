@@ -164,6 +164,7 @@ export class SearchRun extends DurableObject<Env> {
         maxNodes: request.budget.nodes,
         seed: request.seed ?? 0,
         posterior: request.posterior,
+        prune: request.prune,
       });
     } catch (err) {
       return fail("invalid_request", (err as Error).message);

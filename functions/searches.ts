@@ -30,7 +30,7 @@ export const searchesService = new ApiRouter("searches")
       auth: "user",
       summary: "Start a search",
       description:
-        "`{task, models[], algorithm, scorer, budget: {nodes, tokens?, seconds?}, seed?, mode?, posterior?, " +
+        "`{task, models[], algorithm, scorer, budget: {nodes, tokens?, seconds?}, seed?, mode?, posterior?, prune?, " +
         "stopAtScore?}`. algorithm: ab-mcts-a, ab-mcts-m, repeated-sampling, sequential-refinement (several models " +
         "make AB-MCTS the multi-model variant). scorer: exact, regex, json-schema, webhook, llm-judge or caller. " +
         "mode managed (default): Tessera generates through the LLM router, each model a chat alias; follow it with " +

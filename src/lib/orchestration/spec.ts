@@ -66,6 +66,8 @@ export const SearchRequest = z
     mode: z.enum(["managed", "external"]).default("managed"),
     /** AB-MCTS-A's posterior family. */
     posterior: z.enum(["gaussian", "beta"]).optional(),
+    /** AB-MCTS-M: TreeQuest's pruning of stagnant subtrees (default true; false is the paper's bare algorithm). */
+    prune: z.boolean().optional(),
     /** The search stops once an answer scores at least this (1 = only a perfect answer stops it early). */
     stopAtScore: z.number().min(0).max(1).default(1),
   })
