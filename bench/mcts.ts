@@ -6,8 +6,13 @@ import { ALL_MODELS, runQuality, type Variant } from "./lib/mcts-quality";
 import { runServiceBench } from "./lib/mcts-service";
 
 const NAME = "bench:mcts";
-const TASKS = envInt("BENCH_MCTS_TASKS", 300, 10, 10_000);
-const SEED = envInt("BENCH_MCTS_SEED", 2026, 0, 2 ** 31 - 1);
+const TASKS = envInt("BENCH_MCTS_TASKS", 200, 10, 10_000);
+// Five task sets, seeds fixed before any result was seen (BENCH_MCTS_SEEDS=1,2,… to change them).
+const SEEDS = (process.env.BENCH_MCTS_SEEDS ?? "1,2,3,4,5").split(",").map((s) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`BENCH_MCTS_SEEDS: ${s} is not a seed`);
+  return n;
+});
 const BUDGETS = [16, 64, 256];
 
 const [best] = ALL_MODELS;
@@ -17,31 +22,34 @@ const variants: Variant[] = [
     { label: `sequential refinement, ${m}`, algorithm: "sequential-refinement", models: [m] },
     { label: `AB-MCTS-A, ${m}`, algorithm: "ab-mcts-a", models: [m] },
     { label: `AB-MCTS-M, ${m}`, algorithm: "ab-mcts-m", models: [m] },
+    { label: `AB-MCTS-M unpruned, ${m}`, algorithm: "ab-mcts-m", models: [m], prune: false },
   ]),
   { label: "repeated sampling, all models in turn", algorithm: "repeated-sampling", models: ALL_MODELS },
   { label: "multi-model AB-MCTS-A", algorithm: "ab-mcts-a", models: ALL_MODELS },
   { label: "multi-model AB-MCTS-M", algorithm: "ab-mcts-m", models: ALL_MODELS },
+  { label: "multi-model AB-MCTS-M unpruned", algorithm: "ab-mcts-m", models: ALL_MODELS, prune: false },
 ];
 
 async function main(): Promise<void> {
   const disarm = watchdog(NAME, 900_000);
   log(
-    `${NAME}: ${TASKS} generated tasks (seed ${SEED}), budgets ${BUDGETS.join(", ")} generations; best model ${best}`,
+    `${NAME}: ${TASKS} generated tasks for each seed ${SEEDS.join(", ")}, budgets ${BUDGETS.join(", ")} ` +
+      `generations; best model on average ${best}`,
   );
   const started = performance.now();
-  const rows = runQuality(variants, BUDGETS, TASKS, SEED);
+  const rows = runQuality(variants, BUDGETS, TASKS, SEEDS);
   log(`quality: ${((performance.now() - started) / 1000).toFixed(1)} s`);
   log();
-  log(`${"budget".padStart(6)}  ${"algorithm".padEnd(40)} ${"solved".padStart(8)}  rate   95% CI`);
+  log(`${"budget".padStart(6)}  ${"algorithm".padEnd(40)} ${"solved".padStart(9)}  rate   95% CI          per seed`);
   for (const r of rows) {
     log(
-      `${String(r.budget).padStart(6)}  ${r.label.padEnd(40)} ${`${r.solved}/${r.tasks}`.padStart(8)}  ${r.rate.toFixed(3)}  ` +
-        `[${r.ci[0].toFixed(3)}, ${r.ci[1].toFixed(3)}]`,
+      `${String(r.budget).padStart(6)}  ${r.label.padEnd(40)} ${`${r.solved}/${r.tasks}`.padStart(9)}  ${r.rate.toFixed(3)}  ` +
+        `[${r.ci[0].toFixed(3)}, ${r.ci[1].toFixed(3)}]  ${r.perSeed.map((p) => p.toFixed(2)).join(" ")}`,
     );
   }
   const service = process.env.BENCH_MCTS_SERVICE === "0" ? null : await runServiceBench();
   log();
-  log(JSON.stringify({ bench: NAME, tasks: TASKS, seed: SEED, quality: rows, service }));
+  log(JSON.stringify({ bench: NAME, tasksPerSeed: TASKS, seeds: SEEDS, quality: rows, service }));
   disarm();
 }
 

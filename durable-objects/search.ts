@@ -3,12 +3,14 @@
 // search stopped (the algorithm's random state is stored with it). Progress goes to the hub.
 import { DurableObject } from "cloudflare:workers";
 import { publishToRoom, userRoom } from "../src/lib/hub/rooms";
+import { generateAnswer, judgeAnswer, type Parent } from "../src/lib/orchestration/generate";
 import { searchRoom } from "../src/lib/orchestration/rooms";
 import { ScorerError, scoreByWebhook, scoreLocally } from "../src/lib/orchestration/scorers";
 import { type Ask, Search, SearchError, type SearchState } from "../src/lib/orchestration/search";
 import { SEARCH_LIMITS, type SearchRecord, type SearchRequest } from "../src/lib/orchestration/spec";
+import type { TreeNode } from "../src/lib/orchestration/tree";
 import { type Env, getConfig } from "../src/lib/platform/env";
-import type { ErrorCode } from "../src/lib/platform/errors";
+import { ApiError, type ErrorCode } from "../src/lib/platform/errors";
 import { migrateSqlite } from "./sqlite-migrations";
 
 /** A refusal as a value: DO RPC loses error classes. */
@@ -50,7 +52,25 @@ const MIGRATIONS = [
 CREATE TABLE IF NOT EXISTS search (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (node INTEGER PRIMARY KEY, answer TEXT NOT NULL, tokens INTEGER NOT NULL);
 `,
+  // The llm-judge scorer's reasoning, shown to the model that refines the answer.
+  "ALTER TABLE answers ADD COLUMN feedback TEXT;",
 ];
+
+/** Managed mode: consecutive router failures before the search gives up (status failed), and the backoff between. */
+export const MANAGED_RETRIES = { max: 5, firstMs: 1000, maxMs: 30_000 } as const;
+
+/** Router refusals worth retrying (an outage, a rate limit, a provider's error); anything else fails the search. */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set(["unavailable", "rate_limited", "upstream_error", "timeout"]);
+
+type Scored = { score: number; feedback: string | null; tokens: number };
+
+/** A scorer's or the router's refusal as a result (anything else is a bug and stays thrown). */
+function refusalOf(err: unknown): { ok: false; error: ErrorCode; message: string } | null {
+  if (err instanceof ScorerError)
+    return fail(err.kind === "invalid" ? "invalid_request" : "upstream_error", err.message);
+  if (err instanceof ApiError) return fail(err.code, err.message);
+  return null;
+}
 
 const fail = (error: ErrorCode, message: string): { ok: false; error: ErrorCode; message: string } => ({
   ok: false,
@@ -67,6 +87,8 @@ export class SearchRun extends DurableObject<Env> {
    * the stored state; a new instance (after an eviction) reads storage again.
    */
   private cached: { record: SearchRecord; search: Search } | null = null;
+  /** Managed mode: the generation or judging under way, aborted by a cancel. */
+  private inflight: AbortController | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -99,18 +121,40 @@ export class SearchRun extends DurableObject<Env> {
     );
   }
 
-  /** The record and the search for its owner (others learn nothing: not found). */
-  private load(owner: string): SearchResult<{ record: SearchRecord; search: Search }> {
+  /** A told node's answer, score and feedback, as a refinement prompt shows them. */
+  private parentOf(search: Search, node: number): Parent | null {
+    const n = search.state.nodes[node];
+    if (!n || node === 0 || n.score === null) return null;
+    const row = this.sql
+      .exec<{ answer: string; feedback: string | null }>("SELECT answer, feedback FROM answers WHERE node = ?", node)
+      .toArray()[0];
+    return row ? { answer: row.answer, score: n.score, feedback: row.feedback } : null;
+  }
+
+  /** The stored record and search, whoever asks (the alarm), or null before create. */
+  private current(): { record: SearchRecord; search: Search } | null {
     if (!this.cached) {
       const record = this.read<SearchRecord>("record");
       const state = this.read<SearchState>("state");
       if (record && state) this.cached = { record, search: new Search(state) };
     }
-    if (!this.cached || this.cached.record.owner !== owner) return fail("not_found", "Search not found");
-    return { ok: true, value: this.cached };
+    return this.cached;
   }
 
-  create(id: string, owner: string, request: SearchRequest, webhookSecret: string | null): SearchResult<SearchView> {
+  /** The record and the search for its owner (others learn nothing: not found). */
+  private load(owner: string): SearchResult<{ record: SearchRecord; search: Search }> {
+    const current = this.current();
+    if (!current || current.record.owner !== owner) return fail("not_found", "Search not found");
+    return { ok: true, value: current };
+  }
+
+  async create(
+    id: string,
+    owner: string,
+    roles: string[],
+    request: SearchRequest,
+    webhookSecret: string | null,
+  ): Promise<SearchResult<SearchView>> {
     if (this.read<SearchRecord>("record")) return fail("conflict", "Search exists");
     let search: Search;
     try {
@@ -120,6 +164,7 @@ export class SearchRun extends DurableObject<Env> {
         maxNodes: request.budget.nodes,
         seed: request.seed ?? 0,
         posterior: request.posterior,
+        prune: request.prune,
       });
     } catch (err) {
       return fail("invalid_request", (err as Error).message);
@@ -136,20 +181,30 @@ export class SearchRun extends DurableObject<Env> {
       tokensUsed: 0,
       history: [],
       webhookSecret,
+      roles,
+      failures: 0,
     };
     this.persist(() => {
       this.write("record", record);
       this.write("state", search.state);
     });
     this.cached = { record, search };
+    if (request.mode === "managed") await this.ctx.storage.setAlarm(Date.now());
     return { ok: true, value: this.view(record, search) };
   }
 
-  get(owner: string): SearchResult<SearchView> {
+  async get(owner: string): Promise<SearchResult<SearchView>> {
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
     const { record, search } = loaded.value;
     this.expire(record);
+    // A managed search always has its next step scheduled; should an alarm have been lost, a read schedules it.
+    if (
+      record.request.mode === "managed" &&
+      record.status === "running" &&
+      (await this.ctx.storage.getAlarm()) === null
+    )
+      await this.ctx.storage.setAlarm(Date.now());
     return { ok: true, value: this.view(record, search) };
   }
 
@@ -180,6 +235,8 @@ export class SearchRun extends DurableObject<Env> {
     if (record.status !== "running") return fail("conflict", `The search has already stopped (${record.reason})`);
     this.finish(record, "cancelled", "cancelled");
     this.persist(() => this.write("record", record));
+    this.inflight?.abort();
+    this.publish(record, { kind: "search.done", reason: record.reason });
     return { ok: true, value: this.view(record, search) };
   }
 
@@ -225,65 +282,186 @@ export class SearchRun extends DurableObject<Env> {
     if (ticket < 1 || !node) return fail("invalid_request", `No ticket ${ticket}`);
     if (node.score !== null || this.scoring.has(ticket))
       return fail("conflict", `Ticket ${ticket} has already been told`);
-    const scorer = record.request.scorer;
-    if (score === undefined) {
-      if (scorer.type === "caller") return fail("invalid_request", "This search's scorer is the caller: send score");
-      if (scorer.type === "llm-judge") return fail("unavailable", "The llm-judge scorer is not available yet");
-      const local = scoreLocally(scorer, answer);
-      if (local !== null) score = local;
-      else if (scorer.type === "webhook") {
-        this.scoring.add(ticket);
-        try {
-          score = await scoreByWebhook(
-            scorer.url,
-            record.webhookSecret ?? "",
-            { searchId: record.id, node: ticket, task: record.request.task, answer },
-            getConfig(this.env).jobsInputUrlAllowPrivate,
-          );
-        } catch (err) {
-          if (err instanceof ScorerError)
-            return fail(err.kind === "invalid" ? "invalid_request" : "upstream_error", err.message);
-          throw err;
-        } finally {
-          this.scoring.delete(ticket);
-        }
+    let scored: Scored;
+    if (score !== undefined) scored = { score, feedback: null, tokens: 0 };
+    else {
+      if (record.request.scorer.type === "caller")
+        return fail("invalid_request", "This search's scorer is the caller: send score");
+      this.scoring.add(ticket);
+      try {
+        scored = await this.scoreAnswer(record, ticket, answer, AbortSignal.timeout(60_000));
+      } catch (err) {
+        const refusal = refusalOf(err);
+        if (refusal) return refusal;
+        throw err;
+      } finally {
+        this.scoring.delete(ticket);
       }
     }
-    // Read again: other calls may have run while the webhook was scoring.
+    // Read again: other calls may have run while a scorer was working.
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
-    const { record: current, search } = loaded.value;
-    if (current.status === "cancelled") return fail("conflict", "The search was cancelled");
-    const before = search.best()?.score ?? null;
+    const { record: latest, search } = loaded.value;
+    if (latest.status === "cancelled") return fail("conflict", "The search was cancelled");
     try {
-      search.tell(ticket, "", score as number);
+      const told = this.commit(latest, search, ticket, answer, scored, tokens + scored.tokens);
+      return { ok: true, value: told };
     } catch (err) {
       if (err instanceof SearchError)
         return fail(err.code === "conflict" ? "conflict" : "invalid_request", err.message);
       throw err;
     }
+  }
+
+  /**
+   * Managed mode, one node per alarm: the pending ticket (one an eviction interrupted) or the next ask, generated
+   * through the LLM router, scored, told; then the next alarm. Every step is in storage before the next await, so an
+   * evicted object resumes at its next alarm (or at the next read, should the alarm be lost).
+   */
+  override async alarm(): Promise<void> {
+    const loaded = this.current();
+    if (loaded?.record.request.mode !== "managed") return;
+    const { record, search } = loaded;
+    this.expire(record);
+    if (record.status !== "running") return;
+    let ticket = search.pending[0];
+    if (ticket === undefined) {
+      const ask = search.ask();
+      if (!ask) {
+        this.settle(record, search);
+        this.persist(() => this.write("record", record));
+        return;
+      }
+      ticket = ask.ticket;
+      record.updatedAt = Date.now();
+      this.persist(() => {
+        this.write("state", search.state);
+        this.write("record", record);
+      });
+    }
+    const node = search.state.nodes[ticket] as TreeNode;
+    const parent = node.parent ? this.parentOf(search, node.parent) : null;
+    const { request } = record;
+    const abort = new AbortController();
+    this.inflight = abort;
+    const signals = [abort.signal];
+    if (request.budget.seconds !== undefined) {
+      signals.push(AbortSignal.timeout(Math.max(1, record.createdAt + request.budget.seconds * 1000 - Date.now())));
+    }
+    const signal = AbortSignal.any(signals);
+    const caller = { userId: record.owner, roles: record.roles ?? [] };
+    const ctx = { waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p) };
+    let spent = 0;
+    let outcome: { answer: string; scored: Scored } | { error: unknown };
+    try {
+      const generated = await generateAnswer(this.env, ctx, caller, node.model, request.task, parent, signal);
+      spent = generated.tokens;
+      const scored = await this.scoreAnswer(record, ticket, generated.text, signal);
+      outcome = { answer: generated.text, scored };
+    } catch (err) {
+      outcome = { error: err };
+    } finally {
+      this.inflight = null;
+    }
+    // Read again: a cancel or a read may have run while the router worked.
+    const latest = this.current();
+    if (latest?.record.status !== "running") return;
+    if ("error" in outcome) {
+      this.managedFailure(latest.record, outcome.error, spent);
+      if (latest.record.status === "running") {
+        const wait = Math.min(MANAGED_RETRIES.maxMs, MANAGED_RETRIES.firstMs * 2 ** (latest.record.failures ?? 0));
+        await this.ctx.storage.setAlarm(Date.now() + wait);
+      }
+      return;
+    }
+    latest.record.failures = 0;
+    this.commit(latest.record, latest.search, ticket, outcome.answer, outcome.scored, spent + outcome.scored.tokens);
+    if (latest.record.status === "running") await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** A failed managed step: the deadline, a transient router failure (retried a few times), or the end. */
+  private managedFailure(record: SearchRecord, err: unknown, spent: number): void {
+    record.tokensUsed += spent;
+    this.expire(record);
+    if (record.status === "running") {
+      // A scorer webhook that failed may answer next time; one whose URL is now refused will not.
+      const transient =
+        err instanceof ApiError ? TRANSIENT.has(err.code) : err instanceof ScorerError && err.kind === "upstream";
+      const message =
+        err instanceof ApiError || err instanceof ScorerError ? err.message : "an unexpected error in the search step";
+      record.failures = (record.failures ?? 0) + 1;
+      if (!transient || record.failures >= MANAGED_RETRIES.max) {
+        this.finish(record, "failed", `generation failed: ${message}`);
+        this.publish(record, { kind: "search.done", reason: record.reason });
+      }
+    }
+    this.persist(() => this.write("record", record));
+  }
+
+  /** Scores an answer by the search's scorer (not the caller's): local, webhook, or the llm-judge through the router. */
+  private async scoreAnswer(
+    record: SearchRecord,
+    ticket: number,
+    answer: string,
+    signal: AbortSignal,
+  ): Promise<Scored> {
+    const scorer = record.request.scorer;
+    const local = scoreLocally(scorer, answer);
+    if (local !== null) return { score: local, feedback: null, tokens: 0 };
+    if (scorer.type === "webhook") {
+      const score = await scoreByWebhook(
+        scorer.url,
+        record.webhookSecret ?? "",
+        { searchId: record.id, node: ticket, task: record.request.task, answer },
+        getConfig(this.env).jobsInputUrlAllowPrivate,
+      );
+      return { score, feedback: null, tokens: 0 };
+    }
+    if (scorer.type === "llm-judge") {
+      const ctx = { waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p) };
+      const caller = { userId: record.owner, roles: record.roles ?? [] };
+      const judged = await judgeAnswer(this.env, ctx, caller, scorer, record.request.task, answer, signal);
+      return { score: judged.score, feedback: judged.feedback, tokens: judged.tokens };
+    }
+    throw new ScorerError("invalid", "This search's scorer is the caller: send score");
+  }
+
+  /** Records a scored answer: the tree, the record, the answer in one transaction; then progress to the hub. */
+  private commit(
+    record: SearchRecord,
+    search: Search,
+    ticket: number,
+    answer: string,
+    scored: Scored,
+    tokens: number,
+  ): { node: NodeView; best: NodeView | null; status: SearchRecord["status"] } {
+    const before = search.best()?.score ?? null;
+    search.tell(ticket, "", scored.score);
     const now = Date.now();
-    current.updatedAt = now;
-    current.tokensUsed += tokens;
+    record.updatedAt = now;
+    record.tokensUsed += tokens;
     const best = search.best();
     const improved = best && best.id === ticket && (before === null || (best.score as number) > before);
-    if (improved && current.history.length < SEARCH_LIMITS.maxHistory) {
-      current.history.push({ node: ticket, score: score as number, at: now });
+    if (improved && record.history.length < SEARCH_LIMITS.maxHistory) {
+      record.history.push({ node: ticket, score: scored.score, at: now });
     }
-    this.settle(current, search);
+    this.settle(record, search);
     this.persist(() => {
-      this.sql.exec("INSERT OR REPLACE INTO answers (node, answer, tokens) VALUES (?, ?, ?)", ticket, answer, tokens);
+      this.sql.exec(
+        "INSERT OR REPLACE INTO answers (node, answer, tokens, feedback) VALUES (?, ?, ?, ?)",
+        ticket,
+        answer,
+        tokens,
+        scored.feedback,
+      );
       this.write("state", search.state);
-      this.write("record", current);
+      this.write("record", record);
     });
     const told = this.nodeView(search, ticket);
-    this.publish(current, { kind: "search.node", node: { ...told, answer: null } });
-    if (improved) this.publish(current, { kind: "search.best", node: told });
-    if (current.status !== "running") this.publish(current, { kind: "search.done", reason: current.reason });
-    return {
-      ok: true,
-      value: { node: told, best: best ? this.nodeView(search, best.id) : null, status: current.status },
-    };
+    this.publish(record, { kind: "search.node", node: { ...told, answer: null } });
+    if (improved) this.publish(record, { kind: "search.best", node: told });
+    if (record.status !== "running") this.publish(record, { kind: "search.done", reason: record.reason });
+    return { node: told, best: best ? this.nodeView(search, best.id) : null, status: record.status };
   }
 
   /** Stops a running search whose budget, deadline or target score has been reached. */

@@ -5,7 +5,7 @@ import { principal } from "../src/lib/identity/auth";
 import { randomToken } from "../src/lib/identity/tokens";
 import { openSearchRoom } from "../src/lib/orchestration/rooms";
 import { scorerProblem } from "../src/lib/orchestration/scorers";
-import { ROUTER_AVAILABLE, searchObject, unwrapSearch } from "../src/lib/orchestration/service";
+import { checkModels, searchObject, unwrapSearch } from "../src/lib/orchestration/service";
 import { SEARCH_LIMITS, SearchRequest } from "../src/lib/orchestration/spec";
 import { newWebhookSecret } from "../src/lib/orchestration/webhook-signature";
 import { ApiError } from "../src/lib/platform/errors";
@@ -22,11 +22,6 @@ const TellBody = z.object({
   tokens: z.number().int().min(0).max(SEARCH_LIMITS.maxTokens).default(0),
 });
 
-const routerMissing = (what: string) =>
-  new ApiError("unavailable", `${what} needs the LLM router, which this deployment does not have yet`, {
-    headers: { "Retry-After": "3600" },
-  });
-
 export const searchesService = new ApiRouter("searches")
   .route(
     {
@@ -35,15 +30,18 @@ export const searchesService = new ApiRouter("searches")
       auth: "user",
       summary: "Start a search",
       description:
-        "`{task, models[], algorithm, scorer, budget: {nodes, tokens?, seconds?}, seed?, mode?, posterior?, " +
+        "`{task, models[], algorithm, scorer, budget: {nodes, tokens?, seconds?}, seed?, mode?, posterior?, prune?, " +
         "stopAtScore?}`. algorithm: ab-mcts-a, ab-mcts-m, repeated-sampling, sequential-refinement (several models " +
         "make AB-MCTS the multi-model variant). scorer: exact, regex, json-schema, webhook, llm-judge or caller. " +
-        "mode external: you generate (and may score) through /:id/ask and /:id/tell. A webhook scorer's signing " +
-        "secret is in the answer, once.",
+        "mode managed (default): Tessera generates through the LLM router, each model a chat alias; follow it with " +
+        "GET or the hub room search:<id>. mode external: you generate (and may score) through /:id/ask and " +
+        "/:id/tell. A webhook scorer's signing secret is in the answer, once.",
       body: SearchRequest,
       responses: {
         201: { description: "The search (and `webhookSecret` for a webhook scorer)" },
-        503: { description: "Managed generation or the llm-judge scorer, before the LLM router is deployed" },
+        400: {
+          description: "Bad input: unknown algorithm or model, no models, a budget over the limits, a bad scorer",
+        },
       },
     },
     async (c, { body }) => {
@@ -53,13 +51,13 @@ export const searchesService = new ApiRouter("searches")
           issues: [{ path: ["body", ...problem.path], code: "invalid_scorer", message: problem.message }],
         });
       }
-      if (body.mode === "managed" && !ROUTER_AVAILABLE) throw routerMissing("Managed generation (mode managed)");
-      if (body.scorer.type === "llm-judge" && !ROUTER_AVAILABLE) throw routerMissing("The llm-judge scorer");
-      const owner = principal(c).sub;
+      const who = principal(c);
+      await checkModels(c.env, body, who.roles);
+      const owner = who.sub;
       const id = randomToken("srch_", 16);
       const webhookSecret = body.scorer.type === "webhook" ? newWebhookSecret() : null;
       await openSearchRoom(c.env, id, owner);
-      const view = unwrapSearch(await searchObject(c.env, id).create(id, owner, body, webhookSecret));
+      const view = unwrapSearch(await searchObject(c.env, id).create(id, owner, who.roles, body, webhookSecret));
       return c.json(webhookSecret ? { ...view, webhookSecret } : view, 201);
     },
   )

@@ -8,11 +8,19 @@ export interface Variant {
   label: string;
   algorithm: Algorithm;
   models: string[];
+  /** AB-MCTS-M's TreeQuest pruning (default on). */
+  prune?: boolean;
 }
 
 /** One search on one task: whether it found an answer passing every test within `budget` generations. */
 export function solve(task: SimTask, variant: Variant, budget: number, seed: number): boolean {
-  const search = Search.create({ algorithm: variant.algorithm, models: variant.models, maxNodes: budget, seed });
+  const search = Search.create({
+    algorithm: variant.algorithm,
+    models: variant.models,
+    maxNodes: budget,
+    seed,
+    prune: variant.prune,
+  });
   const world = Random.seeded(seed ^ 0x5eed);
   const passed = new Map<number, number>();
   for (let ask = search.ask(); ask; ask = search.ask()) {
@@ -40,23 +48,42 @@ export function wilson(k: number, n: number): [number, number] {
 export interface QualityRow {
   label: string;
   budget: number;
+  /** Pooled over every seed's tasks. */
   solved: number;
   tasks: number;
   rate: number;
   ci: [number, number];
+  /** The success rate on each seed's own task set, in the order of the seeds. */
+  perSeed: number[];
 }
 
-export function runQuality(variants: Variant[], budgets: number[], tasks: number, seed: number): QualityRow[] {
-  const taskRng = Random.seeded(seed);
-  const generated = Array.from({ length: tasks }, () => makeTask(taskRng));
+/** Every variant at every budget on `tasks` generated tasks per seed (a fresh task set for each seed), pooled. */
+export function runQuality(variants: Variant[], budgets: number[], tasks: number, seeds: number[]): QualityRow[] {
+  const sets = seeds.map((seed) => {
+    const taskRng = Random.seeded(seed);
+    return { seed, tasks: Array.from({ length: tasks }, () => makeTask(taskRng)) };
+  });
   const rows: QualityRow[] = [];
   for (const budget of budgets) {
     for (const variant of variants) {
-      let solved = 0;
-      generated.forEach((task, i) => {
-        if (solve(task, variant, budget, seed * 7919 + i)) solved++;
+      const perSeed = sets.map(({ seed, tasks: set }) => {
+        let solved = 0;
+        set.forEach((task, i) => {
+          if (solve(task, variant, budget, seed * 7919 + i)) solved++;
+        });
+        return solved;
       });
-      rows.push({ label: variant.label, budget, solved, tasks, rate: solved / tasks, ci: wilson(solved, tasks) });
+      const solved = perSeed.reduce((a, b) => a + b, 0);
+      const n = tasks * seeds.length;
+      rows.push({
+        label: variant.label,
+        budget,
+        solved,
+        tasks: n,
+        rate: solved / n,
+        ci: wilson(solved, n),
+        perSeed: perSeed.map((k) => k / tasks),
+      });
     }
   }
   return rows;

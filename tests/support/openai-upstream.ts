@@ -11,6 +11,13 @@
 //   words-<n>        answers (or streams) n words at once (the bench's long stream)
 //   switch-<name>    500 or echo, as /control/switch?name=&mode=fail|ok last set (default fail)
 //   fusion-json      a fusion synthesis: JSON whose summary lists the inputs the prompt cited ("## Input N (type")
+//   mcts-gen-<k>[-slow]  a search's generator (src/lib/orchestration/generate.ts prompts): for a task holding
+//                    TARGET=<word>, a fresh answer is the word's first k letters and "?" for the rest; a refinement
+//                    (the prompt holds the parent in <answer>…</answer>) fixes the parent's first wrong letter, so
+//                    refining improves. -slow answers after 300 ms. Deterministic: the answer is a function of the prompt
+//   mcts-judge       the llm-judge: "… Score: <share of the target's letters the <answer> has right>"
+//   mcts-judge-frac  the same share as "c/n" without the word "score"
+//   mcts-judge-mute  a verdict with no number in it
 // Under /v1/… as well as /…, so a Hugging Face endpointUrl (TGI, vLLM: OpenAI's protocol under /v1) works too.
 // GET /control/count?model= is how many requests a model has had.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -48,6 +55,29 @@ function lastUserText(body: ChatBody): string {
   return (last.content as { type: string; text?: string }[])
     .map((p) => (p.type === "text" ? p.text : `[${p.type}]`))
     .join(" ");
+}
+
+/** The search generator's and judge's answers (see the header), or null for other models. */
+function mctsReply(model: string, prompt: string): string | null {
+  if (!model.startsWith("mcts-")) return null;
+  const target = /TARGET=([A-Za-z0-9]+)/.exec(prompt)?.[1] ?? "";
+  const given = /<answer>\n([\s\S]*?)\n<\/answer>/.exec(prompt)?.[1];
+  const gen = /^mcts-gen-(\d+)/.exec(model);
+  if (gen) {
+    if (given === undefined) {
+      const k = Math.min(target.length, Number(gen[1]));
+      return target.slice(0, k) + "?".repeat(target.length - k);
+    }
+    const letters = [...given.padEnd(target.length, "?").slice(0, target.length)];
+    const wrong = letters.findIndex((c, i) => c !== target[i]);
+    if (wrong >= 0) letters[wrong] = target[wrong] as string;
+    return letters.join("");
+  }
+  const right = [...(given ?? "")].filter((c, i) => c === target[i]).length;
+  const n = Math.max(1, target.length);
+  if (model === "mcts-judge") return `The answer has ${right} of the ${n} letters right.\nScore: ${right / n}`;
+  if (model === "mcts-judge-frac") return `Partly right; I would give it ${right}/${n}.`;
+  return "It reads well.";
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -137,10 +167,13 @@ export async function startOpenAiUpstream(): Promise<OpenAiUpstream> {
       });
     }
     const wordCount = Number(/^words-(\d+)$/.exec(model)?.[1] ?? 20);
+    const mcts = mctsReply(model, lastUserText(body));
+    if (mcts !== null && model.endsWith("-slow")) await sleep(300);
     const text =
-      model === "cut-stream" || model.startsWith("slow-stream") || model.startsWith("words-")
+      mcts ??
+      (model === "cut-stream" || model.startsWith("slow-stream") || model.startsWith("words-")
         ? Array.from({ length: wordCount }, (_, i) => `w${i}`).join(" ")
-        : `echo: ${lastUserText(body)} t=${body.temperature ?? "none"}`;
+        : `echo: ${lastUserText(body)} t=${body.temperature ?? "none"}`);
     const usage = {
       prompt_tokens: 10,
       completion_tokens: model === "big-usage" ? 6000 : 5,
@@ -246,6 +279,14 @@ export function testLlmRoutes(upstreamUrl: string, deadUrl: string): string {
       local: { targets: [{ provider: "local", model: "qwen2.5-0.5b-instruct" }] },
       "admins-only": { targets: [up("echo")], roles: ["admin"] },
       embed: { kind: "embeddings", targets: [up("fail500-embed"), up("embed-model")] },
+      // Searches (tests/workers/searches.test.ts): generators of different skill, judges, a refusing model.
+      "mcts-weak": { targets: [up("mcts-gen-1")] },
+      "mcts-strong": { targets: [up("mcts-gen-3")] },
+      "mcts-slow": { targets: [up("mcts-gen-2-slow")] },
+      "mcts-judge": { targets: [up("mcts-judge")] },
+      "mcts-judge-frac": { targets: [up("mcts-judge-frac")] },
+      "mcts-judge-mute": { targets: [up("mcts-judge-mute")] },
+      "mcts-refused": { targets: [up("context")] },
     },
     dailyTokenBudget: 5000,
     retriesPerTarget: 1,

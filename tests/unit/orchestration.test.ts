@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { drawMixed } from "../../src/lib/orchestration/ab-mcts-m";
+import { drawMixed, prunable } from "../../src/lib/orchestration/ab-mcts-m";
+import { generationPrompt, parseJudgeScore } from "../../src/lib/orchestration/generate";
 import { betaPosterior, drawMean, gaussianPosterior, type Stats } from "../../src/lib/orchestration/posterior";
 import { Random } from "../../src/lib/orchestration/random";
 import { ALGORITHMS, type Algorithm, Search, SearchError } from "../../src/lib/orchestration/search";
+import { backUp, newNode, type TreeNode } from "../../src/lib/orchestration/tree";
 
 /** Runs a search to its budget with a deterministic scorer of (parent score, model). */
 function run(algorithm: Algorithm, models: string[], maxNodes: number, seed: number, score: (n: number) => number) {
@@ -215,5 +217,75 @@ describe("webhook signature (Standard Webhooks)", () => {
     const key = Buffer.from(secret.slice("whsec_".length), "base64");
     const expected = createHmac("sha256", key).update(`srch_x.3.1700000000.${body}`).digest("base64");
     expect(headers["webhook-signature"]).toBe(`v1,${expected}`);
+  });
+});
+
+describe("llm-judge score parsing", () => {
+  it("reads the last labelled score as a decimal, a fraction or a percentage", () => {
+    expect(parseJudgeScore("Mostly right.\nScore: 0.75")).toBe(0.75);
+    expect(parseJudgeScore("score = .5")).toBe(0.5);
+    expect(parseJudgeScore("Score: 0.2 at first glance… on reflection, Score: 0.9")).toBe(0.9);
+    expect(parseJudgeScore("**Score:** 7/10")).toBe(0.7);
+    expect(parseJudgeScore("Final score: 80%")).toBe(0.8);
+    expect(parseJudgeScore("The score is 1")).toBe(1);
+  });
+
+  it("falls back to the last fraction or percentage, or a reply that is only a number", () => {
+    expect(parseJudgeScore("I'd give it 3/4, maybe 5/8.")).toBe(0.625);
+    expect(parseJudgeScore("About 40 % right")).toBe(0.4);
+    expect(parseJudgeScore(" 0.3\n")).toBe(0.3);
+  });
+
+  it("no number, or an ambiguous or impossible one, is no score", () => {
+    expect(parseJudgeScore("It reads well.")).toBeNull();
+    expect(parseJudgeScore("Score: 7")).toBeNull();
+    expect(parseJudgeScore("Score: 11/10")).toBeNull();
+    expect(parseJudgeScore("Score: 3/0")).toBeNull();
+    expect(parseJudgeScore("Score: 120%")).toBeNull();
+    expect(parseJudgeScore("There are 3 bugs in 12 lines")).toBeNull();
+  });
+});
+
+describe("generation prompts", () => {
+  it("a fresh answer sees the task; a refinement also its parent's answer, score and feedback", () => {
+    expect(generationPrompt("Add 2 and 2", null)).toBe("Task:\nAdd 2 and 2");
+    const refine = generationPrompt("Add 2 and 2", { answer: "5", score: 0.25, feedback: "Off by one." });
+    expect(refine).toContain("<answer>\n5\n</answer>");
+    expect(refine).toContain("scored 0.250 out of 1");
+    expect(refine).toContain("Off by one.");
+  });
+});
+
+describe("TreeQuest's details", () => {
+  /** A root with one child whose subtree holds `scores` (the child's own first, then a chain of refinements). */
+  function chain(scores: number[]): TreeNode[] {
+    const nodes: TreeNode[] = [newNode(0, null, "")];
+    let parent = nodes[0] as TreeNode;
+    for (const score of scores) {
+      const node = newNode(nodes.length, parent, "m");
+      nodes.push(node);
+      parent.children.push(node.id);
+      backUp(nodes, node, score);
+      parent = node;
+    }
+    return nodes;
+  }
+
+  it("AB-MCTS-M prunes a subtree of four or more scores, three quarters of them equal", () => {
+    expect(prunable(chain([0.5, 0.5, 0.5, 0.7]), chain([0.5, 0.5, 0.5, 0.7])[1] as TreeNode)).toBe(true);
+    const varied = chain([0.5, 0.6, 0.5, 0.7]);
+    expect(prunable(varied, varied[1] as TreeNode)).toBe(false);
+    const small = chain([0.5, 0.5, 0.5]);
+    expect(prunable(small, small[1] as TreeNode)).toBe(false);
+  });
+
+  it("the multi-model arm sends most generations to the model that scores better across the search", () => {
+    for (const algorithm of ["ab-mcts-a", "ab-mcts-m"] as const) {
+      const search = Search.create({ algorithm, models: ["weak", "strong"], maxNodes: 60, seed: 5 });
+      for (let ask = search.ask(); ask; ask = search.ask())
+        search.tell(ask.ticket, "", ask.model === "strong" ? 0.8 : 0.2);
+      const strong = search.state.nodes.filter((n) => n.model === "strong").length;
+      expect(strong, algorithm).toBeGreaterThan(45);
+    }
   });
 });

@@ -26,7 +26,7 @@ interface SearchView {
   id: string;
   status: string;
   reason: string | null;
-  used: { nodes: number; told: number; tokens: number };
+  used: { nodes: number; told: number; tokens: number; seconds: number };
   best: NodeView | null;
   history: { node: number; score: number }[];
   webhookSecret?: string;
@@ -262,19 +262,18 @@ describe("bad input", () => {
     );
   });
 
-  it("managed generation and the llm-judge scorer answer 503 with Retry-After until the router is deployed", async () => {
-    const { accessToken: token } = await registerUser();
-    const res = await api("POST", "/v1/searches", {
-      token,
-      body: { ...base, mode: "managed", scorer: { type: "exact", expected: "x" } },
-    });
-    expect(res.status).toBe(503);
-    expect(res.headers.get("retry-after")).toBe("3600");
-    const judge = await api("POST", "/v1/searches", {
-      token,
-      body: { ...base, scorer: { type: "llm-judge", model: "small", rubric: "correct?" } },
-    });
-    expect(judge.status).toBe(503);
+  it("a model the LLM router does not serve, for generation or for the judge: 400 naming the field", async () => {
+    const managed = { ...base, mode: "managed", scorer: { type: "exact", expected: "x" } };
+    expect((await refused({ ...managed, models: ["mcts-weak", "no-such-model"] })).error.issues?.[0]?.path).toEqual([
+      "body",
+      "models",
+      1,
+    ]);
+    const judge = { type: "llm-judge", model: "no-such-judge", rubric: "right?" };
+    expect((await refused({ ...base, scorer: judge })).error.issues?.[0]?.path).toEqual(["body", "scorer", "model"]);
+    // Embeddings aliases are not chat models; an admins-only alias is not the caller's.
+    expect((await refused({ ...managed, models: ["embed"] })).error.code).toBe("invalid_request");
+    expect((await refused({ ...managed, models: ["admins-only"] })).error.code).toBe("invalid_request");
   });
 
   it("a webhook scorer search gets a signing secret once", async () => {
@@ -321,4 +320,191 @@ describe("webhook scorer", () => {
       scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, false),
     ).rejects.toThrow(/private/);
   });
+});
+
+describe("managed mode: generation through the LLM router", () => {
+  // The test upstream's mcts-* models (tests/support/openai-upstream.ts): a fresh answer gets the first k letters
+  // of the TARGET word right, a refinement fixes its parent's first wrong letter, the judge scores the share of
+  // letters right. Every call reports 15 tokens.
+  const word = "tessera";
+  const managed = {
+    task: `Spell the secret word. TARGET=${word}`,
+    models: ["mcts-weak"],
+    algorithm: "sequential-refinement",
+    scorer: { type: "exact", expected: word },
+    budget: { nodes: 12 },
+    seed: 3,
+    mode: "managed",
+  };
+  const TOKENS_PER_CALL = 15;
+
+  async function view(token: string, id: string): Promise<SearchView> {
+    const res = await api("GET", `/v1/searches/${id}`, { token });
+    expect(res.status, await res.clone().text()).toBe(200);
+    return json<SearchView>(res);
+  }
+
+  /** Polls (with backoff) until the search satisfies `done`; 60 s at most. */
+  async function until(token: string, id: string, done: (v: SearchView) => boolean): Promise<SearchView> {
+    const started = Date.now();
+    let last = await view(token, id);
+    for (let wait = 50; !done(last); wait = Math.min(1000, wait * 2)) {
+      if (Date.now() - started > 60_000) throw new Error(`search ${id} never got there: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, wait));
+      last = await view(token, id);
+    }
+    return last;
+  }
+
+  const stopped = (v: SearchView) => v.status !== "running";
+
+  async function tree(token: string, id: string): Promise<(NodeView & { depth: number })[]> {
+    return (
+      await json<{ nodes: (NodeView & { depth: number })[] }>(await api("GET", `/v1/searches/${id}/tree`, { token }))
+    ).nodes;
+  }
+
+  it("generates a fresh answer, then refinements whose prompts carry the parent, until the exact answer", async () => {
+    const { accessToken: token, user } = await registerUser();
+    const search = await start(token, managed);
+    expect(search.status).toBe("running");
+    const done = await until(token, search.id, stopped);
+    expect(done).toMatchObject({ status: "done", reason: "score" });
+    expect(done.best?.answer).toBe(word);
+    const nodes = await tree(token, search.id);
+    // "t??????", then each refinement one letter more: 7 answers in a chain.
+    expect(nodes.slice(1).map((n) => [n.parent, n.answer])).toEqual(
+      Array.from({ length: word.length }, (_, i) => [i, word.slice(0, i + 1) + "?".repeat(word.length - i - 1)]),
+    );
+    expect(done.used).toMatchObject({ nodes: 7, told: 7, tokens: 7 * TOKENS_PER_CALL });
+    // Progress reached the owner's channel and the search's room, search.done included.
+    const kinds = async (room: string) =>
+      (await roomStub(env, room).history(0))
+        .map((f) => JSON.parse(f) as { data: { kind: string; searchId: string } })
+        .filter((f) => f.data.searchId === search.id)
+        .map((f) => f.data.kind);
+    let roomKinds: string[] = [];
+    for (let wait = 10; wait < 5000 && !roomKinds.includes("search.done"); wait *= 2) {
+      await new Promise((r) => setTimeout(r, wait));
+      roomKinds = await kinds(`search:${search.id}`);
+    }
+    expect(roomKinds.filter((k) => k === "search.node")).toHaveLength(7);
+    expect(roomKinds).toContain("search.done");
+    expect(await kinds(`user:${user.id}`)).toContain("search.best");
+  }, 90_000);
+
+  it("scores by an llm-judge through the router; AB-MCTS with two models refines what scored well", async () => {
+    const { accessToken: token } = await registerUser();
+    const search = await start(token, {
+      ...managed,
+      models: ["mcts-weak", "mcts-strong"],
+      algorithm: "ab-mcts-a",
+      scorer: { type: "llm-judge", model: "mcts-judge", rubric: "How many letters of the secret word are right?" },
+      budget: { nodes: 10 },
+    });
+    const done = await until(token, search.id, stopped);
+    const nodes = (await tree(token, search.id)).slice(1);
+    expect(nodes.length).toBe(done.used.told);
+    for (const n of nodes) {
+      // The judge's score is the share of letters right, read back from its "Score: x" line.
+      const right = [...(n.answer ?? "")].filter((c, i) => c === word[i]).length;
+      expect(n.score).toBeCloseTo(right / word.length, 3);
+    }
+    // A refinement is one letter better than its parent.
+    const refined = nodes.filter((n) => n.parent !== null && n.parent > 0);
+    expect(refined.length).toBeGreaterThan(0);
+    for (const n of refined) {
+      const parent = nodes.find((p) => p.id === n.parent);
+      expect(n.score as number).toBeCloseTo((parent?.score as number) + 1 / word.length, 3);
+    }
+    // Each node is a generation and a judgement: two router calls.
+    expect(done.used.tokens).toBe(nodes.length * 2 * TOKENS_PER_CALL);
+    expect(done.best?.score).toBe(Math.max(...nodes.map((n) => n.score as number)));
+  }, 90_000);
+
+  it("stops at the token budget, counted from the router's usage", async () => {
+    const { accessToken: token } = await registerUser();
+    const search = await start(token, { ...managed, budget: { nodes: 12, tokens: 40 } });
+    const done = await until(token, search.id, stopped);
+    expect(done).toMatchObject({ status: "done", reason: "tokens", used: { told: 3, tokens: 45 } });
+  }, 90_000);
+
+  it("stops at the seconds budget", async () => {
+    const { accessToken: token } = await registerUser();
+    const search = await start(token, {
+      ...managed,
+      models: ["mcts-slow"],
+      task: "An unspellable word. TARGET=abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+      scorer: { type: "exact", expected: "never" },
+      budget: { nodes: 500, seconds: 2 },
+    });
+    const done = await until(token, search.id, stopped);
+    expect(done).toMatchObject({ status: "done", reason: "deadline" });
+    expect(done.used.told).toBeLessThan(500);
+  }, 90_000);
+
+  it("cancels: the generation under way is dropped and no node is added afterwards", async () => {
+    const { accessToken: token } = await registerUser();
+    const search = await start(token, { ...managed, models: ["mcts-slow"] });
+    await until(token, search.id, (v) => v.used.told >= 1);
+    const res = await api("DELETE", `/v1/searches/${search.id}`, { token });
+    expect(res.status).toBe(200);
+    const cancelled = await json<SearchView>(res);
+    expect(cancelled.status).toBe("cancelled");
+    // Longer than a slow generation: one in flight at the cancel would have been told by now.
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await view(token, search.id);
+    expect(later).toMatchObject({ status: "cancelled", used: { told: cancelled.used.told } });
+    expect(later.best?.answer).not.toBe(word);
+  }, 90_000);
+
+  it("a model the router refuses ends the search as failed, with the reason", async () => {
+    const { accessToken: token } = await registerUser();
+    const search = await start(token, { ...managed, models: ["mcts-refused"] });
+    const done = await until(token, search.id, stopped);
+    expect(done.status).toBe("failed");
+    expect(done.reason).toMatch(/^generation failed: .*context length/);
+    expect(done.used.told).toBe(0);
+  }, 90_000);
+
+  it("resumes after every object is evicted mid-search, with the very tree an uninterrupted run makes", async () => {
+    const { accessToken: token } = await registerUser();
+    const body = {
+      ...managed,
+      models: ["mcts-slow", "mcts-weak"],
+      algorithm: "ab-mcts-m",
+      scorer: { type: "llm-judge", model: "mcts-judge", rubric: "letters right" },
+      budget: { nodes: 8 },
+      seed: 11,
+    };
+    const straight = await start(token, body);
+    await until(token, straight.id, stopped);
+    const evicted = await start(token, body);
+    await until(token, evicted.id, (v) => v.used.told >= 3);
+    await abortAllDurableObjects();
+    const resumed = await until(token, evicted.id, stopped);
+    const shape = async (id: string) => (await tree(token, id)).map((n) => [n.parent, n.model, n.score, n.answer]);
+    expect(await shape(evicted.id)).toEqual(await shape(straight.id));
+    expect(resumed.status).toBe((await view(token, straight.id)).status);
+  }, 120_000);
+
+  it("llm-judge scores an external tell too, reading a fraction, and 0 from a verdict with no number", async () => {
+    const { accessToken: token } = await registerUser();
+    const cases: [string, number][] = [
+      ["mcts-judge", 0.5],
+      ["mcts-judge-frac", 0.5],
+      ["mcts-judge-mute", 0],
+    ];
+    for (const [judge, expected] of cases) {
+      const search = await start(token, {
+        ...base,
+        task: "TARGET=abcd",
+        scorer: { type: "llm-judge", model: judge, rubric: "letters right" },
+      });
+      const [a] = await ask(token, search.id);
+      const res = await tell(token, search.id, { ticket: a?.ticket, answer: "abxx" });
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect((await json<{ node: NodeView }>(res)).node.score, judge).toBe(expected);
+    }
+  }, 60_000);
 });

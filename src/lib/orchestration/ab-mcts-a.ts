@@ -27,5 +27,5 @@ export const selectAggregated: Policy = (state, rng) => {
     }
     node = next;
   }
-  return { parent: node.id, model: chooseModel(state, node, rng, kind) };
+  return { parent: node.id, model: chooseModel(state, rng, kind) };
 };

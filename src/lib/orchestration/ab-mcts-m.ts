@@ -9,7 +9,11 @@ import type { Random } from "./random";
 import type { Policy } from "./search";
 import { scoredChildren, type TreeNode } from "./tree";
 
-export const MIXED_PRIOR = { mu0: 0.5, v0: 0.25, aTau: 2, bTau: 0.02, aSigma: 2, bSigma: 0.02 };
+/**
+ * Priors matched to TreeQuest's (μ_α ~ N(0.5, 0.2²), σ_α ~ HalfNormal(0.2), σ_y ~ HalfNormal(0.3)) with conjugate
+ * families for the Gibbs sampler: the inverse gammas have the same means, E[τ²] = 0.2² and E[σ²] = 0.3².
+ */
+export const MIXED_PRIOR = { mu0: 0.5, v0: 0.04, aTau: 2, bTau: 0.04, aSigma: 2, bSigma: 0.09 };
 export const GIBBS_SWEEPS = 8;
 
 export interface MixedDraw {
@@ -50,6 +54,23 @@ export function drawMixed(groups: Stats[], rng: Random, sweeps = GIBBS_SWEEPS): 
   return { mu, tau2, sigma2, theta };
 }
 
+/**
+ * TreeQuest's pruning: a child whose subtree has at least `minSize` scores, `sameShare` or more of them equal (to two
+ * decimals), has stopped producing anything new and is passed over.
+ */
+export const PRUNING = { minSize: 4, sameShare: 0.75 } as const;
+
+export function prunable(nodes: TreeNode[], child: TreeNode): boolean {
+  if (child.sub[0] < PRUNING.minSize) return false;
+  const counts = new Map<number, number>();
+  const stack = [child];
+  for (let n = stack.pop(); n; n = stack.pop()) {
+    if (n.score !== null) counts.set(Math.round(n.score * 100), (counts.get(Math.round(n.score * 100)) ?? 0) + 1);
+    for (const id of n.children) stack.push(nodes[id] as TreeNode);
+  }
+  return Math.max(...counts.values()) / child.sub[0] >= PRUNING.sameShare;
+}
+
 export const selectMixed: Policy = (state, rng) => {
   let node = state.nodes[0] as TreeNode;
   for (;;) {
@@ -59,17 +80,17 @@ export const selectMixed: Policy = (state, rng) => {
       children.map((c) => c.sub),
       rng,
     );
-    const fresh = rng.normal(draw.mu, Math.sqrt(draw.tau2));
-    let best = -1;
-    let bestValue = fresh;
-    draw.theta.forEach((value, i) => {
-      if (value > bestValue) {
-        bestValue = value;
-        best = i;
-      }
-    });
-    if (best < 0) break;
-    node = children[best] as TreeNode;
+    // Thompson draws of a score (the posterior predictive, as TreeQuest): y_new for GEN, y_i for each child.
+    const noise = Math.sqrt(draw.sigma2);
+    const fresh = rng.normal(rng.normal(draw.mu, Math.sqrt(draw.tau2)), noise);
+    const ranked = draw.theta.map((theta, i) => ({ i, y: rng.normal(theta, noise) })).sort((a, b) => b.y - a.y);
+    if (!ranked[0] || ranked[0].y <= fresh) break;
+    // A child won; if it is pruned, the best unpruned child (TreeQuest), and GEN when every child is pruned.
+    const prune = state.config.prune !== false;
+    const pick = ranked.find((c) => !(prune && prunable(state.nodes, children[c.i] as TreeNode)));
+    if (!pick) break;
+    const next = children[pick.i] as TreeNode;
+    node = next;
   }
-  return { parent: node.id, model: chooseModel(state, node, rng, "gaussian") };
+  return { parent: node.id, model: chooseModel(state, rng, "mixed") };
 };

@@ -19,6 +19,8 @@ export interface SearchConfig {
   seed: number;
   /** AB-MCTS-A's posterior family (default gaussian). */
   posterior?: PosteriorKind;
+  /** AB-MCTS-M: pass over stagnant subtrees as TreeQuest does (default true; false for the paper's bare algorithm). */
+  prune?: boolean;
 }
 
 export interface SearchState {

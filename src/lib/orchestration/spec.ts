@@ -66,6 +66,8 @@ export const SearchRequest = z
     mode: z.enum(["managed", "external"]).default("managed"),
     /** AB-MCTS-A's posterior family. */
     posterior: z.enum(["gaussian", "beta"]).optional(),
+    /** AB-MCTS-M: TreeQuest's pruning of stagnant subtrees (default true; false is the paper's bare algorithm). */
+    prune: z.boolean().optional(),
     /** The search stops once an answer scores at least this (1 = only a perfect answer stops it early). */
     stopAtScore: z.number().min(0).max(1).default(1),
   })
@@ -76,7 +78,8 @@ export const SearchRequest = z
   });
 export type SearchRequest = z.infer<typeof SearchRequest>;
 
-export type SearchStatus = "running" | "done" | "cancelled";
+/** failed: managed generation gave up (the router refused, or failed MANAGED_RETRIES.max times in a row). */
+export type SearchStatus = "running" | "done" | "cancelled" | "failed";
 
 /** A search's own record, beside the algorithm's state. */
 export interface SearchRecord {
@@ -93,4 +96,8 @@ export interface SearchRecord {
   history: { node: number; score: number; at: number }[];
   /** The webhook scorer's signing secret (`whsec_…`), shown once at creation. */
   webhookSecret: string | null;
+  /** The owner's roles at creation: managed generation calls the router as the owner, with these. */
+  roles?: string[];
+  /** Managed mode: router failures in a row (reset by each told answer). */
+  failures?: number;
 }
