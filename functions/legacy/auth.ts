@@ -221,15 +221,17 @@ legacyAuthService
       method: "get",
       path: "/health",
       auth: "public",
-      summary: "Legacy: the auth service's health",
-      description: "`uptime_seconds` and `total_requests` are this isolate's: a Worker has no single process.",
+      summary: "Legacy (simple-auth): the auth service's health, with an RFC 3339 timestamp",
+      description:
+        "`uptime_seconds` and `total_requests` are this isolate's: a Worker has no single process. auth-service's " +
+        "own shape is at `/auth-service/health` (docs/legacy.md).",
       responses: {
         200: {
           description: "Healthy",
           schema: z.object({
-            status: z.string(),
-            service: z.string(),
-            timestamp: z.number(),
+            status: z.literal("healthy"),
+            service: z.literal("auth"),
+            timestamp: z.string(),
             uptime_seconds: z.number(),
             active_users: z.number(),
             total_requests: z.number(),
@@ -239,11 +241,38 @@ legacyAuthService
     },
     async (c) =>
       c.json({
-        status: "healthy",
-        service: "auth-service",
-        timestamp: Math.floor(Date.now() / 1000),
+        status: "healthy" as const,
+        service: "auth" as const,
+        timestamp: new Date().toISOString(),
         uptime_seconds: Math.floor((Date.now() - (startedAt ?? Date.now())) / 1000),
         active_users: await countActiveUsers(db(c.env)),
         total_requests: requestsSeen,
       }),
   );
+
+/** go-services/auth-service's `GET /health`, at its own base path /auth-service (its routes: /auth-service/auth/*). */
+export const authServiceHealth = new ApiRouter("legacy auth-service").route(
+  {
+    method: "get",
+    path: "/health",
+    auth: "public",
+    rateLimit: false,
+    summary: "Legacy (auth-service): health named auth-service, with a unix timestamp",
+    responses: {
+      200: {
+        description: "Healthy",
+        schema: z.object({
+          status: z.literal("healthy"),
+          service: z.literal("auth-service"),
+          timestamp: z.number().describe("Unix seconds"),
+        }),
+      },
+    },
+  },
+  (c) =>
+    c.json({
+      status: "healthy" as const,
+      service: "auth-service" as const,
+      timestamp: Math.floor(Date.now() / 1000),
+    }),
+);
