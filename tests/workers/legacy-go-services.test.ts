@@ -225,6 +225,10 @@ describe("api-gateway (go-services/api-gateway/main.go)", () => {
     ["POST", "/api/vectors/search"],
     ["POST", "/api/llm/chat"],
     ["GET", "/api/analytics/summary"],
+    // The root-level gateway's other prefixes of services that have not moved.
+    ["POST", "/api/speech/synthesize"],
+    ["POST", "/api/assistant/ask"],
+    ["GET", "/api/monitoring/status"],
   ])("answers %s %s, a service that has not moved, with 503 in the error shape", async (method, path) => {
     const res = await api(method, path, { token: me.accessToken, body: method === "POST" ? {} : undefined });
     expect(res.status).toBe(503);
@@ -234,6 +238,7 @@ describe("api-gateway (go-services/api-gateway/main.go)", () => {
   it.each([
     ["GET", "/api/conversations/1"],
     ["POST", "/api/embed/text"],
+    ["GET", "/api/documents/1"],
     ["POST", "/api/search/query"],
     ["GET", "/api/ml/models"],
     ["GET", "/api/metrics/summary"],
