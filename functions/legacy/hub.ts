@@ -90,7 +90,8 @@ export const legacyHubService = new ApiRouter("legacy hub")
       method: "get",
       path: "/rooms",
       auth: { role: "admin" },
-      summary: "Legacy: each room with its number of sockets, and how many rooms (websocket-hub's `total`)",
+      summary:
+        "Legacy: each room with its number of sockets (`general` always), and how many (websocket-hub's `total`)",
       responses: {
         200: {
           description: "Rooms",
@@ -99,10 +100,9 @@ export const legacyHubService = new ApiRouter("legacy hub")
       },
     },
     async (c) => {
-      const rooms: Record<string, number> = {};
-      for (const client of await legacyHub(c.env).clients()) {
-        for (const room of client.rooms) rooms[room] = (rooms[room] ?? 0) + 1;
-      }
+      const rooms = Object.fromEntries(
+        [...roomsOf(await legacyHub(c.env).clients())].map(([name, members]) => [name, members.length]),
+      );
       return c.json({ rooms, total: Object.keys(rooms).length });
     },
   )
