@@ -12,7 +12,7 @@ import { jobsService } from "../functions/jobs";
 import { jobsAdminService } from "../functions/jobs-admin";
 import { keysService } from "../functions/keys";
 import { legacyAbMctsService } from "../functions/legacy/ab-mcts";
-import { authServiceHealth, legacyAuthService } from "../functions/legacy/auth";
+import { authServiceAuth, authServiceHealth, legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
 import { apiGatewayHealth } from "../functions/legacy/gateway";
 import { legacyHubService, websocketHubService } from "../functions/legacy/hub";
@@ -70,7 +70,7 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/api/context", router: legacyContextsService },
   { prefix: "/ws", router: legacyHubService },
   // go-services' own base paths (docs/legacy.md "Which generation answers where").
-  { prefix: "/auth-service/auth", router: legacyAuthService },
+  { prefix: "/auth-service/auth", router: authServiceAuth },
   { prefix: "/auth-service", router: authServiceHealth },
   { prefix: "/memory-service/memories", router: legacyMemoriesService },
   { prefix: "/memory-service/contexts", router: legacyContextsService },
