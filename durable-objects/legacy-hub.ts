@@ -12,31 +12,51 @@ import { type ErrorCode, errorBody } from "../src/lib/platform/errors";
 
 const LEGACY_DEFAULT_ROOM = "general";
 
+/**
+ * Which old hub a socket speaks (docs/legacy.md "Which generation answers where"): the root-level simple hub on /ws
+ * (absent), or go-services/websocket-hub on /websocket-hub/ws. Both share this object, its rooms and its users;
+ * each socket gets the frames its own hub sent.
+ */
+export type LegacyHubGeneration = "websocket-hub";
+const WEBSOCKET_HUB_PATH = "/websocket-hub/";
+
 /** What each socket carries through hibernation: who it is and the rooms it joined. */
 interface Attachment {
   userId: string;
   connId: string;
   requestId: string;
   rooms: string[];
+  generation?: LegacyHubGeneration;
+  /** When the socket connected (ms); absent on sockets from before it was kept. */
+  since?: number;
 }
 
-interface LegacyClient {
+export interface LegacyClient {
   id: string;
   user_id: string;
   rooms: string[];
+  generation: "simple" | LegacyHubGeneration;
+  connected_at: number | null;
 }
 
+type Recipient = (att: Attachment) => string | undefined;
+
 /**
- * A presence frame for both old hubs: the simple hub's `content`/`data.status` (online/offline) and websocket-hub's
- * `data.state` (connected/disconnected) with a unix `data.timestamp`.
+ * A presence frame. The simple hub's keeps `content`/`data.status` (online/offline) and also carries websocket-hub's
+ * `data.state` and unix `data.timestamp`; websocket-hub's own is exactly its shape (`content` is the state).
  */
-function presence(userId: string, online: boolean): string {
+function presence(userId: string, online: boolean): Recipient {
   const status = online ? "online" : "offline";
   const state = online ? "connected" : "disconnected";
-  return frame("presence", userId, {
-    content: status,
-    data: { status, state, timestamp: Math.floor(Date.now() / 1000) },
-  });
+  const timestamp = Math.floor(Date.now() / 1000);
+  const simple = frame("presence", userId, { content: status, data: { status, state, timestamp } });
+  const websocketHub = frame("presence", userId, { content: state, data: { state, timestamp } });
+  return (att) => (att.generation === "websocket-hub" ? websocketHub : simple);
+}
+
+/** websocket-hub told a room's members (the joiner included; not the leaver) who joined or left. */
+function roomNotice(userId: string, room: string, joined: boolean): string {
+  return frame("status", userId, { room, content: `User ${userId} ${joined ? "joined" : "left"} the room` });
 }
 
 function frame(type: LegacyHubFrame["type"], userId: string, rest: Partial<LegacyHubFrame> = {}): string {
@@ -78,17 +98,34 @@ export class LegacyHub extends DurableObject<Env> {
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, [user.id]);
-    const att: Attachment = { userId: user.id, connId, requestId, rooms: [LEGACY_DEFAULT_ROOM] };
+    const websocketHub = new URL(request.url).pathname.startsWith(WEBSOCKET_HUB_PATH);
+    const att: Attachment = {
+      userId: user.id,
+      connId,
+      requestId,
+      rooms: [LEGACY_DEFAULT_ROOM],
+      since: Date.now(),
+      ...(websocketHub ? { generation: "websocket-hub" as const } : {}),
+    };
     server.serializeAttachment(att);
-    server.send(
-      frame("connected", user.id, {
-        content: `Connected as ${user.username}`,
-        room: LEGACY_DEFAULT_ROOM,
-        // `rooms` as websocket-hub's welcome had it.
-        data: { client_id: att.connId, rooms: [LEGACY_DEFAULT_ROOM] },
-      }),
-    );
-    this.send(presence(user.id, true), () => true, att.connId);
+    const welcome = { client_id: att.connId, rooms: [LEGACY_DEFAULT_ROOM] };
+    if (websocketHub) {
+      // websocket-hub's order: the welcome (no user_id), the join notice to `general`, then presence to everyone.
+      server.send(frame("status", "", { content: "Welcome to the WebSocket hub", data: welcome }));
+      this.send(this.forWebsocketHub(roomNotice(user.id, LEGACY_DEFAULT_ROOM, true)), this.inRoom(LEGACY_DEFAULT_ROOM));
+    } else {
+      server.send(
+        frame("connected", user.id, {
+          content: `Connected as ${user.username}`,
+          room: LEGACY_DEFAULT_ROOM,
+          // `rooms` as websocket-hub's welcome had it.
+          data: welcome,
+        }),
+      );
+    }
+    // websocket-hub sent the presence to everyone, the new socket too; the simple hub to the others.
+    const online = presence(user.id, true);
+    this.send((other) => (other.connId !== connId || other.generation === "websocket-hub" ? online(other) : undefined));
     return upgradeResponse(client, protocol);
   }
 
@@ -114,7 +151,6 @@ export class LegacyHub extends DurableObject<Env> {
       return;
     }
     const room = roomIn.data;
-    const inRoom = (other: Attachment) => other.rooms.includes(room);
     switch (msg.type) {
       case "join":
       case "leave": {
@@ -122,6 +158,11 @@ export class LegacyHub extends DurableObject<Env> {
         if (msg.type === "join") rooms.add(room);
         else rooms.delete(room);
         ws.serializeAttachment({ ...att, rooms: [...rooms] } satisfies Attachment);
+        if (att.generation === "websocket-hub") {
+          // To the room's websocket-hub sockets: after joining, the joiner too; after leaving, the others.
+          this.send(this.forWebsocketHub(roomNotice(att.userId, room, msg.type === "join")), this.inRoom(room));
+          return;
+        }
         ws.send(
           frame("status", att.userId, { room, content: msg.type === "join" ? "joined" : "left", data: { room } }),
         );
@@ -132,10 +173,10 @@ export class LegacyHub extends DurableObject<Env> {
           this.error(ws, att, "forbidden", `Join ${room} first`);
           return;
         }
-        this.send(frame("chat", att.userId, { room, content: msg.content, data: msg.data }), inRoom);
+        this.send(frame("chat", att.userId, { room, content: msg.content, data: msg.data }), this.inRoom(room));
         return;
       case "typing":
-        this.send(frame("typing", att.userId, { room, data: msg.data }), inRoom, att.connId);
+        this.send(frame("typing", att.userId, { room, data: msg.data }), this.inRoom(room), att.connId);
         return;
       case "broadcast":
         this.send(frame("broadcast", att.userId, { content: msg.content, data: msg.data }), () => true);
@@ -154,8 +195,8 @@ export class LegacyHub extends DurableObject<Env> {
   // ---- RPC for the admin routes ----
 
   /** POST /broadcast: to everyone, or to one user's sockets. Returns how many sockets it was sent to. */
-  broadcast(type: LegacyHubFrame["type"], content: string, userId?: string): number {
-    const text = frame(type, "system", { content });
+  broadcast(type: LegacyHubFrame["type"], content: string, userId?: string, data?: Record<string, unknown>): number {
+    const text = frame(type, "system", data === undefined ? { content } : { content, data });
     return this.send(text, (att) => userId === undefined || att.userId === userId);
   }
 
@@ -167,7 +208,13 @@ export class LegacyHub extends DurableObject<Env> {
   }
 
   clients(): LegacyClient[] {
-    return this.attachments().map((a) => ({ id: a.connId, user_id: a.userId, rooms: a.rooms }));
+    return this.attachments().map((a) => ({
+      id: a.connId,
+      user_id: a.userId,
+      rooms: a.rooms,
+      generation: a.generation ?? "simple",
+      connected_at: a.since ?? null,
+    }));
   }
 
   // ---- Internals ----
@@ -181,13 +228,25 @@ export class LegacyHub extends DurableObject<Env> {
     return out;
   }
 
-  private send(text: string, to: (att: Attachment) => boolean, exceptConnId?: string): number {
+  private inRoom(room: string): (att: Attachment) => boolean {
+    return (att) => att.rooms.includes(room);
+  }
+
+  /** A frame only websocket-hub's sockets receive (the simple hub sent nothing there). */
+  private forWebsocketHub(text: string): Recipient {
+    return (att) => (att.generation === "websocket-hub" ? text : undefined);
+  }
+
+  /** Sends to each socket that `to` admits the frame `text` renders for it (none when it renders undefined). */
+  private send(text: string | Recipient, to: (att: Attachment) => boolean = () => true, exceptConnId?: string): number {
     let sent = 0;
     for (const ws of this.ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as Attachment | null;
       if (!att || att.connId === exceptConnId || !to(att)) continue;
+      const out = typeof text === "string" ? text : text(att);
+      if (out === undefined) continue;
       try {
-        ws.send(text);
+        ws.send(out);
         sent++;
       } catch {
         // A socket that is closing; its close handler sends the presence.
@@ -203,6 +262,7 @@ export class LegacyHub extends DurableObject<Env> {
   private async left(ws: WebSocket): Promise<void> {
     const att = detachSocket<Attachment>(ws, this.floods);
     if (!att) return;
+    // websocket-hub left the rooms without a notice, then sent the presence.
     this.send(presence(att.userId, false), () => true, att.connId);
     await releaseSocket(this.env, att.userId, att.connId);
   }

@@ -11,7 +11,9 @@ import {
   OPENAI_TRANSLATION_MODELS,
   OPENAI_VOICES,
   type OpenAiVoice,
+  unproducibleFormat,
 } from "../src/lib/audio/openai-audio";
+import { SPEECH_MEDIA_TYPES } from "../src/lib/audio/speech-formats";
 import { formatTranscript, TRANSCRIPT_FORMATS, TranscriptResult } from "../src/lib/audio/transcript-formats";
 import { principal } from "../src/lib/identity/auth";
 import { artifactResponse, jobBoard } from "../src/lib/jobs/board";
@@ -142,11 +144,13 @@ async function recognize(c: Context<AppEnv>, request: Recognition, content: unkn
 
 const waitNote =
   "Waits for the GPU job (JOBS_AUDIO_WAIT_MS, or the SDK's X-Stainless-Timeout less 2 s) and answers the result. " +
-  "A job still running then → 504 with its id (`X-Job-Id`, `Location`); failed → 502; cancelled → 409; each with " +
+  "A job still running then → 504 with its id (`X-Job-Id`, `Location`); a format the workers cannot produce → 400; " +
+  "failed → 502; cancelled → 409; each with " +
   "`x-should-retry: false`. A retry by an OpenAI SDK, or with the same Idempotency-Key, rejoins the same job.";
 
 const failures = {
   409: { description: "The job was cancelled" },
+  400: { description: "The format cannot be produced by this deployment's workers (not retried)" },
   502: { description: "The job failed (not retried: `x-should-retry: false`)" },
   504: { description: "The job is still running: its id is in `X-Job-Id`" },
 } as const;
@@ -175,7 +179,17 @@ export const audioService = new ApiRouter("audio")
         input: { text: body.input },
         options: { voice: OPENAI_VOICES[body.voice], format: body.response_format, speed: body.speed },
       });
-      return answerWhenDone(c, id, owner, "speech", (job) => artifactResponse(c.env, job));
+      return answerWhenDone(c, id, owner, "speech", async (job) => {
+        const audio = await artifactResponse(c.env, job);
+        // Never another format in place of the one asked for (a worker without the encoder, or an older one).
+        const expected = SPEECH_MEDIA_TYPES[body.response_format];
+        const delivered = audio.headers.get("content-type") ?? "no media type";
+        if (delivered !== expected) {
+          await audio.body?.cancel();
+          throw unproducibleFormat("speech", job.id, `the worker answered ${delivered}, not ${expected}`);
+        }
+        return audio;
+      });
     },
   )
   .route(

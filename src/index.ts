@@ -12,12 +12,18 @@ import { jobsService } from "../functions/jobs";
 import { jobsAdminService } from "../functions/jobs-admin";
 import { keysService } from "../functions/keys";
 import { legacyAbMctsService } from "../functions/legacy/ab-mcts";
-import { legacyAuthService } from "../functions/legacy/auth";
+import { authServiceAuth, authServiceHealth, legacyAuthService } from "../functions/legacy/auth";
 import { legacyFilesService } from "../functions/legacy/files";
 import { legacyFusionService } from "../functions/legacy/fusion";
-import { legacyHubService } from "../functions/legacy/hub";
+import { apiGatewayHealth } from "../functions/legacy/gateway";
+import { legacyHubService, websocketHubService } from "../functions/legacy/hub";
 import { legacyLlmService } from "../functions/legacy/llm";
-import { legacyMemoriesService, legacyMemoryService } from "../functions/legacy/memory";
+import {
+  legacyContextsService,
+  legacyMemoriesService,
+  legacyMemoryService,
+  memoryServiceHealth,
+} from "../functions/legacy/memory";
 import { llmService } from "../functions/llm";
 import { memoriesService } from "../functions/memories";
 import { memoryService } from "../functions/memory";
@@ -62,7 +68,16 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/api/auth", router: legacyAuthService },
   { prefix: "/api/memory", router: legacyMemoryService },
   { prefix: "/api/memories", router: legacyMemoriesService },
+  { prefix: "/api/context", router: legacyContextsService },
   { prefix: "/ws", router: legacyHubService },
+  // go-services' own base paths (docs/legacy.md "Which generation answers where").
+  { prefix: "/auth-service/auth", router: authServiceAuth },
+  { prefix: "/auth-service", router: authServiceHealth },
+  { prefix: "/memory-service/memories", router: legacyMemoriesService },
+  { prefix: "/memory-service/contexts", router: legacyContextsService },
+  { prefix: "/memory-service", router: memoryServiceHealth },
+  { prefix: "/websocket-hub", router: websocketHubService },
+  { prefix: "/api-gateway", router: apiGatewayHealth },
   { prefix: "/v1/files", router: filesService },
   { prefix: "/v1/documents", router: documentsService },
   { prefix: "/v1/fusion", router: fusionService },

@@ -5,6 +5,13 @@ import { z } from "zod";
 import { db } from "../../src/lib/db/client";
 import { principal } from "../../src/lib/identity/auth";
 import {
+  ConversationContext,
+  ConversationId,
+  latestContext,
+  NewContext,
+  storeContext,
+} from "../../src/lib/memory/contexts";
+import {
   createMemory,
   deleteMemory,
   getMemory,
@@ -15,6 +22,8 @@ import {
   SearchQuery,
   searchMemories,
 } from "../../src/lib/memory/memories";
+import { ApiError } from "../../src/lib/platform/errors";
+import { healthReport } from "../../src/lib/platform/health";
 import { ApiRouter } from "../../src/lib/platform/router";
 
 const LegacyMemory = z.object({
@@ -75,6 +84,12 @@ const ServiceSearch = z
   .strip();
 
 const LEGACY_LIST_DEFAULT_LIMIT = 20;
+
+const LegacyServiceHealth = z.object({
+  status: z.enum(["healthy", "unhealthy"]),
+  services: z.record(z.string(), z.boolean()),
+  timestamp: z.number().describe("Unix seconds"),
+});
 
 export const legacyMemoryService = new ApiRouter("legacy memory")
   .route(
@@ -149,9 +164,34 @@ export const legacyMemoryService = new ApiRouter("legacy memory")
     },
   );
 
-const IdParams = z.object({ id: z.uuid() });
+/** Any id the old service might have been asked for (it took any string); one that is not a UUID is simply not found. */
+const IdParams = z.object({ id: z.string().min(1).max(255) });
+const isUuid = (id: string) => z.uuid().safeParse(id).success;
+const memoryNotFound = () => new ApiError("not_found", "Memory not found");
 
 export const legacyMemoriesService = new ApiRouter("legacy memories")
+  .route(
+    {
+      method: "get",
+      path: "/",
+      auth: "user",
+      summary: "Legacy (memory-service's README): your newest memories → {memories, count, total}",
+      description: `\`limit\` 1 to ${MEMORY_LIMITS.searchMaxLimit}, default ${LEGACY_LIST_DEFAULT_LIMIT}; \`total\` counts all your live memories.`,
+      query: z.object({
+        limit: z.coerce.number().int().min(1).max(MEMORY_LIMITS.searchMaxLimit).default(LEGACY_LIST_DEFAULT_LIMIT),
+      }),
+      responses: {
+        200: {
+          description: "Newest first",
+          schema: z.object({ memories: z.array(ServiceMemory), count: z.number(), total: z.number() }),
+        },
+      },
+    },
+    async (c, { query }) => {
+      const page = await listRecentMemories(db(c.env), principal(c).sub, query.limit);
+      return c.json({ memories: page.memories.map(serviceMemory), count: page.memories.length, total: page.total });
+    },
+  )
   .route(
     {
       method: "post",
@@ -209,7 +249,10 @@ export const legacyMemoriesService = new ApiRouter("legacy memories")
       params: IdParams,
       responses: { 200: { description: "The memory", schema: ServiceMemory } },
     },
-    async (c, { params }) => c.json(serviceMemory(await getMemory(c, principal(c).sub, params.id))),
+    async (c, { params }) => {
+      if (!isUuid(params.id)) throw memoryNotFound();
+      return c.json(serviceMemory(await getMemory(c, principal(c).sub, params.id)));
+    },
   )
   .route(
     {
@@ -217,12 +260,78 @@ export const legacyMemoriesService = new ApiRouter("legacy memories")
       path: "/:id",
       auth: "user",
       summary: "Legacy (memory-service): forget a memory",
-      description: "A memory that is not the caller's, or is already gone, answers 404 (memory-service said 204).",
+      description:
+        "204 whether or not there was such a memory of the caller's, as memory-service answered (a delete is " +
+        "idempotent, and another user's memory is untouched and indistinguishable from a missing one).",
       params: IdParams,
       responses: { 204: { description: "Deleted" } },
     },
     async (c, { params }) => {
-      await deleteMemory(c, principal(c).sub, params.id);
+      if (isUuid(params.id)) {
+        await deleteMemory(c, principal(c).sub, params.id).catch((err: unknown) => {
+          if (!(err instanceof ApiError && err.code === "not_found")) throw err;
+        });
+      }
       return c.body(null, 204);
     },
   );
+
+/** memory-service's conversation contexts: at /api/context (the old gateway's prefix) and /memory-service/contexts. */
+export const legacyContextsService = new ApiRouter("legacy contexts")
+  .route(
+    {
+      method: "post",
+      path: "/",
+      auth: "user",
+      summary: "Legacy (memory-service): store a conversation's context → the context",
+      description:
+        "Replaces the caller's earlier context for the same `conversation_id` (a new `id`). `user_id`, `id` and dates " +
+        "in the body are ignored; `memories` null means none.",
+      body: NewContext,
+      responses: { 200: { description: "Stored", schema: ConversationContext } },
+    },
+    async (c, { body }) => c.json(await storeContext(db(c.env), principal(c).sub, body)),
+  )
+  .route(
+    {
+      method: "get",
+      path: "/:conversation_id",
+      auth: "user",
+      summary: "Legacy (memory-service): the latest context of one of your conversations",
+      params: z.object({ conversation_id: ConversationId }),
+      responses: { 200: { description: "The context", schema: ConversationContext } },
+    },
+    async (c, { params }) => c.json(await latestContext(db(c.env), principal(c).sub, params.conversation_id)),
+  );
+
+/**
+ * memory-service's `GET /health` at /memory-service/health. Its `redis` and `weaviate` keys are kept and report
+ * what stands in for them here: the KV cache and Postgres full-text search (docs/legacy.md).
+ */
+export const memoryServiceHealth = new ApiRouter("legacy memory-service").route(
+  {
+    method: "get",
+    path: "/health",
+    auth: "public",
+    rateLimit: false,
+    summary: "Legacy (memory-service): health with each store as a boolean and a unix timestamp",
+    responses: {
+      200: { description: "Healthy", schema: LegacyServiceHealth },
+      503: { description: "The database does not answer", schema: LegacyServiceHealth },
+    },
+  },
+  async (c) => {
+    const report = await healthReport(c.env, c.get("config"));
+    const database = report.checks.database?.status === "ok";
+    const kv = report.checks.kv?.status === "ok";
+    c.header("Cache-Control", "no-store");
+    return c.json(
+      {
+        status: database ? ("healthy" as const) : ("unhealthy" as const),
+        services: { database, redis: kv, weaviate: database },
+        timestamp: Math.floor(Date.now() / 1000),
+      },
+      database ? 200 : 503,
+    );
+  },
+);

@@ -1,6 +1,7 @@
 // Text-to-speech with espeak-ng compiled to WebAssembly: its voices ship inside the npm package, so speech works on
 // any host with nothing provisioned. Each job runs the espeak-ng program once in a fresh WebAssembly instance.
 import ESpeakNg from "espeak-ng";
+import { SPEECH_MEDIA_TYPES, unsupportedFormatError } from "../../src/lib/audio/speech-formats";
 import type { SpeechResult } from "../../src/lib/jobs/protocol";
 import { ffmpeg, ffmpegCodecs } from "../audio/ffmpeg";
 import { decodeWav, durationSeconds, encodeWav, type PcmAudio, resample, toPcm16 } from "../audio/wav";
@@ -13,10 +14,18 @@ const RESPONSE_NAME = "speech";
 
 /** Output formats ffmpeg produces for OpenAI's names: the encoder each needs, and its media type. */
 const CONVERTED: Record<string, { encoder: string; args: string[]; contentType: string }> = {
-  mp3: { encoder: "libmp3lame", args: ["-f", "mp3", "-codec:a", "libmp3lame", "-q:a", "4"], contentType: "audio/mpeg" },
-  opus: { encoder: "libopus", args: ["-f", "ogg", "-codec:a", "libopus", "-b:a", "48k"], contentType: "audio/ogg" },
-  aac: { encoder: "aac", args: ["-f", "adts", "-codec:a", "aac"], contentType: "audio/aac" },
-  flac: { encoder: "flac", args: ["-f", "flac"], contentType: "audio/flac" },
+  mp3: {
+    encoder: "libmp3lame",
+    args: ["-f", "mp3", "-codec:a", "libmp3lame", "-q:a", "4"],
+    contentType: SPEECH_MEDIA_TYPES.mp3,
+  },
+  opus: {
+    encoder: "libopus",
+    args: ["-f", "ogg", "-codec:a", "libopus", "-b:a", "48k"],
+    contentType: SPEECH_MEDIA_TYPES.opus,
+  },
+  aac: { encoder: "aac", args: ["-f", "adts", "-codec:a", "aac"], contentType: SPEECH_MEDIA_TYPES.aac },
+  flac: { encoder: "flac", args: ["-f", "flac"], contentType: SPEECH_MEDIA_TYPES.flac },
 };
 
 /**
@@ -67,22 +76,24 @@ export async function deliverSpeech(
 ): Promise<JobOutput> {
   const format = how.format ?? "wav";
   let bytes: Uint8Array = how.wav ?? encodeWav(audio);
-  let contentType = "audio/wav";
+  let contentType: string = SPEECH_MEDIA_TYPES.wav;
   let delivered = "wav";
   let sampleRate = audio.sampleRate;
   if (format === "pcm") {
     // OpenAI's pcm: raw signed 16-bit little-endian at 24 kHz, mono.
     const pcm = resample(audio, 24_000);
     bytes = toPcm16(pcm.samples);
-    contentType = "audio/pcm";
+    contentType = SPEECH_MEDIA_TYPES.pcm;
     delivered = "pcm";
     sampleRate = pcm.sampleRate;
   } else if (format !== "wav") {
     const target = CONVERTED[format];
-    if (!target) throw new JobError(`unknown speech format "${format}"`, false);
+    if (!target) throw new JobError(unsupportedFormatError(`this worker has no "${format}" speech format`), false);
     if (!ffmpegCodecs().encode.includes(target.encoder)) {
       throw new JobError(
-        `this worker cannot encode ${format} audio: its ffmpeg has no ${target.encoder} encoder`,
+        unsupportedFormatError(
+          `this worker cannot encode ${format} audio: its ffmpeg has no ${target.encoder} encoder`,
+        ),
         false,
       );
     }

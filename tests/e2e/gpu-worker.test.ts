@@ -441,7 +441,7 @@ describe.concurrent("a GPU worker as npm run dev starts it (CPU, real engines)",
 // Alone, not beside the tests above: four encodes and two whisper runs on a loaded machine would push their jobs past
 // the suite's short leases (JOBS_LEASE_MS=4000).
 describe("the openai SDK against the real GPU worker", () => {
-  it("the openai SDK gets real mp3, opus, aac and flac from /v1/audio/speech, and transcribes and translates the mp3", {
+  it("the openai SDK gets real mp3, opus, aac, flac, wav and pcm from /v1/audio/speech, and transcribes and translates the mp3", {
     timeout: 120_000,
   }, async () => {
     const sdk = new OpenAI({ apiKey: user.token, baseURL: `${base}/v1`, maxRetries: 0 });
@@ -450,9 +450,12 @@ describe("the openai SDK against the real GPU worker", () => {
       opus: (b) => ascii(b, 0, 4) === "OggS" && ascii(b, 28, 36) === "OpusHead",
       aac: (b) => b[0] === 0xff && ((b[1] ?? 0) & 0xf6) === 0xf0,
       flac: (b) => ascii(b, 0, 4) === "fLaC",
+      wav: (b) => ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 12) === "WAVE",
+      // OpenAI's pcm: headerless 16-bit samples.
+      pcm: (b) => b.length > 0 && b.length % 2 === 0 && ascii(b, 0, 4) !== "RIFF",
     };
     let mp3: Uint8Array | undefined;
-    for (const format of [undefined, "opus", "aac", "flac"] as const) {
+    for (const format of [undefined, "opus", "aac", "flac", "wav", "pcm"] as const) {
       const res = await sdk.audio.speech.create({
         model: "tts-1",
         input: "Encoded by the worker.",

@@ -1,6 +1,7 @@
 // The real engines, each loaded once: PaddleOCR reads text the test rendered, human finds the people in its own
 // sample image, espeak-ng speaks a WAV whose length and loudness fit the text, and whisper.cpp loads a model file the
 // test writes (weights set so the decoding is known) and returns that text.
+
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -14,6 +15,7 @@ import { compressionRatio } from "../../gpu-worker/backends/whisper";
 import { jobModels, type ModelEntry } from "../../gpu-worker/config";
 import { JobError } from "../../gpu-worker/errors";
 import { createLog, silentLog } from "../../gpu-worker/log";
+import { unsupportedFormatReason } from "../../src/lib/audio/speech-formats";
 import { ClassifyResult, DetectResult, OcrResult, SpeechResult, TranscriptResult } from "../../src/lib/jobs/protocol";
 import { createScratch, type Scratch } from "../support/scratch";
 import { renderText } from "./support/images";
@@ -175,6 +177,9 @@ describe("text-to-speech (espeak-ng, WebAssembly)", () => {
         retryable: false,
         message: expect.stringContaining("cannot encode mp3"),
       });
+      // Marked so that the edge answers the caller 400 (docs/jobs.md "Audio formats").
+      const err = await speak("hi", { format: "mp3" }).catch((e: Error) => e);
+      expect(unsupportedFormatReason((err as Error).message)).toContain("no libmp3lame encoder");
       // WAV and pcm need no ffmpeg.
       expect((await speak("hi", { format: "wav" })).result.format).toBe("wav");
     } finally {

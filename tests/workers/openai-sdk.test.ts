@@ -2,8 +2,9 @@
 // every route and response format, the newer voices, the slow-job and failure paths (never a 2xx that is not the
 // result, never a retry that makes a second job), and an SDK retry after a dropped connection joining its first job.
 import { exports } from "cloudflare:workers";
-import OpenAI, { APIError, toFile } from "openai";
+import OpenAI, { APIError, BadRequestError, toFile } from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
+import { unsupportedFormatError } from "../../src/lib/audio/speech-formats";
 import type { JobLease, JobRecord } from "../../src/lib/jobs/protocol";
 import { newWorker } from "./gpu-worker";
 import { api, createAdmin, freshIp, json, registerUser, send, type Tokens } from "./support";
@@ -177,6 +178,44 @@ describe("audio.speech.create", () => {
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([7, 7, 7]));
     expect(await jobsOf(user)).toHaveLength(1);
   });
+
+  // A format that truly cannot be produced here: the worker's ffmpeg lacks the encoder (its failure is marked so,
+  // as gpu-worker/backends/espeak.ts marks it), or a worker hands back another format. Never 502, never other bytes.
+  it.each(["mp3", "opus", "aac", "flac"] as const)(
+    "answers %s that the worker cannot encode with 400 the SDK does not retry, and one job",
+    async (format) => {
+      const { sdk, user, seen } = await client();
+      const pending = sdk.audio.speech.create({ model: "tts-1", input: "x", voice: "alloy", response_format: format });
+      const job = await onlyJob(user);
+      const lease = await worker.leaseJob(job.id);
+      await worker.call("POST", `/v1/gpu/jobs/${job.id}/fail`, {
+        leaseId: lease.leaseId,
+        error: unsupportedFormatError(`this worker cannot encode ${format} audio: its ffmpeg has no such encoder`),
+        retryable: false,
+      });
+      const err = await pending.catch((e) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect(err.error).toMatchObject({ code: "invalid_request" });
+      expect(err.message).toContain(`cannot encode ${format}`);
+      expect(err.headers.get("x-job-id")).toBe(job.id);
+      expect(seen.retryCounts).toEqual(["0"]);
+      expect(await jobsOf(user)).toHaveLength(1);
+    },
+  );
+
+  it.each(["mp3", "opus", "aac", "flac", "wav", "pcm"] as const)(
+    "answers 400, never the bytes, when the worker hands back another format than %s",
+    async (format) => {
+      const { sdk, user } = await client();
+      const pending = sdk.audio.speech.create({ model: "tts-1", input: "x", voice: "alloy", response_format: format });
+      const lease = await worker.leaseJob((await onlyJob(user)).id);
+      const other = format === "wav" ? MEDIA.mp3 : MEDIA.wav;
+      await completeWithArtifact(lease, new Uint8Array([1, 2, 3]), other);
+      const err = await pending.catch((e) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect(err.message).toContain(`the worker answered ${other}, not ${MEDIA[format]}`);
+    },
+  );
 
   it("refuses an unknown voice or format with 400, in the one error shape", async () => {
     const { sdk } = await client();

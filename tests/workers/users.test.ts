@@ -159,47 +159,59 @@ describe("legacy /api/auth", () => {
     });
   });
 
-  // go-services/auth-service/main.go's routes, replayed in its request shapes, one by one.
-  it("serves auth-service's register, login by email, verify, refresh, logout and health", async () => {
-    const name = uniqueName("gosvc");
-    const email = `${name}@example.com`;
-    // registerHandler: {email, username, password} → {user: {id, email, username, api_key}, token}
-    const reg = await api("POST", "/api/auth/register", { body: { email, username: name, password: "go client pw" } });
-    expect(reg.status).toBe(201);
-    const registered = await json<{ token: string; user: { id: string; email: string; username: string } }>(reg);
-    expect(registered.user).toMatchObject({ id: expect.any(String), email, username: name });
-    // No static API key is issued (docs/legacy.md): the field is absent rather than a key that never expires.
-    expect(registered.user).not.toHaveProperty("api_key");
-    // loginHandler: {email, password} → {user: {id, email, username}, token}
-    const login = await api("POST", "/api/auth/login", { body: { email, password: "go client pw" } });
-    expect(login.status).toBe(200);
-    const signedIn = await json<{ token: string; user: { id: string; email: string; username: string } }>(login);
-    expect(signedIn.user).toMatchObject({ id: registered.user.id, email, username: name });
-    const wrong = await api("POST", "/api/auth/login", { body: { email, password: "not it" } });
-    expect(wrong.status).toBe(401);
-    // verifyHandler: GET with Authorization: Bearer → {valid: true, user: {id, email, username}}
-    const verify = await json(await api("GET", "/api/auth/verify", { token: signedIn.token }));
-    expect(verify).toMatchObject({ valid: true, user: { id: registered.user.id, email, username: name } });
-    // verifyAPIKeyHandler: GET with X-API-Key → refused (no static keys), in the error shape.
-    const key = await api("GET", "/api/auth/verify-api-key", { headers: { "X-API-Key": "sk-anything" } });
-    expect(key.status).toBe(401);
-    expect(((await json(key)) as ErrorJson).error.code).toBe("unauthorized");
-    // refreshTokenHandler: POST with Authorization: Bearer → {token}
-    const refreshed = await api("POST", "/api/auth/refresh", { token: signedIn.token });
-    expect(refreshed.status).toBe(200);
-    const { token } = await json<{ token: string }>(refreshed);
-    expect((await api("GET", "/api/auth/verify", { token })).status).toBe(200);
-    // logoutHandler: POST with Authorization: Bearer → {success: true, message}; the session is over after it.
-    const out = await api("POST", "/api/auth/logout", { token });
-    expect(await json(out)).toEqual({ success: true, message: "Logged out successfully" });
-    expect((await api("POST", "/api/auth/refresh", { token })).status).toBe(401);
-    expect((await api("GET", "/api/auth/verify", { token })).status).toBe(401);
-    // healthHandler: {status: "healthy", service: "auth-service", timestamp: <unix seconds>}
-    const health = await json<{ status: string; service: string; timestamp: number }>(
-      await api("GET", "/api/auth/health"),
+  // go-services/auth-service/main.go's routes, replayed in its request shapes, one by one: behind the old gateway's
+  // /api/auth and at auth-service's own base path (docs/legacy.md "Which generation answers where").
+  it.each(["/api/auth", "/auth-service/auth"])(
+    "serves auth-service's register, login by email, verify, refresh and logout at %s",
+    async (base) => {
+      const name = uniqueName("gosvc");
+      const email = `${name}@example.com`;
+      // registerHandler: {email, username, password} → {user: {id, email, username, api_key}, token}; auth-service
+      // answered 200 (kept at its base path), the old gateway's /api/auth 201 (simple-auth's).
+      const reg = await api("POST", `${base}/register`, { body: { email, username: name, password: "go client pw" } });
+      expect(reg.status).toBe(base === "/auth-service/auth" ? 200 : 201);
+      const registered = await json<{ token: string; user: { id: string; email: string; username: string } }>(reg);
+      expect(registered.user).toMatchObject({ id: expect.any(String), email, username: name });
+      // No static API key is issued (docs/legacy.md): the field is absent rather than a key that never expires.
+      expect(registered.user).not.toHaveProperty("api_key");
+      // loginHandler: {email, password} → {user: {id, email, username}, token}
+      const login = await api("POST", `${base}/login`, { body: { email, password: "go client pw" } });
+      expect(login.status).toBe(200);
+      const signedIn = await json<{ token: string; user: { id: string; email: string; username: string } }>(login);
+      expect(signedIn.user).toMatchObject({ id: registered.user.id, email, username: name });
+      const wrong = await api("POST", `${base}/login`, { body: { email, password: "not it" } });
+      expect(wrong.status).toBe(401);
+      // verifyHandler: GET with Authorization: Bearer → {valid: true, user: {id, email, username}}
+      const verify = await json(await api("GET", `${base}/verify`, { token: signedIn.token }));
+      expect(verify).toMatchObject({ valid: true, user: { id: registered.user.id, email, username: name } });
+      // verifyAPIKeyHandler: GET with X-API-Key → refused (no static keys), in the error shape.
+      const key = await api("GET", `${base}/verify-api-key`, { headers: { "X-API-Key": "sk-anything" } });
+      expect(key.status).toBe(401);
+      expect(((await json(key)) as ErrorJson).error.code).toBe("unauthorized");
+      // refreshTokenHandler: POST with Authorization: Bearer → {token}
+      const refreshed = await api("POST", `${base}/refresh`, { token: signedIn.token });
+      expect(refreshed.status).toBe(200);
+      const { token } = await json<{ token: string }>(refreshed);
+      expect((await api("GET", `${base}/verify`, { token })).status).toBe(200);
+      // logoutHandler: POST with Authorization: Bearer → {success: true, message}; the session is over after it.
+      const out = await api("POST", `${base}/logout`, { token });
+      expect(await json(out)).toEqual({ success: true, message: "Logged out successfully" });
+      expect((await api("POST", `${base}/refresh`, { token })).status).toBe(401);
+      expect((await api("GET", `${base}/verify`, { token })).status).toBe(401);
+    },
+  );
+
+  it("answers auth-service's health at /auth-service/health and simple-auth's at /api/auth/health", async () => {
+    // auth-service's healthHandler: {status: "healthy", service: "auth-service", timestamp: <unix seconds>}
+    const go = await json<{ status: string; service: string; timestamp: number }>(
+      await api("GET", "/auth-service/health"),
     );
-    expect(health).toMatchObject({ status: "healthy", service: "auth-service" });
-    expect(Math.abs(health.timestamp - Date.now() / 1000)).toBeLessThan(600);
+    expect(go).toEqual({ status: "healthy", service: "auth-service", timestamp: expect.any(Number) });
+    expect(Math.abs(go.timestamp - Date.now() / 1000)).toBeLessThan(600);
+    // simple-auth's: service "auth" and an RFC 3339 timestamp.
+    const simple = await json<{ service: string; timestamp: string }>(await api("GET", "/api/auth/health"));
+    expect(simple).toMatchObject({ status: "healthy", service: "auth", uptime_seconds: expect.any(Number) });
+    expect(Math.abs(Date.parse(simple.timestamp) - Date.now())).toBeLessThan(600_000);
   });
 
   it("keeps the old status codes, with errors in the one error shape", async () => {
@@ -238,6 +250,6 @@ describe("legacy /api/auth", () => {
     expect((await api("DELETE", `/api/auth/users/${u.user.id}`, { token: admin.accessToken })).status).toBe(204);
     expect((await api("GET", `/api/auth/users/${u.user.id}`, { token: admin.accessToken })).status).toBe(404);
     const health = await json(await api("GET", "/api/auth/health"));
-    expect(health).toMatchObject({ status: "healthy", service: "auth-service", active_users: expect.any(Number) });
+    expect(health).toMatchObject({ status: "healthy", service: "auth", active_users: expect.any(Number) });
   });
 });

@@ -45,6 +45,8 @@ export default defineConfig({
     include: ["tests/workers/**/*.test.ts"],
     globalSetup: ["./tests/workers/global-setup.ts"],
     testTimeout: 20_000,
+    // beforeAll hooks register users (bcrypt): on a loaded 2-core machine that took over 10 s.
+    hookTimeout: 60_000,
     // One file at a time: the eviction tests (abortAllDurableObjects) reset every object in the runtime,
     // which would cut the sockets of a hub test running beside them in another file.
     fileParallelism: false,

@@ -10,6 +10,7 @@ import { redactPaths } from "../jobs/redact";
 import { submissionJobId } from "../jobs/submission";
 import type { AppEnv, Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
+import { unsupportedFormatReason } from "./speech-formats";
 
 /** OpenAI speech model names; each runs the `speech` job type (its registry entry names the real model). */
 export const OPENAI_SPEECH_MODELS = ["tts-1", "tts-1-hd", "gpt-4o-mini-tts"] as const;
@@ -93,8 +94,19 @@ function waitBudget(c: Context<AppEnv>): number {
 const NO_RETRY = { "x-should-retry": "false" };
 
 /**
+ * The request asked for a format that this deployment's workers cannot produce: the caller's to change, so 400, not
+ * to be retried (docs/jobs.md "Audio formats").
+ */
+export function unproducibleFormat(label: string, jobId: string, detail: string): ApiError {
+  return new ApiError("invalid_request", `The ${label} cannot be produced in the requested format: ${detail}`, {
+    headers: { ...NO_RETRY, "X-Job-Id": jobId },
+  });
+}
+
+/**
  * Waits for the job and answers `completed` with it. Never a 2xx that is not the result: a job still running at the
- * end of the wait → 504 with its id and link, failed or dead → 502, cancelled → 409; all in the error shape, all
+ * end of the wait → 504 with its id and link, failed because the format cannot be produced → 400, otherwise failed
+ * or dead → 502, cancelled → 409; all in the error shape, all
  * marked not to be retried (a retry would find the same job), and no path of the worker's disk in the message.
  */
 export async function answerWhenDone(
@@ -115,6 +127,8 @@ export async function answerWhenDone(
     );
   }
   const reason = redactPaths(job.error ?? "no reason given");
+  const unsupported = unsupportedFormatReason(reason);
+  if (unsupported !== undefined) throw unproducibleFormat(label, job.id, unsupported);
   if (job.status === "cancelled") {
     throw new ApiError("conflict", `The ${label} job ${job.id} was cancelled`, {
       headers: { ...NO_RETRY, "X-Job-Id": job.id },

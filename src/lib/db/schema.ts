@@ -377,3 +377,24 @@ export const requestMetrics = pgTable(
   },
   (t) => [index("request_metrics_at_idx").on(t.at), index("request_metrics_user_at_idx").on(t.userId, t.at)],
 );
+
+/**
+ * Conversation contexts (src/lib/memory/contexts.ts, docs/memory.md "Conversation contexts"): the old
+ * memory-service's `/contexts`. One row per user and conversation, replaced by each store (the old service added a
+ * row each time and only ever read the newest, so older rows were dead weight).
+ */
+export const conversationContexts = pgTable(
+  "conversation_contexts",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    conversationId: text("conversation_id").notNull(),
+    summary: text("summary").notNull(),
+    memories: text("memories").array().notNull().default(sql`'{}'::text[]`),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("conversation_contexts_conversation_key").on(t.userId, t.conversationId)],
+);

@@ -42,7 +42,7 @@ const DEFAULT_ROUTES: Record<string, "local" | { unconfigured: string }> = {
   "/api/chat": { unconfigured: "chat" },
   "/api/memory": "local",
   "/api/memories": "local",
-  "/api/context": { unconfigured: "memory" },
+  "/api/context": "local",
   "/ws": "local",
   "/api/llm": { unconfigured: "main" },
   "/api/vision": { unconfigured: "main" },
@@ -55,6 +55,12 @@ const DEFAULT_ROUTES: Record<string, "local" | { unconfigured: string }> = {
   "/api/monitoring": { unconfigured: "analytics" },
   // The old file service (port 8019) was never behind the old gateway; its adapter lives here now (docs/files.md).
   "/api/files": "local",
+  // go-services' generation where its shapes contradict the root-level one on the same path, each at a base path
+  // named after the service, as its clients had one base URL per service (docs/legacy.md).
+  "/auth-service": "local",
+  "/memory-service": "local",
+  "/websocket-hub": "local",
+  "/api-gateway": "local",
 };
 
 const Prefix = z
