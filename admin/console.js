@@ -169,8 +169,8 @@ async function loadCharts() {
       ],
       series: [
         {},
-        { label: "requests", stroke: "#5b9cff", fill: "rgba(91,156,255,0.15)", width: 2 },
-        { label: "errors", stroke: "#ff6b6b", width: 2 },
+        { label: "requests", stroke: "#5b9cff", fill: "rgba(91,156,255,0.15)", width: 2, points: { show: false } },
+        { label: "errors", stroke: "#ff6b6b", width: 2, points: { show: false } },
       ],
     },
     data,
