@@ -3,6 +3,7 @@
 // attachments and the object's SQLite storage (history, last seq, members, its own name).
 import { DurableObject } from "cloudflare:workers";
 import { registerSocket, releaseSocket } from "../src/lib/hub/connections";
+import { reportRoom } from "../src/lib/hub/directory";
 import { FloodGuards } from "../src/lib/hub/flood";
 import {
   HubClientFrame,
@@ -123,6 +124,7 @@ export class Hub extends DurableObject<Env> {
     this.ctx.storage.sql.exec("DELETE FROM messages");
     this.ctx.storage.kv.put("owner", ownerId);
     this.addMember(ownerId);
+    this.report();
     return this.info(room);
   }
 
@@ -162,6 +164,7 @@ export class Hub extends DurableObject<Env> {
     this.ctx.storage.sql.exec("DELETE FROM members");
     this.ctx.storage.sql.exec("DELETE FROM messages");
     for (const ws of this.ctx.getWebSockets()) ws.close(1008, "room deleted");
+    this.report();
     return true;
   }
 
@@ -224,6 +227,7 @@ export class Hub extends DurableObject<Env> {
     const joined: HubPresence = { event: "join", user, members: this.online() };
     server.send(JSON.stringify({ type: "presence", room, data: joined, ts: Date.now() } satisfies HubFrame));
     if (firstOfUser) this.broadcast(this.presenceFrame(room, "join", user), connId);
+    this.report();
     return upgradeResponse(client, protocol);
   }
 
@@ -269,7 +273,17 @@ export class Hub extends DurableObject<Env> {
     if (!att) return;
     const stillHere = this.openSockets(att.user.id).some((id) => id !== att.connId);
     if (!stillHere) this.broadcast(this.presenceFrame(this.roomName(), "leave", att.user), att.connId);
+    this.report();
     await releaseSocket(this.env, att.user.id, att.connId);
+  }
+
+  /** Tells the hub's directory what this room holds now (for the admin console), after the current event. */
+  private report(): void {
+    const owner = this.owner() ?? null;
+    const sockets = this.ctx.getWebSockets().filter((ws) => ws.deserializeAttachment() !== null).length;
+    const members = owner === null ? 0 : this.members().length;
+    const summary = { room: this.roomName(), online: this.online().length, sockets, owner, members };
+    this.ctx.waitUntil(reportRoom(this.env, { ...summary, lastSeq: this.lastSeq() }));
   }
 
   /** Replays the kept messages after `since`, first saying so when some of them are no longer kept. */

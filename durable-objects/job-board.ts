@@ -220,13 +220,18 @@ export class JobBoard extends DurableObject<Env> {
   }
 
   /** A page of jobs, oldest first; `owner` undefined lists everyone's (admin). */
-  list(filter: { owner?: string; status?: JobStatus; after?: number; limit?: number }): JobPage {
+  /**
+   * A page of jobs, oldest first after `after`; with `newest`, newest first before `after` (the admin console's
+   * view, where the newest jobs matter and there may be many pages of old ones).
+   */
+  list(filter: { owner?: string; status?: JobStatus; after?: number; limit?: number; newest?: boolean }): JobPage {
     const limit = Math.min(filter.limit ?? JOB_LIMITS.pageSize, JOB_LIMITS.pageSize);
+    const where = filter.newest ? "seq < ?1" : "seq > ?1";
     const rows = this.sql
       .exec<JobRow>(
-        `SELECT * FROM jobs WHERE seq > ?1 AND (?2 IS NULL OR owner = ?2) AND (?3 IS NULL OR status = ?3)
-         ORDER BY seq LIMIT ?4`,
-        filter.after ?? 0,
+        `SELECT * FROM jobs WHERE ${where} AND (?2 IS NULL OR owner = ?2) AND (?3 IS NULL OR status = ?3)
+         ORDER BY seq ${filter.newest ? "DESC" : "ASC"} LIMIT ?4`,
+        filter.after ?? (filter.newest ? Number.MAX_SAFE_INTEGER : 0),
         filter.owner ?? null,
         filter.status ?? null,
         limit + 1,

@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { EVENT_LIMITS, EventsBody, stampEvents } from "../src/lib/analytics/events";
 import { prometheusText } from "../src/lib/analytics/prometheus";
-import { Bucket, Summary, summarize } from "../src/lib/analytics/summary";
+import { analyticsReader } from "../src/lib/analytics/reader";
+import { Bucket, Summary } from "../src/lib/analytics/summary";
 import { db } from "../src/lib/db/client";
 import { principal } from "../src/lib/identity/auth";
 import { ApiError } from "../src/lib/platform/errors";
@@ -63,7 +64,7 @@ export const analyticsService = new ApiRouter("analytics").route(
     const to = query.to ? new Date(query.to) : new Date();
     const from = query.from ? new Date(query.from) : new Date(to.getTime() - 24 * 3600 * 1000);
     const userId = isAdmin ? query.userId : me.sub;
-    return c.json(await summarize(db(c.env), { from, to, bucket: query.bucket }, userId));
+    return c.json(await analyticsReader(c.env).summary({ from, to, bucket: query.bucket }, userId));
   },
 );
 

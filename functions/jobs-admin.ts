@@ -68,8 +68,12 @@ export const jobsAdminService = new ApiRouter("admin-jobs")
       method: "get",
       path: "/jobs",
       auth: ADMIN,
-      summary: "Everyone's jobs (dead-lettered ones included), oldest first",
-      query: z.object({ status: JobStatus.optional(), after: z.coerce.number().int().nonnegative().optional() }),
+      summary: "Everyone's jobs (dead-lettered ones included), oldest first, or newest first with order=newest",
+      query: z.object({
+        status: JobStatus.optional(),
+        after: z.coerce.number().int().nonnegative().optional(),
+        order: z.enum(["oldest", "newest"]).default("oldest"),
+      }),
       responses: {
         200: {
           description: "A page; pass `next` as `after` for the next",
@@ -77,7 +81,10 @@ export const jobsAdminService = new ApiRouter("admin-jobs")
         },
       },
     },
-    async (c, { query }) => c.json(await jobBoard(c.env).list({ status: query.status, after: query.after })),
+    async (c, { query }) =>
+      c.json(
+        await jobBoard(c.env).list({ status: query.status, after: query.after, newest: query.order === "newest" }),
+      ),
   )
   .route(
     {

@@ -1,5 +1,6 @@
 // /v1/notifications: a user's inbox, preferences and webhook endpoints; services (scope notifications.publish) and
 // admins post notifications. /v1/admin/webhook-deliveries: the deliveries seen whole, and retrying a dead one.
+import type { Context } from "hono";
 import { z } from "zod";
 import { db } from "../src/lib/db/client";
 import { principal } from "../src/lib/identity/auth";
@@ -14,12 +15,14 @@ import {
   createEndpoint,
   DeliveryView,
   deleteEndpoint,
+  type EndpointOwner,
   listDeliveries,
   listEndpoints,
   MAX_ENDPOINTS_PER_USER,
   retryDelivery,
   WebhookEndpointView,
 } from "../src/lib/notifications/webhooks";
+import type { AppEnv } from "../src/lib/platform/env";
 import { ApiError } from "../src/lib/platform/errors";
 import { ApiRouter } from "../src/lib/platform/router";
 
@@ -34,6 +37,39 @@ const InboxPage = z.object({
 });
 
 const notFound = () => new ApiError("not_found", "Notification not found");
+
+const EndpointBody = z
+  .object({
+    url: z.string().max(2048),
+    kinds: z.array(NotificationEvent.shape.kind).min(1).max(20).optional().describe("Default: every kind"),
+  })
+  .strict();
+const EndpointCreated = {
+  201: { description: "The endpoint and its secret", schema: WebhookEndpointView.extend({ secret: z.string() }) },
+  409: { description: `Already ${MAX_ENDPOINTS_PER_USER} endpoints` },
+};
+
+/** A user's or a credential's new endpoint: the URL checked as every outgoing URL is, the count capped. */
+async function addEndpoint(c: Context<AppEnv>, owner: EndpointOwner, body: z.output<typeof EndpointBody>) {
+  const problem = webhookUrlProblem(body.url, c.get("config").webhooks.allowPrivate);
+  if (problem) {
+    throw new ApiError("invalid_request", problem, {
+      issues: [{ path: ["body", "url"], code: "invalid_url", message: problem }],
+    });
+  }
+  const database = db(c.env);
+  if ((await countEndpoints(database, owner)) >= MAX_ENDPOINTS_PER_USER) {
+    throw new ApiError("conflict", `At most ${MAX_ENDPOINTS_PER_USER} webhook endpoints per owner`);
+  }
+  return createEndpoint(database, owner, body.url, body.kinds ?? null);
+}
+
+/** The calling service credential as an endpoint owner (the route's access admits credentials only). */
+function credentialOwner(c: Context<AppEnv>): EndpointOwner {
+  const service = c.get("service");
+  if (!service) throw new ApiError("forbidden", "A service credential is required");
+  return { credentialId: service.id };
+}
 
 export const notificationsService = new ApiRouter("notifications")
   .route(
@@ -131,7 +167,7 @@ export const notificationsService = new ApiRouter("notifications")
       summary: "Your webhook endpoints",
       responses: { 200: { description: "Endpoints", schema: z.object({ webhooks: z.array(WebhookEndpointView) }) } },
     },
-    async (c) => c.json({ webhooks: await listEndpoints(db(c.env), principal(c).sub) }),
+    async (c) => c.json({ webhooks: await listEndpoints(db(c.env), { userId: principal(c).sub }) }),
   )
   .route(
     {
@@ -139,31 +175,10 @@ export const notificationsService = new ApiRouter("notifications")
       path: "/webhooks",
       auth: "session",
       summary: "Add a webhook endpoint; its whsec_ signing secret is shown once",
-      body: z
-        .object({
-          url: z.string().max(2048),
-          kinds: z.array(NotificationEvent.shape.kind).min(1).max(20).optional().describe("Default: every kind"),
-        })
-        .strict(),
-      responses: {
-        201: { description: "The endpoint and its secret", schema: WebhookEndpointView.extend({ secret: z.string() }) },
-        409: { description: `Already ${MAX_ENDPOINTS_PER_USER} endpoints` },
-      },
+      body: EndpointBody,
+      responses: EndpointCreated,
     },
-    async (c, { body }) => {
-      const problem = webhookUrlProblem(body.url, c.get("config").webhooks.allowPrivate);
-      if (problem) {
-        throw new ApiError("invalid_request", problem, {
-          issues: [{ path: ["body", "url"], code: "invalid_url", message: problem }],
-        });
-      }
-      const database = db(c.env);
-      const userId = principal(c).sub;
-      if ((await countEndpoints(database, userId)) >= MAX_ENDPOINTS_PER_USER) {
-        throw new ApiError("conflict", `At most ${MAX_ENDPOINTS_PER_USER} webhook endpoints per user`);
-      }
-      return c.json(await createEndpoint(database, userId, body.url, body.kinds ?? null), 201);
-    },
+    async (c, { body }) => c.json(await addEndpoint(c, { userId: principal(c).sub }, body), 201),
   )
   .route(
     {
@@ -175,7 +190,44 @@ export const notificationsService = new ApiRouter("notifications")
       responses: { 204: { description: "Removed" }, 404: { description: "No such endpoint of yours" } },
     },
     async (c, { params }) => {
-      if (!(await deleteEndpoint(db(c.env), principal(c).sub, params.id))) {
+      if (!(await deleteEndpoint(db(c.env), { userId: principal(c).sub }, params.id))) {
+        throw new ApiError("not_found", "Webhook endpoint not found");
+      }
+      return c.body(null, 204);
+    },
+  )
+  .route(
+    {
+      method: "get",
+      path: "/service-webhooks",
+      auth: { scope: "notifications.publish" },
+      summary: "A service credential's own webhook endpoints (the notifications it raised)",
+      responses: { 200: { description: "Endpoints", schema: z.object({ webhooks: z.array(WebhookEndpointView) }) } },
+    },
+    async (c) => c.json({ webhooks: await listEndpoints(db(c.env), credentialOwner(c)) }),
+  )
+  .route(
+    {
+      method: "post",
+      path: "/service-webhooks",
+      auth: { scope: "notifications.publish" },
+      summary: "Add a webhook endpoint for the notifications this credential raises; its secret is shown once",
+      body: EndpointBody,
+      responses: EndpointCreated,
+    },
+    async (c, { body }) => c.json(await addEndpoint(c, credentialOwner(c), body), 201),
+  )
+  .route(
+    {
+      method: "delete",
+      path: "/service-webhooks/:id",
+      auth: { scope: "notifications.publish" },
+      summary: "Remove one of this credential's webhook endpoints",
+      params: EndpointParams,
+      responses: { 204: { description: "Removed" }, 404: { description: "No such endpoint of this credential" } },
+    },
+    async (c, { params }) => {
+      if (!(await deleteEndpoint(db(c.env), credentialOwner(c), params.id))) {
         throw new ApiError("not_found", "Webhook endpoint not found");
       }
       return c.body(null, 204);
@@ -222,6 +274,7 @@ export const webhookAdminService = new ApiRouter("admin-webhooks")
       query: z.object({
         status: z.enum(["pending", "delivered", "dead"]).optional(),
         userId: z.uuid().optional(),
+        credentialId: z.string().max(64).optional().describe("A service credential's endpoints"),
         limit: z.coerce.number().int().min(1).max(200).default(50),
       }),
       responses: { 200: { description: "Deliveries", schema: z.object({ deliveries: z.array(DeliveryView) }) } },

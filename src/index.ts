@@ -1,5 +1,7 @@
 // The Worker entry and the only wiring file: the gateway, the services at their prefixes,
 // the Durable Object classes and the queue consumer.
+import { adminConsoleService } from "../functions/admin";
+import { adminConsolePages } from "../functions/admin-console";
 import { analyticsService, eventsService, metricsService } from "../functions/analytics";
 import { audioService } from "../functions/audio";
 import { authService } from "../functions/auth";
@@ -42,6 +44,7 @@ import { runCron } from "./lib/platform/scheduled";
 export { AgentBandit } from "../durable-objects/agent-bandit";
 export { FusionRun } from "../durable-objects/fusion-run";
 export { HubConnections } from "../durable-objects/hub-connections";
+export { HubDirectory } from "../durable-objects/hub-directory";
 export { Hub } from "../durable-objects/hub-room";
 export { HubTickets } from "../durable-objects/hub-tickets";
 export { JobBoard } from "../durable-objects/job-board";
@@ -92,6 +95,8 @@ const app = createGateway({ title: "Tessera", version: pkg.version, description:
   { prefix: "/v1/events", router: eventsService },
   { prefix: "/v1/analytics", router: analyticsService },
   { prefix: "", router: metricsService },
+  { prefix: "/v1/admin", router: adminConsoleService },
+  { prefix: "", router: adminConsolePages },
 ]);
 
 export default {

@@ -1,35 +1,16 @@
 // The official `openai` SDK in headless Chromium (Debian's `chromium`, driven by puppeteer-core), from a page on an
 // allowed origin and from one that is not: the browser's own CORS preflight must pass the SDK's x-stainless-* headers
 // for the first, and refuse the second. `scripts/ensure-chromium.sh` installs chromium; CI fails without it.
-import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
-import puppeteer, { type Browser } from "puppeteer-core";
+import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { chromium, launchChromium } from "./chromium";
 import { signUp, type User } from "./users";
 
 const base = inject("workerUrl");
 /** In wrangler.toml's CORS_ORIGINS, which the suite keeps. */
 const ALLOWED = "http://localhost:3000";
 const REFUSED = "http://evil.example";
-
-function findChromium(): string | undefined {
-  for (const candidate of [process.env.CHROMIUM_PATH, "chromium", "chromium-browser"]) {
-    if (!candidate) continue;
-    try {
-      execFileSync(candidate, ["--version"], { stdio: "ignore" });
-      return candidate === "chromium" || candidate === "chromium-browser"
-        ? execFileSync("sh", ["-c", `command -v ${candidate}`], { encoding: "utf8" }).trim()
-        : candidate;
-    } catch {}
-  }
-  return undefined;
-}
-
-const chromium = findChromium();
-if (!chromium) {
-  if (process.env.CI) throw new Error("chromium is missing: run scripts/ensure-chromium.sh (CI runs it from .ci/run)");
-  console.warn("\n*** browser tests SKIPPED: no chromium here; run `bash scripts/ensure-chromium.sh` ***\n");
-}
 
 let browser: Browser;
 let sdkBundle: string;
@@ -48,19 +29,12 @@ beforeAll(async () => {
   });
   sdkBundle = out.outputFiles[0]?.text ?? "";
   user = await signUp("browser");
-  browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    // The page's origin is answered by request interception, so Chromium counts it as public and its Local Network
-    // Access check would block any call to the suite on 127.0.0.1 before CORS is even asked: a deployment is public
-    // too, so that check says nothing about Tessera's CORS, which is what these tests are for.
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessRespectPreflightResults",
-    ],
-  });
+  // The page's origin is answered by request interception, so Chromium counts it as public and its Local Network
+  // Access check would block any call to the suite on 127.0.0.1 before CORS is even asked: a deployment is public
+  // too, so that check says nothing about Tessera's CORS, which is what these tests are for.
+  browser = await launchChromium([
+    "--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessRespectPreflightResults",
+  ]);
 });
 afterAll(async () => {
   await browser?.close();

@@ -32,7 +32,7 @@ const database = () => db({ DATABASE_URL: inject("databaseUrl") });
  * in. The caller must delete it (deleteAdmin): the suite shares one database, and auth.test.ts needs bootstrap
  * (no admin) open.
  */
-export async function signUpAdmin(prefix = "hubadmin"): Promise<User> {
+export async function signUpAdmin(prefix = "hubadmin"): Promise<User & { username: string; password: string }> {
   const name = unique(prefix);
   const password = "hub admin password";
   const user = await createUser(database(), {
@@ -47,7 +47,7 @@ export async function signUpAdmin(prefix = "hubadmin"): Promise<User> {
     body: JSON.stringify({ username: name, password }),
   });
   expect(res.status).toBe(200);
-  return { token: ((await res.json()) as { accessToken: string }).accessToken, id: user.id };
+  return { token: ((await res.json()) as { accessToken: string }).accessToken, id: user.id, username: name, password };
 }
 
 export async function deleteAdmin(admin: User): Promise<void> {

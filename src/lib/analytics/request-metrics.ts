@@ -6,8 +6,13 @@ import { type AppEnv, type Env, getConfig } from "../platform/env";
 import { createLogger } from "../platform/log";
 import { analyticsWriter, type RequestMetric } from "./writer";
 
-/** A full buffer is written at once, whatever the time: bounds an isolate's memory under load. */
-export const MAX_BUFFERED = 500;
+/**
+ * A full buffer is written at once, whatever the time: bounds an isolate's memory under load (about 120 bytes a
+ * record as JSON, so 600 KB at most). Large, because each write has a fixed CPU cost (the driver's request and its
+ * answer, hundreds of µs) that the batch shares: at 500 a busy isolate wrote every few hundred requests and that
+ * fixed cost was most of what metrics added per request (docs/benchmarks.md, bench:events).
+ */
+export const MAX_BUFFERED = 5000;
 
 let buffer: RequestMetric[] = [];
 let lastFlush = 0;

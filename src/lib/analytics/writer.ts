@@ -3,6 +3,7 @@
 import { sql } from "drizzle-orm";
 import { db } from "../db/client";
 import type { Env } from "../platform/env";
+import { REQUEST_INDEX } from "./engine-reader";
 import type { StoredEvent } from "./events";
 
 /** One request as the metrics see it. */
@@ -49,6 +50,8 @@ function postgresWriter(env: Env): AnalyticsWriter {
   };
 }
 
+const dimension = (props: StoredEvent["props"]) => String(props.type ?? props.model ?? "");
+
 /**
  * Analytics Engine data points: index = the event name (or "request"), blobs then doubles in a fixed order that
  * docs/analytics.md lists for queries over its SQL API.
@@ -59,7 +62,8 @@ function analyticsEngineWriter(dataset: AnalyticsEngineDataset): AnalyticsWriter
       for (const e of events) {
         dataset.writeDataPoint({
           indexes: [e.name],
-          blobs: [e.name, e.userId ?? "", e.credentialId ?? "", JSON.stringify(e.props), e.id],
+          // blob6: the dimension the summary groups platform events by (a job's type, an LLM call's model).
+          blobs: [e.name, e.userId ?? "", e.credentialId ?? "", JSON.stringify(e.props), e.id, dimension(e.props)],
           doubles: [e.value ?? 0, e.at],
         });
       }
@@ -67,7 +71,7 @@ function analyticsEngineWriter(dataset: AnalyticsEngineDataset): AnalyticsWriter
     async writeRequests(metrics) {
       for (const m of metrics) {
         dataset.writeDataPoint({
-          indexes: ["request"],
+          indexes: [REQUEST_INDEX],
           blobs: [m.method, m.route, m.userId ?? ""],
           doubles: [m.status, m.durationMs, m.at],
         });

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  check,
   customType,
   doublePrecision,
   index,
@@ -300,21 +301,27 @@ export const notificationPreferences = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.kind] })],
 );
 
-/** A user's outgoing webhook: signed with `secret` (`whsec_…`, Standard Webhooks); `kinds` null means all. */
+/**
+ * An outgoing webhook of a user, or of a service credential (its own events; exactly one of the two owners):
+ * signed with `secret` (`whsec_…`, Standard Webhooks); `kinds` null means all.
+ */
 export const webhookEndpoints = pgTable(
   "webhook_endpoints",
   {
     id: text("id").primaryKey(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "cascade" }),
+    credentialId: text("credential_id"),
     url: text("url").notNull(),
     secret: text("secret").notNull(),
     kinds: text("kinds").array(),
     active: boolean("active").notNull().default(true),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index("webhook_endpoints_user_idx").on(t.userId)],
+  (t) => [
+    index("webhook_endpoints_user_idx").on(t.userId),
+    index("webhook_endpoints_credential_idx").on(t.credentialId),
+    check("webhook_endpoints_one_owner", sql`(${t.userId} IS NULL) <> (${t.credentialId} IS NULL)`),
+  ],
 );
 
 /**

@@ -1,5 +1,5 @@
 // Sessions and their rotating refresh tokens (see the refresh_tokens table for the scheme).
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
 import { refreshTokens, sessions, users } from "../db/schema";
 import { ApiError } from "../platform/errors";
@@ -178,4 +178,48 @@ export async function liveSessionUser(db: HttpDb, sessionId: string, userId: str
   }
   const [row] = await query.execute({ sessionId, userId });
   return row ? toPublicUser(row) : undefined;
+}
+
+/** Sessions one admin listing returns at most (the newest). */
+export const SESSION_LIST_LIMIT = 100;
+
+/** A user's sessions for the admin console, newest first: live and ended alike, never a token. */
+export async function listUserSessions(db: HttpDb, userId: string) {
+  const rows = await db
+    .select({
+      id: sessions.id,
+      createdAt: sessions.createdAt,
+      lastUsedAt: sessions.lastUsedAt,
+      expiresAt: sessions.expiresAt,
+      revokedAt: sessions.revokedAt,
+      revokedReason: sessions.revokedReason,
+      userAgent: sessions.userAgent,
+      ip: sessions.ip,
+    })
+    .from(sessions)
+    .where(eq(sessions.userId, userId))
+    .orderBy(desc(sessions.createdAt))
+    .limit(SESSION_LIST_LIMIT);
+  const now = Date.now();
+  return rows.map((r) => ({
+    ...r,
+    createdAt: r.createdAt.toISOString(),
+    lastUsedAt: r.lastUsedAt.toISOString(),
+    expiresAt: r.expiresAt.toISOString(),
+    revokedAt: r.revokedAt?.toISOString() ?? null,
+    live: r.revokedAt === null && r.expiresAt.getTime() > now,
+  }));
+}
+
+/** Ends one session (an admin's revoke); "not_found" when there is none, "already" when it had ended. */
+export async function adminRevokeSession(db: HttpDb, sessionId: string): Promise<"revoked" | "already" | "not_found"> {
+  const [row] = await db
+    .select({ revokedAt: sessions.revokedAt })
+    .from(sessions)
+    .where(eq(sessions.id, sessionId))
+    .limit(1);
+  if (!row) return "not_found";
+  if (row.revokedAt) return "already";
+  await revokeSession(db, sessionId, "revoked by admin");
+  return "revoked";
 }

@@ -69,8 +69,9 @@ export async function notify(
   if (!row) throw new Error("notification vanished between insert and select");
   const view = toView(row);
   // Webhooks even on a repeat: a first call that failed before queueing them must not lose them (each delivery
-  // row is unique per endpoint, so nothing is queued twice).
-  if (channels.webhook) await queueDeliveries(env, database, row);
+  // row is unique per endpoint, so nothing is queued twice). The raising credential's own endpoints get it whatever
+  // the recipient's webhook switch says (that switch is about the recipient's endpoints).
+  await queueDeliveries(env, database, row, channels.webhook);
   if (inserted && channels.live) {
     // Best effort, after the answer: the inbox is the record, the hub a courtesy.
     ctx.waitUntil(

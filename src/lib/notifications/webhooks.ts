@@ -13,10 +13,19 @@ import { newWebhookSecret, webhookHeaders } from "./signing";
 export const WebhookMessage = z.object({ kind: z.literal("webhook.deliver"), deliveryId: z.string().min(1) });
 export type WebhookMessage = z.infer<typeof WebhookMessage>;
 
-/** At most this many endpoints per user (docs/notifications.md). */
+/** At most this many endpoints per user, and per service credential (docs/notifications.md). */
 export const MAX_ENDPOINTS_PER_USER = 10;
 /** The longest wait between two attempts, in seconds. */
 export const MAX_BACKOFF_SECONDS = 3600;
+
+/**
+ * Whose endpoints: a user's (the notifications they receive, as their preferences allow) or a service credential's
+ * (the notifications it raised itself, whoever received them).
+ */
+export type EndpointOwner = { userId: string } | { credentialId: string };
+
+const ownedBy = (owner: EndpointOwner) =>
+  "userId" in owner ? eq(webhookEndpoints.userId, owner.userId) : eq(webhookEndpoints.credentialId, owner.credentialId);
 
 export const WebhookEndpointView = z.object({
   id: z.string(),
@@ -35,62 +44,66 @@ const endpointView = (row: typeof webhookEndpoints.$inferSelect): WebhookEndpoin
   createdAt: row.createdAt.toISOString(),
 });
 
-export async function countEndpoints(database: HttpDb, userId: string): Promise<number> {
+export async function countEndpoints(database: HttpDb, owner: EndpointOwner): Promise<number> {
   const [row] = await database
     .select({ n: sql<number>`count(*)`.mapWith(Number) })
     .from(webhookEndpoints)
-    .where(eq(webhookEndpoints.userId, userId));
+    .where(ownedBy(owner));
   return row?.n ?? 0;
 }
 
-/** A new endpoint and its signing secret (returned here and by GET on the endpoint's owner's list). */
+/** A new endpoint and its signing secret (returned here only; the lists never show it). */
 export async function createEndpoint(
   database: HttpDb,
-  userId: string,
+  owner: EndpointOwner,
   url: string,
   kinds: string[] | null,
 ): Promise<WebhookEndpointView & { secret: string }> {
   const secret = newWebhookSecret();
   const [row] = await database
     .insert(webhookEndpoints)
-    .values({ id: `whep_${crypto.randomUUID().replaceAll("-", "")}`, userId, url, secret, kinds })
+    .values({ id: `whep_${crypto.randomUUID().replaceAll("-", "")}`, ...owner, url, secret, kinds })
     .returning();
   if (!row) throw new Error("insert returned no row");
   return { ...endpointView(row), secret };
 }
 
-export async function listEndpoints(database: HttpDb, userId: string): Promise<WebhookEndpointView[]> {
-  const rows = await database
-    .select()
-    .from(webhookEndpoints)
-    .where(eq(webhookEndpoints.userId, userId))
-    .orderBy(webhookEndpoints.createdAt);
+export async function listEndpoints(database: HttpDb, owner: EndpointOwner): Promise<WebhookEndpointView[]> {
+  const rows = await database.select().from(webhookEndpoints).where(ownedBy(owner)).orderBy(webhookEndpoints.createdAt);
   return rows.map(endpointView);
 }
 
-export async function deleteEndpoint(database: HttpDb, userId: string, id: string): Promise<boolean> {
+export async function deleteEndpoint(database: HttpDb, owner: EndpointOwner, id: string): Promise<boolean> {
   const rows = await database
     .delete(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.userId, userId), eq(webhookEndpoints.id, id)))
+    .where(and(ownedBy(owner), eq(webhookEndpoints.id, id)))
     .returning({ id: webhookEndpoints.id });
   return rows.length > 0;
 }
 
 /**
- * Creates the deliveries of one notification (one per matching active endpoint) and queues the new ones. A second
- * call for the same notification finds them existing and queues nothing: an event retry never sends twice.
+ * Creates the deliveries of one notification (one per matching active endpoint) and queues the new ones: the
+ * recipient's endpoints when `toUser` (their webhook switch for the kind), and the endpoints of the credential that
+ * raised it (`source`). A second call for the same notification finds them existing and queues nothing: an event
+ * retry never sends twice.
  */
 export async function queueDeliveries(
   env: Env,
   database: HttpDb,
-  notification: { id: string; userId: string; kind: string },
+  notification: { id: string; userId: string; kind: string; source: string },
+  toUser: boolean,
 ): Promise<number> {
+  const owners = [
+    ...(toUser ? [eq(webhookEndpoints.userId, notification.userId)] : []),
+    // Only a credential's id can match: the platform's "tessera" and "admin" own no endpoint.
+    eq(webhookEndpoints.credentialId, notification.source),
+  ];
   const endpoints = await database
     .select({ id: webhookEndpoints.id })
     .from(webhookEndpoints)
     .where(
       and(
-        eq(webhookEndpoints.userId, notification.userId),
+        or(...owners),
         eq(webhookEndpoints.active, true),
         or(isNull(webhookEndpoints.kinds), arrayContains(webhookEndpoints.kinds, [notification.kind])),
       ),
@@ -211,7 +224,9 @@ export const DeliveryView = z.object({
   id: z.string(),
   endpointId: z.string(),
   url: z.string(),
-  userId: z.string(),
+  /** The endpoint's owner: a user, or a service credential. */
+  userId: z.string().nullable(),
+  credentialId: z.string().nullable(),
   notificationId: z.string(),
   kind: z.string(),
   status: z.enum(["pending", "delivered", "dead"]),
@@ -223,14 +238,15 @@ export const DeliveryView = z.object({
 });
 export type DeliveryView = z.infer<typeof DeliveryView>;
 
-/** Admin: the newest deliveries, optionally of one status or one user's endpoints. */
+/** Admin: the newest deliveries, optionally of one status or one user's (or credential's) endpoints. */
 export async function listDeliveries(
   database: HttpDb,
-  options: { status?: "pending" | "delivered" | "dead"; limit: number; userId?: string },
+  options: { status?: "pending" | "delivered" | "dead"; limit: number; userId?: string; credentialId?: string },
 ): Promise<DeliveryView[]> {
   const conditions = [];
   if (options.status) conditions.push(eq(webhookDeliveries.status, options.status));
   if (options.userId) conditions.push(eq(webhookEndpoints.userId, options.userId));
+  if (options.credentialId) conditions.push(eq(webhookEndpoints.credentialId, options.credentialId));
   const rows = await database
     .select({ d: webhookDeliveries, e: webhookEndpoints, kind: notifications.kind })
     .from(webhookDeliveries)
@@ -244,6 +260,7 @@ export async function listDeliveries(
     endpointId: d.endpointId,
     url: e.url,
     userId: e.userId,
+    credentialId: e.credentialId,
     notificationId: d.notificationId,
     kind,
     status: d.status,

@@ -23,6 +23,8 @@ export interface Env extends Omit<Cloudflare.Env, "GPU_JOBS" | "WEBHOOKS" | "EVE
 /** Secrets: .dev.vars locally, `wrangler secret put` in production; each may be unset. */
 export interface Secrets {
   DATABASE_URL?: string;
+  /** An API token with Account Analytics read, for the summary over Analytics Engine (docs/analytics.md). */
+  ANALYTICS_ENGINE_API_TOKEN?: string;
   /** The current signing key: a private JWK (JSON) with `kid` and `alg` (ES256 or EdDSA). Only the auth service. */
   JWT_PRIVATE_KEY?: string;
   /** `{"keys":[…]}`: the public halves of the current key and, during a rotation, the previous one. */
@@ -178,6 +180,31 @@ const ConfigSchema = z.object({
   }),
   /** Request metrics (docs/analytics.md): how long an isolate gathers them before one write (0 = every request). */
   metricsFlushMs: intFrom(5000, 0, 60_000),
+  /**
+   * Analytics storage (docs/analytics.md): days of events and request metrics kept in Postgres (the hourly cron
+   * prunes older rows), and where the summary reads: "postgres" (local, self-hosted) or "analytics-engine" (Workers
+   * Analytics Engine's SQL API, with ANALYTICS_ENGINE_ACCOUNT_ID, the dataset, and the ANALYTICS_ENGINE_API_TOKEN
+   * secret; ANALYTICS_ENGINE_SQL_URL overrides the API's address, for tests).
+   */
+  analytics: z.object({
+    retentionDays: intFrom(90, 1, 3650),
+    reader: z.enum(["postgres", "analytics-engine"]).default("postgres"),
+  }),
+  analyticsEngine: z.object({
+    accountId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, "a 32-hex-digit account id")
+      .or(z.literal(""))
+      .default(""),
+    dataset: z
+      .string()
+      .regex(/^[A-Za-z0-9_]{1,64}$/, "letters, digits and _")
+      .default("tessera"),
+    sqlUrl: z
+      .url({ protocol: /^https?$/ })
+      .or(z.literal(""))
+      .default(""),
+  }),
   /** "false" records no request metrics at all (bench/events.ts measures their cost this way). */
   requestMetrics: z
     .enum(["true", "false"])
