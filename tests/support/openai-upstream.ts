@@ -230,6 +230,7 @@ export function testLlmRoutes(upstreamUrl: string, deadUrl: string): string {
       "cut-stream": { targets: [up("cut-stream")] },
       tune: { targets: [up("echo-tune")] },
       local: { targets: [{ provider: "local", model: "qwen2.5-0.5b-instruct" }] },
+      "local-embed": { kind: "embeddings", targets: [{ provider: "local", model: "bge-small-en-v1.5" }] },
       "admins-only": { targets: [up("echo")], roles: ["admin"] },
       embed: { kind: "embeddings", targets: [up("fail500-embed"), up("embed-model")] },
     },
