@@ -82,20 +82,20 @@ function isObject(v: JsonValue | undefined): v is { [key: string]: JsonValue } {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-const BUSY = /completion is in progress|while completion is in progress/;
+const BUSY = /completion is in progress/;
 
 /**
  * Runs `step` once llama.node has let go of its last completion: its promise can resolve a moment before the
- * context stops counting itself busy, and a call in that moment throws. Jobs on one model run one at a time (the
- * entry's concurrency is 1), so the wait is that moment, never another job.
+ * context stops counting itself busy, and a call in that moment fails at once ("Another completion is in
+ * progress"), having done nothing. Jobs on one model run one at a time (the entry's concurrency is 1), so the wait
+ * is that moment, never another job.
  */
-async function whenIdle(step: () => void): Promise<void> {
+async function whenIdle<T>(step: () => T | Promise<T>): Promise<T> {
   for (let tries = 0; ; tries++) {
     try {
-      step();
-      return;
+      return await step();
     } catch (err) {
-      if (tries >= 200 || !BUSY.test(err instanceof Error ? err.message : String(err))) throw err;
+      if (tries >= 400 || !BUSY.test(err instanceof Error ? err.message : String(err))) throw err;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -115,17 +115,19 @@ async function chat(llama: Llama, input: JobInput, run: RunContext): Promise<Llm
   try {
     // Each job starts from an empty cache: jobs are different callers' conversations.
     await whenIdle(() => llama.clearCache());
-    const result = await llama.completion(options, (t) => {
-      if (cut || finished) return;
-      tokens++;
-      if (emitted.length + t.token.length > MAX_OUTPUT_CHARS) {
-        cut = true;
-        llama.stopCompletion();
-        return;
-      }
-      emitted += t.token;
-      run.emit?.(t.token);
-    });
+    const result = await whenIdle(() =>
+      llama.completion(options, (t) => {
+        if (cut || finished) return;
+        tokens++;
+        if (emitted.length + t.token.length > MAX_OUTPUT_CHARS) {
+          cut = true;
+          llama.stopCompletion();
+          return;
+        }
+        emitted += t.token;
+        run.emit?.(t.token);
+      }),
+    );
     if (run.signal.aborted) throw new JobError("generation stopped", true);
     const content = cut ? result.text.slice(0, MAX_OUTPUT_CHARS) : result.text;
     // The promise can resolve before the last token callbacks run: wait for them (the text they add up to is known),
