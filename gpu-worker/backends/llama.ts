@@ -83,39 +83,74 @@ function isObject(v: JsonValue | undefined): v is { [key: string]: JsonValue } {
 }
 
 const BUSY = /completion is in progress/;
+/** How long a context may stay busy after its completion ended before it counts as wedged. */
+const WEDGED_MS = 1_000;
 
 /**
- * Runs `step` once llama.node has let go of its last completion: its promise can resolve a moment before the
- * context stops counting itself busy, and a call in that moment fails at once ("Another completion is in
- * progress"), having done nothing. Jobs on one model run one at a time (the entry's concurrency is 1), so the wait
- * is that moment, never another job.
+ * One llama.cpp context, replaced when llama.node wedges it: its completion clears the context's "busy" mark from
+ * the engine thread through a hook it registers only after queueing the work, so a completion that finishes before
+ * the hook is in place (microseconds on a tiny model, longer on a loaded host) leaves the context refusing every
+ * later completion ("Another completion is in progress"). A short wait covers the ordinary moment between a
+ * completion's end and the mark's clearing; past WEDGED_MS the context is released and loaded afresh.
  */
-async function whenIdle<T>(step: () => T | Promise<T>): Promise<T> {
-  for (let tries = 0; ; tries++) {
-    try {
-      return await step();
-    } catch (err) {
-      if (tries >= 400 || !BUSY.test(err instanceof Error ? err.message : String(err))) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 5));
+export class LlamaSession {
+  reloads = 0;
+  private constructor(
+    private current: Llama,
+    private readonly open: () => Promise<Llama>,
+    private readonly log: LoadContext["log"],
+  ) {}
+
+  static async start(open: () => Promise<Llama>, log: LoadContext["log"]): Promise<LlamaSession> {
+    return new LlamaSession(await open(), open, log);
+  }
+
+  get llama(): Llama {
+    return this.current;
+  }
+
+  /** Runs `step` on the context once it takes work; a wedged context is replaced and `step` run on the new one. */
+  async run<T>(step: (llama: Llama) => T | Promise<T>): Promise<T> {
+    const until = Date.now() + WEDGED_MS;
+    for (;;) {
+      try {
+        return await step(this.current);
+      } catch (err) {
+        if (!BUSY.test(err instanceof Error ? err.message : String(err))) throw err;
+        if (Date.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          continue;
+        }
+        this.log.warn("llama.cpp context wedged by llama.node (a completion never cleared its busy mark): reloading");
+        const old = this.current;
+        this.current = await this.open();
+        this.reloads++;
+        await old.release().catch(() => undefined);
+        return step(this.current);
+      }
     }
+  }
+
+  release(): Promise<void> {
+    return this.current.release();
   }
 }
 
 /** How long a finished completion waits for its token callbacks, which llama.node may deliver after its promise. */
 const LATE_TOKENS_MS = 2_000;
 
-async function chat(llama: Llama, input: JobInput, run: RunContext): Promise<LlmChatResult> {
+async function chat(session: LlamaSession, input: JobInput, run: RunContext): Promise<LlmChatResult> {
   const options = { ...samplingOptions(input), messages: chatMessages(input) };
   let emitted = "";
   let tokens = 0;
   let cut = false;
   let finished = false;
-  const stop = () => llama.stopCompletion();
+  const stop = () => session.llama.stopCompletion();
   run.signal.addEventListener("abort", stop, { once: true });
   try {
     // Each job starts from an empty cache: jobs are different callers' conversations.
-    await whenIdle(() => llama.clearCache());
-    const result = await whenIdle(() =>
+    await session.run((llama) => llama.clearCache());
+    const result = await session.run((llama) =>
       llama.completion(options, (t) => {
         if (cut || finished) return;
         tokens++;
@@ -167,15 +202,15 @@ function embedInputs(input: JobInput): string[] {
   });
 }
 
-async function embed(llama: Llama, input: JobInput, run: RunContext) {
+async function embed(session: LlamaSession, input: JobInput, run: RunContext) {
   const texts = embedInputs(input);
   const vectors: Float32Array[] = [];
   let promptTokens = 0;
   for (const [i, text] of texts.entries()) {
     run.signal.throwIfAborted();
-    promptTokens += (await llama.tokenize(text)).tokens.length;
-    await whenIdle(() => llama.clearCache());
-    vectors.push((await llama.embedding(text)).embedding);
+    promptTokens += (await session.llama.tokenize(text)).tokens.length;
+    await session.run((llama) => llama.clearCache());
+    vectors.push((await session.llama.embedding(text)).embedding);
     run.progress((i + 1) / texts.length);
   }
   const dimensions = vectors[0]?.length ?? 0;
@@ -200,14 +235,18 @@ export const llamaBackend: Backend = {
     );
     const pooling = POOLING.find((p) => p === entry.options.pooling);
     const contextSize = entry.options.contextSize;
-    const llama = await loadLlama(
-      {
-        model: file,
-        n_ctx: typeof contextSize === "number" ? contextSize : 4096,
-        ...(ctx.threads ? { n_threads: ctx.threads } : {}),
-        ...(embedding ? { embedding: true, pooling_type: pooling ?? "mean" } : {}),
-      },
-      ctx,
+    const llama = await LlamaSession.start(
+      () =>
+        loadLlama(
+          {
+            model: file,
+            n_ctx: typeof contextSize === "number" ? contextSize : 4096,
+            ...(ctx.threads ? { n_threads: ctx.threads } : {}),
+            ...(embedding ? { embedding: true, pooling_type: pooling ?? "mean" } : {}),
+          },
+          ctx,
+        ),
+      ctx.log,
     );
     // One context decodes one sequence at a time: the entry's concurrency must stay 1 (the ledger enforces it).
     return {

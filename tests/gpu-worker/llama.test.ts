@@ -93,6 +93,13 @@ describe("llm.chat (llama.cpp on a GGUF the test writes)", () => {
     expect(LlmChatResult.parse(plain.result).completionTokens).toBe(3);
   });
 
+  it("runs many short jobs back to back on one context (llama.node's busy mark never wedges it)", async () => {
+    for (let i = 0; i < 40; i++) {
+      const out = await chatModel.run(chatInput({ max_tokens: 4 }), runContext().ctx);
+      expect(LlmChatResult.parse(out.result).completionTokens).toBe(4);
+    }
+  });
+
   it("stops generating when its signal aborts, and fails the attempt as retryable", async () => {
     const controller = new AbortController();
     const pieces: string[] = [];
