@@ -412,7 +412,7 @@ export class JobBoard extends DurableObject<Env> {
   appendOutput(id: string, leaseId: string, pieces: string[], workerId?: string): BoardResult<{ cancel: boolean }> {
     const row = this.leased(id, leaseId, workerId);
     if (!row.ok) return row;
-    this.outputs.append(id, row.value.attempts, pieces);
+    this.outputs.append(id, leaseId, pieces);
     return { ok: true, value: { cancel: row.value.cancel_requested === 1 } };
   }
 

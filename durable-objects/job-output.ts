@@ -17,25 +17,28 @@ export const OUTPUT_LIMITS = {
 const ENDED: readonly JobStatus[] = ["completed", "failed", "cancelled", "dead"];
 
 interface Stream {
-  /** The job's attempt the pieces belong to: a retried job streams again from the start. */
-  attempt: number;
+  /** The lease whose worker posted the pieces: a job leased again (retried, released) streams from the start. */
+  lease: string;
+  /** Counts the leases that streamed, so a reader notices a restart even when it missed the job's states between. */
+  generation: number;
   pieces: string[];
   chars: number;
 }
 
-/** Where a reader is: pieces of `attempt` it has taken (`after`), and the job status it last saw. */
+/** Where a reader is: pieces of `generation` it has taken (`after`), and the job status it last saw. */
 export interface OutputCursor {
   after: number;
-  attempt: number;
+  generation: number;
   status: JobStatus;
 }
 
 export interface OutputRead<J extends JobRecord = JobRecord> {
-  /** New pieces (of `attempt`, from the cursor's `after`, or from 0 when the attempt changed). */
+  /** New pieces (of `generation`, from the cursor's `after`, or from 0 when the generation changed). */
   pieces: string[];
   /** The cursor's `after` for the next read. */
   next: number;
-  attempt: number;
+  /** 0 until a worker has posted; one more for each lease that posted after another. */
+  generation: number;
   job: J;
 }
 
@@ -44,10 +47,10 @@ export class JobOutputs {
   private readonly waiters = new Map<string, Set<() => void>>();
 
   /** Adds a worker's pieces (its lease checked by the caller) and wakes the job's readers. */
-  append(id: string, attempt: number, pieces: string[]): void {
+  append(id: string, lease: string, pieces: string[]): void {
     let stream = this.streams.get(id);
-    if (!stream || stream.attempt !== attempt) {
-      stream = { attempt, pieces: [], chars: 0 };
+    if (!stream || stream.lease !== lease) {
+      stream = { lease, generation: (stream?.generation ?? 0) + 1, pieces: [], chars: 0 };
       this.streams.set(id, stream);
     }
     for (const piece of pieces) {
@@ -67,7 +70,7 @@ export class JobOutputs {
   }
 
   /**
-   * What is new for this cursor, waiting up to `waitMs` for something to be: pieces, another attempt, another
+   * What is new for this cursor, waiting up to `waitMs` for something to be: pieces, another generation, another
    * status. `current` reads the job (null: no such job for this owner).
    */
   async read<J extends JobRecord>(
@@ -81,13 +84,16 @@ export class JobOutputs {
       const job = current();
       if (!job) return null;
       const stream = this.streams.get(id);
-      const attempt = job.attempts;
-      const from = attempt === cursor.attempt ? cursor.after : 0;
-      const pieces = stream && stream.attempt === attempt ? stream.pieces.slice(from) : [];
+      const generation = stream?.generation ?? 0;
+      const from = generation === cursor.generation ? cursor.after : 0;
+      const pieces = stream ? stream.pieces.slice(from) : [];
       const news =
-        pieces.length > 0 || attempt !== cursor.attempt || job.status !== cursor.status || ENDED.includes(job.status);
+        pieces.length > 0 ||
+        generation !== cursor.generation ||
+        job.status !== cursor.status ||
+        ENDED.includes(job.status);
       const left = until - Date.now();
-      if (news || left <= 0) return { pieces, next: from + pieces.length, attempt, job };
+      if (news || left <= 0) return { pieces, next: from + pieces.length, generation, job };
       await this.waitFor(id, left);
     }
   }

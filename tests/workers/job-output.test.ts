@@ -12,7 +12,7 @@ import { api, createAdmin, json } from "./support";
 let counter = 0;
 const freshBoard = (): BoardClient => jobBoard(env, `output-board-${Date.now()}-${counter++}`);
 const roomy = { freeVramMiB: 80_000, loadedModels: [], types: ["llm.chat" as const] };
-const start = { after: 0, attempt: 0, status: "queued" as const };
+const start = { after: 0, generation: 0, status: "queued" as const };
 
 async function leasedChat(board: BoardClient, owner = "llm-local") {
   const id = `chat-${++counter}`;
@@ -27,8 +27,8 @@ describe("JobBoard streamed output", () => {
     const board = freshBoard();
     const { id, lease } = await leasedChat(board);
     const first = await board.readOutput(id, "llm-local", start, 0);
-    expect(first).toMatchObject({ pieces: [], attempt: 1, job: { status: "running" } });
-    const cursor = { after: 0, attempt: 1, status: "running" as const };
+    expect(first).toMatchObject({ pieces: [], generation: 0, job: { status: "running" } });
+    const cursor = { after: 0, generation: 0, status: "running" as const };
     // The read waits (up to 20 s) and is answered by the post, not by its timeout.
     const waiting = board.readOutput(id, "llm-local", cursor, 20_000);
     expect(await board.appendOutput(id, lease.leaseId, ["Hel", "lo"], "w1")).toEqual({
@@ -36,11 +36,12 @@ describe("JobBoard streamed output", () => {
       value: { cancel: false },
     });
     const read = await waiting;
-    expect(read).toMatchObject({ pieces: ["Hel", "lo"], next: 2 });
+    expect(read).toMatchObject({ pieces: ["Hel", "lo"], next: 2, generation: 1 });
+    const mid = { ...cursor, generation: 1, after: 2 };
     await board.appendOutput(id, lease.leaseId, [" there"], "w1");
-    expect((await board.readOutput(id, "llm-local", { ...cursor, after: 2 }, 0))?.pieces).toEqual([" there"]);
+    expect((await board.readOutput(id, "llm-local", mid, 0))?.pieces).toEqual([" there"]);
 
-    const ending = board.readOutput(id, "llm-local", { ...cursor, after: 3 }, 20_000);
+    const ending = board.readOutput(id, "llm-local", { ...mid, after: 3 }, 20_000);
     await board.complete(id, lease.leaseId, { content: "Hello there" }, "w1");
     expect(await ending).toMatchObject({
       pieces: [],
@@ -57,7 +58,7 @@ describe("JobBoard streamed output", () => {
     expect(await board.appendOutput(id, lease.leaseId, ["y"], "w1")).toEqual({ ok: true, value: { cancel: true } });
   });
 
-  it("shows a job only to its owner, and a retried attempt's pieces from its own start", async () => {
+  it("shows a job only to its owner, and a retried job's new lease's pieces from their own start", async () => {
     const name = `output-board-${Date.now()}-${counter++}`;
     const board = jobBoard(env, name);
     const { id, lease } = await leasedChat(board);
@@ -70,9 +71,9 @@ describe("JobBoard streamed output", () => {
     const [second] = await board.lease("w1", roomy);
     expect(second?.attempt).toBe(2);
     await board.appendOutput(id, second?.leaseId ?? "", ["uno"], "w1");
-    // A reader still on attempt 1 learns of attempt 2, and gets its pieces from their start.
-    const read = await board.readOutput(id, "llm-local", { after: 2, attempt: 1, status: "running" }, 0);
-    expect(read).toMatchObject({ attempt: 2, pieces: ["uno"], next: 1 });
+    // A reader still on the first lease's pieces learns of the second, and gets its pieces from their start.
+    const read = await board.readOutput(id, "llm-local", { after: 2, generation: 1, status: "running" }, 0);
+    expect(read).toMatchObject({ generation: 2, pieces: ["uno"], next: 1 });
   });
 });
 
@@ -87,7 +88,7 @@ describe("POST /v1/gpu/jobs/:id/output", () => {
     const res = await worker.call("POST", `/v1/gpu/jobs/${id}/output`, { leaseId: lease.leaseId, pieces: ["a", "b"] });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ cancel: false });
-    const read = await board.readOutput(id, "llm-local", { after: 0, attempt: lease.attempt, status: "running" }, 0);
+    const read = await board.readOutput(id, "llm-local", { after: 0, generation: 0, status: "running" }, 0);
     expect(read?.pieces).toEqual(["a", "b"]);
     const user = await api("POST", `/v1/gpu/jobs/${id}/output`, {
       token: admin.accessToken,

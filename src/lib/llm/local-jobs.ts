@@ -81,7 +81,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export async function* followJob(env: Env, id: string, signal: AbortSignal): AsyncGenerator<OutputStep> {
   const board = jobBoard(env);
-  const cursor = { after: 0, attempt: 0, status: "queued" as JobStatus };
+  const cursor = { after: 0, generation: 0, status: "queued" as JobStatus };
   let handedOut = false;
   let ended = false;
   const started = Date.now();
@@ -112,13 +112,13 @@ export async function* followJob(env: Env, id: string, signal: AbortSignal): Asy
       }
       const read = await abortable(board.readOutput(id, LOCAL_OWNER, cursor, wait), signal);
       if (!read) throw new ProviderError("server", "local: the job vanished from the board");
-      if (read.attempt !== cursor.attempt && handedOut && read.attempt > 0) {
+      if (read.generation !== cursor.generation && handedOut) {
         // Nothing is retried once a byte went out: a second attempt would repeat the text from its start.
         throw new ProviderError("server", "local: the GPU worker's job restarted after it had streamed");
       }
       const changed = read.pieces.length > 0 || read.job.status !== cursor.status;
       cursor.after = read.next;
-      cursor.attempt = read.attempt;
+      cursor.generation = read.generation;
       cursor.status = read.job.status;
       if (changed) lastNews = Date.now();
       if (read.pieces.length > 0) handedOut = true;
