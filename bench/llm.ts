@@ -5,14 +5,20 @@
 // the best fixed preset and against a random choice. Knobs: BENCH_LLM_CALLS (pairs per scenario),
 // BENCH_LLM_STREAM_WORDS (tokens in the long stream), BENCH_TUNING_ROUNDS.
 import { performance } from "node:perf_hooks";
+import { randomToken } from "../src/lib/identity/tokens";
+import { WORKER_SECRET_PREFIX } from "../src/lib/jobs/protocol";
 import { chooseArm, freshArm, observe, PRESETS } from "../src/lib/llm/tuning";
 import { startOpenAiUpstream } from "../tests/support/openai-upstream";
 import { beginBench, envInt, failBench, log, startBenchTessera } from "./lib/common";
+import { benchLocalPath } from "./lib/llm-local";
 
 const NAME = "bench:llm";
 const CALLS = envInt("BENCH_LLM_CALLS", 300, 10, 10_000);
 const STREAM_WORDS = envInt("BENCH_LLM_STREAM_WORDS", 2000, 10, 100_000);
 const TUNING_ROUNDS = envInt("BENCH_TUNING_ROUNDS", 500, 10, 100_000);
+const LOCAL_RUNS = envInt("BENCH_LLM_LOCAL_RUNS", 20, 1, 1000);
+const LOCAL_TOKENS = envInt("BENCH_LLM_LOCAL_TOKENS", 64, 2, 400);
+const LOCAL_PACE_MS = envInt("BENCH_LLM_LOCAL_PACE_MS", 20, 1, 1000);
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -81,9 +87,14 @@ async function main(): Promise<void> {
     aliases: {
       chat: { targets: [{ provider: "up", model: "echo" }] },
       long: { targets: [{ provider: "up", model: `words-${STREAM_WORDS}` }] },
+      local: { targets: [{ provider: "local", model: "tiny-llama" }] },
     },
   };
-  const suite = await startBenchTessera("tessera-bench-llm", { LLM_ROUTES: JSON.stringify(routes) });
+  const workerSecret = randomToken(WORKER_SECRET_PREFIX);
+  const suite = await startBenchTessera("tessera-bench-llm", {
+    LLM_ROUTES: JSON.stringify(routes),
+    GPU_WORKER_BOOTSTRAP_SECRET: workerSecret,
+  });
   try {
     const base = suite.tessera.url.replace(/\/$/, "");
     const name = `bench${Date.now().toString(36)}`;
@@ -146,7 +157,19 @@ async function main(): Promise<void> {
     log(
       `  tokens/s after the first  direct p50 ${Math.round(percentile(dRate, 50))}  router p50 ${Math.round(percentile(rRate, 50))}`,
     );
-    log("  local provider per-token latency: not measured (the local provider is not built yet, docs/llm.md)");
+
+    log();
+    log(
+      `local provider (GPU worker in this process, llama.cpp on a tiny GGUF), ${LOCAL_RUNS} streams of ${LOCAL_TOKENS} tokens:`,
+    );
+    await benchLocalPath({
+      base,
+      token,
+      workerSecret,
+      runs: LOCAL_RUNS,
+      tokens: LOCAL_TOKENS,
+      paceMs: LOCAL_PACE_MS,
+    });
 
     const tuning = tuningRegret(TUNING_ROUNDS, 7);
     log();

@@ -18,6 +18,7 @@ import {
 } from "../src/lib/jobs/protocol";
 import { type JobType, jobTypeSpec } from "../src/lib/jobs/types";
 import { type Env, getConfig } from "../src/lib/platform/env";
+import { JobOutputs, type OutputCursor, type OutputRead } from "./job-output";
 import { migrateSqlite } from "./sqlite-migrations";
 
 /** What a waiting lease call can take: its worker's report. */
@@ -158,6 +159,8 @@ export class JobBoard extends DurableObject<Env> {
    *  memory: after an eviction a waiting call simply fails and its worker asks again, so nothing durable depends on
    *  it. */
   private readonly waiters = new Map<() => void, WaitingWorker>();
+  /** Running jobs' streamed output, for the requests that wait on it (durable-objects/job-output.ts). */
+  private readonly outputs = new JobOutputs();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -410,6 +413,19 @@ export class JobBoard extends DurableObject<Env> {
     return { ok: true, value: this.changed(id) };
   }
 
+  /** A worker's streamed pieces for a job under its live lease; `cancel` as in a heartbeat's answer. */
+  appendOutput(id: string, leaseId: string, pieces: string[], workerId?: string): BoardResult<{ cancel: boolean }> {
+    const row = this.leased(id, leaseId, workerId);
+    if (!row.ok) return row;
+    this.outputs.append(id, leaseId, pieces);
+    return { ok: true, value: { cancel: row.value.cancel_requested === 1 } };
+  }
+
+  /** The job's new output for this cursor, waiting up to `waitMs` for some (long-poll); null: no such job. */
+  readOutput(id: string, owner: string, cursor: OutputCursor, waitMs: number): Promise<OutputRead<OwnedJob> | null> {
+    return this.outputs.read(id, cursor, waitMs, () => this.get(id, owner));
+  }
+
   /** A queued job is cancelled at once; a running one is flagged, and its worker learns at the next heartbeat. */
   cancel(id: string, owner?: string): BoardResult<OwnedJob> {
     const row = this.row(id);
@@ -624,6 +640,7 @@ export class JobBoard extends DurableObject<Env> {
   /** The job after a status change, with its event published to the owner (best effort). */
   private changed(id: string): OwnedJob {
     const job = toRecord(this.mustRow(id));
+    this.outputs.changed(job);
     const event = EVENT_FOR[job.status];
     if (event) this.publish(job.owner, event, id, { job });
     // The owner's notification and the job's latency (docs/notifications.md); never fails the transition.

@@ -18,6 +18,7 @@ import {
   JobFail,
   JobHeartbeat,
   JobLease,
+  JobOutput,
   JobRecord,
   JobRelease,
 } from "../src/lib/jobs/protocol";
@@ -132,6 +133,27 @@ export const gpuService = new ApiRouter("gpu-workers")
     async (c, { params, body }) => {
       const worker = gpuWorker(c);
       return c.json(unwrap(await jobBoard(c.env).heartbeat(params.id, body.leaseId, body.progress, worker.id)));
+    },
+  )
+  .route(
+    {
+      method: "post",
+      path: "/jobs/:id/output",
+      auth: GPU_WORKER,
+      summary: "Stream pieces of a running job's result (llm.chat's tokens) to whoever waits on it",
+      description:
+        "Pieces in order, each post after the last one's answer; the request waiting on the job relays them at once (docs/llm.md). `cancel: true` means stop, as in a heartbeat's answer.",
+      params: JobParams,
+      body: JobOutput,
+      bodyLimit: WORKER_BODY_LIMIT,
+      responses: {
+        200: { description: "Taken", schema: z.object({ cancel: z.boolean() }) },
+        409: { description: "The lease is no longer current: stop working on the job" },
+      },
+    },
+    async (c, { params, body }) => {
+      const worker = gpuWorker(c);
+      return c.json(unwrap(await jobBoard(c.env).appendOutput(params.id, body.leaseId, body.pieces, worker.id)));
     },
   )
   .route(

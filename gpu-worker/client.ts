@@ -12,6 +12,7 @@ import { JobError } from "./errors";
 
 const LeaseAnswer = z.object({ jobs: z.array(JobLeaseSchema) });
 const HeartbeatAnswer = z.object({ leaseDeadline: z.number(), cancel: z.boolean() });
+const OutputAnswer = z.object({ cancel: z.boolean() });
 
 export class EdgeError extends Error {
   constructor(
@@ -28,6 +29,8 @@ export interface EdgeClient {
   lease(state: GpuWorkerState, signal?: AbortSignal): Promise<JobLease[]>;
   input(lease: JobLease, signal?: AbortSignal): Promise<Uint8Array>;
   heartbeat(lease: JobLease, progress?: number): Promise<{ leaseDeadline: number; cancel: boolean }>;
+  /** Appends streamed pieces to the job's output; `cancel: true` means stop, as in a heartbeat's answer. */
+  output(lease: JobLease, pieces: string[]): Promise<{ cancel: boolean }>;
   artifact(lease: JobLease, name: string, contentType: string, bytes: Uint8Array): Promise<void>;
   complete(lease: JobLease, result: JsonValue): Promise<void>;
   fail(lease: JobLease, error: string, retryable: boolean): Promise<void>;
@@ -90,6 +93,10 @@ export function edgeClient(baseUrl: string, secret: string, fetchImpl: typeof fe
     async heartbeat(lease, progress) {
       const res = await json("POST", jobPath(lease, "heartbeat"), { leaseId: lease.leaseId, progress });
       return HeartbeatAnswer.parse(await res.json());
+    },
+    async output(lease, pieces) {
+      const res = await json("POST", jobPath(lease, "output"), { leaseId: lease.leaseId, pieces });
+      return OutputAnswer.parse(await res.json());
     },
     async artifact(lease, name, contentType, bytes) {
       await send("PUT", `${jobPath(lease, `artifacts/${encodeURIComponent(name)}`)}?${leaseQuery(lease)}`, {

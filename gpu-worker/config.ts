@@ -20,6 +20,7 @@ export const BACKENDS = [
   "hf-inference",
   "piper",
   "pdfjs",
+  "llama.cpp",
 ] as const;
 export type BackendName = (typeof BACKENDS)[number];
 

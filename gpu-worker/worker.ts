@@ -9,6 +9,7 @@ import { jobModels, type ModelEntry, type WorkerConfig } from "./config";
 import { JobError } from "./errors";
 import { errorMessage, type Log } from "./log";
 import type { Metrics } from "./metrics";
+import { OutputSender } from "./output";
 import type { VramManager } from "./vram";
 
 /** Why a running job's signal was aborted. */
@@ -235,6 +236,20 @@ export class GpuWorker {
     const signal = controller.signal;
     const started = performance.now();
     const stopBeats = this.heartbeats(job);
+    const output = new OutputSender(
+      (pieces) => client.output(lease, pieces),
+      () => controller.abort(new JobAbort("cancelled")),
+      (err) => {
+        if (err instanceof EdgeError && (err.status === 409 || err.status === 404)) {
+          controller.abort(new JobAbort("lease-lost"));
+        } else {
+          log.warn("streamed output not delivered; the result carries it", {
+            job: lease.jobId,
+            error: errorMessage(err),
+          });
+        }
+      },
+    );
     try {
       const spec = this.models.get(lease.model);
       if (!spec) throw new JobError(`this worker has no model ${lease.model} (job type ${lease.type})`, true);
@@ -244,7 +259,7 @@ export class GpuWorker {
         input.bytes = await client.input(lease, signal);
         input.mediaType = lease.input.mediaType;
       }
-      const output = await vram.use(
+      const done = await vram.use(
         spec,
         (model) => {
           job.waiting = false;
@@ -255,18 +270,22 @@ export class GpuWorker {
             progress: (p) => {
               job.progress = Math.max(job.progress, Math.min(1, p));
             },
+            emit: (piece) => output.push(piece),
           });
         },
         signal,
       );
+      // Every streamed piece is on the edge before the job ends, so a reader never sees the end before the text.
+      await output.flush();
       signal.throwIfAborted();
-      for (const artifact of output.artifacts ?? []) {
+      for (const artifact of done.artifacts ?? []) {
         await client.artifact(lease, artifact.name, artifact.contentType, artifact.bytes);
       }
-      await client.complete(lease, output.result);
+      await client.complete(lease, done.result);
       metrics.jobFinished(lease.type, lease.model, "completed", (performance.now() - started) / 1000);
       log.info("job completed", { job: lease.jobId, type: lease.type, ms: Math.round(performance.now() - started) });
     } catch (err) {
+      await output.flush();
       await this.report(job, err, (performance.now() - started) / 1000);
     } finally {
       stopBeats();

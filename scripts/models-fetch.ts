@@ -2,7 +2,8 @@
 // where the committed models file (gpu-worker/models.json) looks for them. Needs internet (Hugging Face); prints what
 // it fetches first, and fails clearly without a network. Nothing else in Tessera downloads at install or run time.
 //
-//   npm run models:fetch                   whisper large-v3 (GPU hosts), the ViT classifier and the Piper voice
+//   npm run models:fetch                   whisper large-v3 (GPU hosts), the ViT classifier, the Piper voice, and the
+//                                          local LLM provider's GGUFs (Qwen2.5-0.5B-Instruct Q4_K_M, bge-small-en-v1.5)
 //   npm run models:fetch -- --cpu          whisper base.en instead (fast enough on a CPU), the classifier and voice
 //   npm run models:fetch -- --dry-run      list the files and where they go; download nothing
 import { createWriteStream, existsSync } from "node:fs";
@@ -40,6 +41,18 @@ const FILES: File[] = [
     url: `${HF}/rhasspy/piper-voices/resolve/main/en/en_US/lessac/medium/${f}`,
     to: join(dir, "piper", f),
   })),
+  // The local LLM provider (docs/llm.md "The local provider"): gpu-worker/models.json's llm-chat-gguf and
+  // llm-embed-gguf entries look for these under llm/.
+  {
+    what: "instruct GGUF (Qwen2.5-0.5B-Instruct, Q4_K_M, about 400 MiB) for llm.chat",
+    url: `${HF}/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_k_m.gguf`,
+    to: join(dir, "llm", "qwen2.5-0.5b-instruct-q4_k_m.gguf"),
+  },
+  {
+    what: "embedding GGUF (bge-small-en-v1.5, Q8_0, about 35 MiB) for llm.embed",
+    url: `${HF}/CompendiumLabs/bge-small-en-v1.5-gguf/resolve/main/bge-small-en-v1.5-q8_0.gguf`,
+    to: join(dir, "llm", "bge-small-en-v1.5-q8_0.gguf"),
+  },
 ];
 
 async function download(file: File): Promise<void> {

@@ -12,6 +12,7 @@ const IMPORTS: Record<BackendName, () => Promise<Backend>> = {
   "hf-inference": async () => (await import("./hf-inference")).hfInferenceBackend,
   piper: async () => (await import("./piper")).piperBackend,
   pdfjs: async () => (await import("./pdf")).pdfBackend,
+  "llama.cpp": async () => (await import("./llama")).llamaBackend,
 };
 
 export function backend(name: BackendName): Promise<Backend> {

@@ -28,6 +28,12 @@ export interface RunContext {
   signal: AbortSignal;
   /** Reports progress (0–1); sent to the board with the next heartbeat. */
   progress(fraction: number): void;
+  /**
+   * Streams a piece of the result as soon as it exists (llm.chat's tokens): the worker posts pieces to the job's
+   * output in order, batching what accumulates while a post is in flight (docs/llm.md "Streaming from the GPU
+   * worker"). Absent where nobody listens (engine tests).
+   */
+  emit?(piece: string): void;
   log: Log;
 }
 

@@ -1,27 +1,13 @@
 // Speech-to-text (and translation to English) with whisper.cpp through @fugood/whisper.node (prebuilt CPU, CUDA and Vulkan variants). No package
 // ships Whisper weights: the model file must be provisioned (`npm run models:fetch`, or a path in the models file).
-import { existsSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 import { initWhisper, type WhisperContext } from "@fugood/whisper.node";
 import type { TranscriptResult } from "../../src/lib/jobs/protocol";
 import { decodeAudio } from "../audio/decode";
 import { durationSeconds, toPcm16 } from "../audio/wav";
-import { JobError, ModelNotProvisioned } from "../errors";
+import { JobError } from "../errors";
+import { findModelFile } from "./model-file";
 import { type Backend, type LoadContext, numberOption, requireBytes, stringOption } from "./types";
-
-/** The first of the entry's path and its `options.fallbackPaths` that exists, or a clear error naming them. */
-export function findModelFile(id: string, path: string | undefined, fallbacks: unknown): string {
-  const candidates = [path, ...(Array.isArray(fallbacks) ? fallbacks : [])].filter(
-    (p): p is string => typeof p === "string",
-  );
-  const found = candidates.find((p) => existsSync(p));
-  if (found) return found;
-  throw new ModelNotProvisioned(
-    `transcription needs a whisper.cpp ggml model file for ${id}, and none is provisioned (looked for ${
-      candidates.join(", ") || "no path: set one in the models file"
-    }); run \`npm run models:fetch\` on a machine with internet, or point the models file's path at a ggml-*.bin`,
-  );
-}
 
 export async function loadWhisper(filePath: string, ctx: LoadContext): Promise<WhisperContext> {
   const gpu = ctx.device === "cuda";
@@ -74,7 +60,13 @@ export function sentences(words: { start: number; end: number; text: string }[])
 
 export const whisperBackend: Backend = {
   async load(entry, ctx) {
-    const file = findModelFile(entry.id, entry.path, entry.options.fallbackPaths);
+    const file = findModelFile(
+      entry.id,
+      entry.path,
+      entry.options.fallbackPaths,
+      "transcription needs a whisper.cpp ggml model file",
+      "run `npm run models:fetch` on a machine with internet, or point the models file's path at a ggml-*.bin",
+    );
     const whisper = await loadWhisper(file, ctx);
     const threads = ctx.threads || undefined;
     return {

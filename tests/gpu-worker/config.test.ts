@@ -32,6 +32,8 @@ describe("worker configuration", () => {
     expect(config).toMatchObject({ device: "cpu", budgetMiB: 24_576, maxJobs: 4, modelsFile: DEFAULT_MODELS_FILE });
     expect(config.types.sort()).toEqual([
       "document.extract",
+      "llm.chat",
+      "llm.embed",
       "speech",
       "transcribe",
       "vision.classify",

@@ -277,6 +277,7 @@ export function testLlmRoutes(upstreamUrl: string, deadUrl: string): string {
       tune: { targets: [up("echo-tune")] },
       fusion: { targets: [up("fusion-json")] },
       local: { targets: [{ provider: "local", model: "qwen2.5-0.5b-instruct" }] },
+      "local-embed": { kind: "embeddings", targets: [{ provider: "local", model: "bge-small-en-v1.5" }] },
       "admins-only": { targets: [up("echo")], roles: ["admin"] },
       embed: { kind: "embeddings", targets: [up("fail500-embed"), up("embed-model")] },
       // Searches (tests/workers/searches.test.ts): generators of different skill, judges, a refusing model.

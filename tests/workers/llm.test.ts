@@ -146,7 +146,8 @@ describe("chat completions", () => {
     const res = await chat(user.accessToken, "local");
     expect(res.status).toBe(503);
     const { error } = await json<ErrorShape>(res);
-    expect(error.message).toContain("provision an instruct GGUF");
+    expect(error.message).toContain("an instruct GGUF (llm-chat-gguf)");
+    expect(error.message).toContain("npm run models:fetch");
     expect(error.message).not.toMatch(/\/(home|root|tmp|var|models)\//);
   });
 });

@@ -135,6 +135,14 @@ export const JobHeartbeat = z.object({
 });
 export const JobRelease = z.object({ leaseId: z.string().min(1).max(128) });
 export const JobComplete = z.object({ leaseId: z.string().min(1).max(128), result: z.json() });
+/**
+ * Text a running job has produced so far (llm.chat's tokens), in order: the board hands it to whoever waits on the
+ * job's output (docs/llm.md "Streaming from the GPU worker"). `cancel` in the answer means stop, as in a heartbeat.
+ */
+export const JobOutput = z.object({
+  leaseId: z.string().min(1).max(128),
+  pieces: z.array(z.string().max(JOB_LIMITS.maxResultBytes)).min(1).max(4096),
+});
 export const JobFail = z.object({
   leaseId: z.string().min(1).max(128),
   error: z.string().min(1).max(JOB_LIMITS.maxErrorChars),
@@ -217,6 +225,27 @@ export const DocumentExtractResult = z.object({
   stats: z.object({ parts: z.number().int(), characters: z.number().int(), ocrParts: z.number().int() }),
 });
 export type DocumentExtractResult = z.infer<typeof DocumentExtractResult>;
+
+/** `llm.chat`: the whole answer (its pieces were streamed as they came); token counts are llama.cpp's. */
+export const LlmChatResult = z.object({
+  content: z.string(),
+  finishReason: z.enum(["stop", "length"]),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+});
+export type LlmChatResult = z.infer<typeof LlmChatResult>;
+
+/**
+ * `llm.embed`: the vectors are the artifact it names, `count` × `dimensions` little-endian float32 (a JSON result
+ * would hold only a few large vectors under maxResultBytes).
+ */
+export const LlmEmbedResult = z.object({
+  artifact: z.string(),
+  count: z.number().int().positive(),
+  dimensions: z.number().int().positive(),
+  promptTokens: z.number().int().nonnegative(),
+});
+export type LlmEmbedResult = z.infer<typeof LlmEmbedResult>;
 
 /** The GPU worker reads the registry (which model serves which type) through this file, its one import from src/lib. */
 export { JOB_TYPES } from "./types";

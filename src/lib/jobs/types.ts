@@ -35,6 +35,25 @@ export const JOB_TYPES = {
   "vision.classify": { model: "vit-base-patch16-224", vramMiB: 1024, input: "bytes", mediaTypes: IMAGE, lane: "batch" },
   // pdf.js itself needs no GPU memory; the estimate is the OCR model that scanned pages load.
   "document.extract": { model: "pdfjs", vramMiB: 1024, input: "bytes", mediaTypes: ["application/pdf"], lane: "batch" },
+  // The local LLM provider (docs/llm.md "The local provider"): a GGUF on llama.cpp. The estimates are a 0.5B
+  // instruct model at Q4_K_M with a 4k context, and a small embedding model; a bigger GGUF needs its models-file
+  // entry's vramMiB raised, which the worker's ledger then charges.
+  "llm.chat": {
+    model: "llm-chat-gguf",
+    vramMiB: 1024,
+    input: "text",
+    mediaTypes: [],
+    maxTextChars: 32_768,
+    lane: "interactive",
+  },
+  "llm.embed": {
+    model: "llm-embed-gguf",
+    vramMiB: 512,
+    input: "text",
+    mediaTypes: [],
+    maxTextChars: 32_768,
+    lane: "interactive",
+  },
 } as const satisfies Record<string, JobTypeSpec>;
 
 export type JobType = keyof typeof JOB_TYPES;

@@ -87,6 +87,12 @@ export async function startFakeEdge(): Promise<FakeEdge> {
     if (edge.lostLeases.has(id)) return c.json({ error: { code: "conflict" } }, 409);
     return c.json({ leaseDeadline: Date.now() + 60_000, cancel: edge.cancel.has(id) });
   });
+  app.post("/v1/gpu/jobs/:id/output", async (c) => {
+    await record(c, "json");
+    const id = c.req.param("id");
+    if (edge.lostLeases.has(id)) return c.json({ error: { code: "conflict" } }, 409);
+    return c.json({ cancel: edge.cancel.has(id) });
+  });
   app.put("/v1/gpu/jobs/:id/artifacts/:name", async (c) => {
     await record(c, "bytes");
     return c.json({ ok: true });
