@@ -23,7 +23,7 @@ describe("a NUL character", () => {
   let user: Tokens;
   beforeAll(async () => {
     user = await registerUser();
-  });
+  }, 60_000);
 
   it("in a username at registration → 400", async () => {
     const name = uniqueName("nul");
@@ -71,7 +71,7 @@ describe("JSON nested about 3,000 deep", () => {
   let user: Tokens;
   beforeAll(async () => {
     user = await registerUser();
-  });
+  }, 60_000);
 
   const postRaw = (path: string, body: string, token?: string) =>
     send("POST", path, { token, body, headers: { "Content-Type": "application/json" } });
