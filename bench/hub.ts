@@ -44,7 +44,7 @@ async function connectAll(target: Target, room: string, users: { id: string; tok
     users.map(
       (u) =>
         new Promise<Member>((resolve, reject) => {
-          const ws = new WebSocket(url, [`bearer.${u.token}`]);
+          const ws = new WebSocket(url, ["tessera.hub.v1", `bearer.${u.token}`]);
           ws.on("message", function joined(data) {
             const f = JSON.parse(data.toString()) as HubFrame;
             if (f.type === "presence" && (f.data as { user: { id: string } }).user.id === u.id) {

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   const end = beginBench(NAME, 600_000);
   const upstream = await startOpenAiUpstream();
   const routes = {
-    providers: { up: { type: "openai-compatible", baseUrl: upstream.url } },
+    providers: { up: { type: "openai-compatible", baseUrl: upstream.url, allowPrivate: true } },
     aliases: {
       chat: { targets: [{ provider: "up", model: "echo" }] },
       long: { targets: [{ provider: "up", model: `words-${STREAM_WORDS}` }] },

@@ -413,7 +413,10 @@ export class SearchRun extends DurableObject<Env> {
         scorer.url,
         record.webhookSecret ?? "",
         { searchId: record.id, node: ticket, task: record.request.task, answer },
-        getConfig(this.env).jobsInputUrlAllowPrivate,
+        {
+          net: { resolverUrl: getConfig(this.env).netResolverUrl },
+          allowPrivate: getConfig(this.env).jobsInputUrlAllowPrivate,
+        },
       );
       return { score, feedback: null, tokens: 0 };
     }

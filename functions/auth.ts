@@ -11,13 +11,14 @@ import {
   register,
   type SignedIn,
   Username,
+  updateOwnAccount,
 } from "../src/lib/identity/account";
 import { principal, sessionUser } from "../src/lib/identity/auth";
 import { bootstrapAdmin } from "../src/lib/identity/bootstrap";
 import { signAccessToken } from "../src/lib/identity/jwt";
 import { hashPassword, verifyPassword } from "../src/lib/identity/passwords";
 import { revokeSession, revokeUserSessions, rotateRefreshToken } from "../src/lib/identity/sessions";
-import { passwordHashOf, requireUserById, setPasswordHash, UserSchema, updateUser } from "../src/lib/identity/users";
+import { passwordHashOf, requireUserById, setPasswordHash, UserSchema } from "../src/lib/identity/users";
 import { ApiError } from "../src/lib/platform/errors";
 import { clientIp, enforceLimits } from "../src/lib/platform/rate-limit";
 import { ApiRouter } from "../src/lib/platform/router";
@@ -132,7 +133,7 @@ export const authService = new ApiRouter("auth")
       body: z.object({ email: Email.optional(), metadata: Metadata.optional() }).strict(),
       responses: { 200: { description: "The updated user", schema: UserSchema } },
     },
-    async (c, { body }) => c.json(await updateUser(db(c.env), principal(c).sub, body)),
+    async (c, { body }) => c.json(await updateOwnAccount(c, principal(c).sub, body)),
   )
   .route(
     {

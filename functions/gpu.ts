@@ -22,6 +22,7 @@ import {
   JobRecord,
   JobRelease,
 } from "../src/lib/jobs/protocol";
+import { redactPaths } from "../src/lib/jobs/redact";
 import { GPU_WORKER, gpuWorker } from "../src/lib/jobs/worker-credential";
 import { ApiError } from "../src/lib/platform/errors";
 import { ApiRouter } from "../src/lib/platform/router";
@@ -217,7 +218,10 @@ export const gpuService = new ApiRouter("gpu-workers")
       const worker = gpuWorker(c);
       const board = jobBoard(c.env);
       return c.json(
-        publicJob(unwrap(await board.fail(params.id, body.leaseId, body.error, body.retryable, worker.id))),
+        // Redacted here too, whatever the worker's version: a job's owner never reads a GPU host's disk paths.
+        publicJob(
+          unwrap(await board.fail(params.id, body.leaseId, redactPaths(body.error), body.retryable, worker.id)),
+        ),
       );
     },
   )

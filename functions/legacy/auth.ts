@@ -12,12 +12,13 @@ import {
   RegisterBody,
   register,
   type SignedIn,
+  updateOwnAccount,
 } from "../../src/lib/identity/account";
 import { principal, sessionUser } from "../../src/lib/identity/auth";
 import { signAccessToken } from "../../src/lib/identity/jwt";
 import { revokeSession } from "../../src/lib/identity/sessions";
 import { adminDeleteUser, adminUpdateUser } from "../../src/lib/identity/user-admin";
-import { countActiveUsers, listUsers, requireUserById, UserSchema, updateUser } from "../../src/lib/identity/users";
+import { countActiveUsers, listUsers, requireUserById, UserSchema } from "../../src/lib/identity/users";
 import { ApiError } from "../../src/lib/platform/errors";
 import { ApiRouter } from "../../src/lib/platform/router";
 
@@ -179,7 +180,7 @@ function withSharedRoutes(router: ApiRouter): ApiRouter {
         body: z.object({ email: Email.optional(), metadata: Metadata.optional() }).strict(),
         responses: { 200: { description: "The user", schema: UserSchema } },
       },
-      async (c, { body }) => c.json(await updateUser(db(c.env), principal(c).sub, body)),
+      async (c, { body }) => c.json(await updateOwnAccount(c, principal(c).sub, body)),
     )
     .route(
       {

@@ -13,9 +13,8 @@ async function signUp(): Promise<{ token: string; id: string }> {
   const name = `gw${Date.now().toString(36)}${counter++}`;
   const res = await fetch(`${base}/v1/auth/register`, {
     method: "POST",
-    // wrangler dev passes the client's CF-Connecting-IP through (Cloudflare would overwrite it): one address
-    // per sign-up keeps these tests clear of the registration limit, which is tested elsewhere.
-    headers: { "content-type": "application/json", "cf-connecting-ip": `192.0.2.${counter}` },
+    // The registration limit is raised for the e2e suite (global-setup.ts), and tested elsewhere.
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "gateway password" }),
   });
   const body = (await res.json()) as { accessToken: string; user: { id: string } };

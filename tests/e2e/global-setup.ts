@@ -45,8 +45,10 @@ export default async function setup(project: TestProject) {
         GATEWAY_ROUTES: testGatewayRoutes(upstream),
         GATEWAY_MAX_BODY_BYTES: String(1024 * 1024),
         GATEWAY_BREAKER_OPEN_MS: "1000",
-        // Every e2e request comes from 127.0.0.1: the per-address limit would throttle the whole suite.
+        // Every e2e request comes from 127.0.0.1, and a local runtime keys every per-address limit by that peer
+        // (a client's CF-Connecting-IP is ignored there): the per-address limits would throttle the whole suite.
         RATE_LIMIT_IP_PER_MINUTE: "100000",
+        AUTH_RATE_LIMIT_SCALE: "1000",
         RATE_LIMIT_USER_PER_MINUTE: "300",
         // Short leases, so the lease-expiry scenario takes seconds; {url} input from the local test upstream.
         JOBS_LEASE_MS: "4000",

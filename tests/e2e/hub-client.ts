@@ -26,7 +26,7 @@ export class Client {
       const url = `${base.replace(/^http/, "ws")}/v1/hub/rooms/${room}${query}`;
       // ws 8 takes closeTimeout; @types/ws does not list it yet.
       const options: WebSocket.ClientOptions & { closeTimeout?: number } = closeTimeout ? { closeTimeout } : {};
-      const ws = new WebSocket(url, [`bearer.${token}`], options);
+      const ws = new WebSocket(url, ["tessera.hub.v1", `bearer.${token}`], options);
       const client = new Client(ws);
       ws.once("open", () => resolve(client));
       ws.once("unexpected-response", (req, res) => {

@@ -16,8 +16,7 @@ beforeAll(async () => {
   const name = `mem${Date.now().toString(36)}`;
   const res = await fetch(`${base}/v1/auth/register`, {
     method: "POST",
-    // wrangler dev passes CF-Connecting-IP through: an address of our own keeps other files' register limits apart.
-    headers: { "content-type": "application/json", "cf-connecting-ip": "198.51.100.77" },
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "memory e2e password" }),
   });
   expect(res.status).toBe(201);

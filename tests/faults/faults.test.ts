@@ -1,15 +1,20 @@
-// Faults under a steady writer, against the real dev suite (bridge + `wrangler dev`, supervised as `npm run dev`
-// runs them): the bridge is killed and frozen (SIGSTOP), workerd is killed under a live wrangler. While a part is
-// down the writer may only see 503 `unavailable` in the one error shape with Retry-After (or, while the Worker
-// itself is down, no answer at all); each fault heals without a hand; and every acknowledged write is there after.
+// Faults under a steady writer, against the real dev suite (bridge + `wrangler dev` + the GPU worker, supervised as
+// `npm run dev` runs them): the bridge is killed and frozen (SIGSTOP), workerd is killed under a live wrangler, the
+// GPU worker is killed and frozen under a steady stream of jobs. While a part is down the writer may only see 503
+// `unavailable` in the one error shape with Retry-After (or, while the Worker itself is down, no answer at all);
+// each fault heals without a hand; every acknowledged write is there after, and every accepted job completes.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../dev/lib/processes";
 import { type DevSuite, ROOT, startDevSuite } from "../../dev/lib/suite";
 import type { Supervised } from "../../dev/lib/supervise";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
+import { randomToken } from "../../src/lib/identity/tokens";
+import { WORKER_SECRET_PREFIX } from "../../src/lib/jobs/protocol";
 import { createScratch, type Scratch } from "../support/scratch";
 
 const RECOVERY_MS = 180_000;
@@ -18,6 +23,27 @@ let scratch: Scratch;
 let suite: DevSuite;
 let token: string;
 const lines: string[] = [];
+/** The image classifier the GPU worker's hf-inference model asks (Hugging Face's protocol), answering at once. */
+let classifier: Server;
+
+/** A 1×1 PNG: the classifier above does not look at it. */
+const PIXEL_PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+).toString("base64");
+
+async function startClassifier(): Promise<string> {
+  classifier = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify([{ label: "pixel", score: 0.9 }]));
+    });
+  });
+  await new Promise<void>((r) => classifier.listen(0, "127.0.0.1", () => r()));
+  const address = classifier.address();
+  return `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+}
 
 /** Pids in the process group led by `leader` (the guard of one supervised child). */
 function groupMembers(leader: number): { pid: number; cmdline: string }[] {
@@ -108,6 +134,15 @@ async function recovered(writer: ReturnType<typeof steadyWriter>, since: number)
   }
 }
 
+/** Waits (polling) until the supervisor has started `s` again since it had `before` restarts. */
+async function restarted(s: Supervised, before: number): Promise<void> {
+  const deadline = Date.now() + RECOVERY_MS;
+  while (s.restarts <= before) {
+    if (Date.now() > deadline) throw new Error(`${s.name} was never restarted:\n${lines.slice(-30).join("\n")}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 function expectOnlyUnavailable(outcome: Outcome): void {
   for (const refusal of outcome.refusals) {
     expect(refusal, JSON.stringify(refusal)).toMatchObject({ status: 503, code: "unavailable" });
@@ -117,6 +152,21 @@ function expectOnlyUnavailable(outcome: Outcome): void {
 
 beforeAll(async () => {
   scratch = await createScratch("tessera-faults");
+  const gpuSecret = randomToken(WORKER_SECRET_PREFIX);
+  const models = join(scratch.dir, "gpu-models.json");
+  await writeFile(
+    models,
+    JSON.stringify({
+      models: [
+        {
+          id: "vit-base-patch16-224",
+          backend: "hf-inference",
+          vramMiB: 0,
+          options: { endpointUrl: await startClassifier(), model: "vit" },
+        },
+      ],
+    }),
+  );
   suite = await startDevSuite({
     port: await freePort(),
     bridgePort: await freePort(),
@@ -128,6 +178,21 @@ beforeAll(async () => {
       ...(await generateKeyPairSecrets("ES256")),
       RATE_LIMIT_IP_PER_MINUTE: "100000",
       RATE_LIMIT_USER_PER_MINUTE: "100000",
+      GPU_WORKER_BOOTSTRAP_SECRET: gpuSecret,
+      // A frozen worker's leases run out in seconds, so its jobs go to its replacement within the test.
+      JOBS_LEASE_MS: "4000",
+    },
+    gpuWorker: {
+      secret: gpuSecret,
+      port: await freePort(),
+      env: {
+        GPU_WORKER_MODELS: models,
+        GPU_WORKER_TYPES: "vision.classify",
+        GPU_WORKER_LEASE_WAIT_MS: "0",
+        GPU_WORKER_IDLE_POLL_MS: "50",
+        GPU_WORKER_IDLE_POLL_MAX_MS: "200",
+        LOG_LEVEL: "warn",
+      },
     },
     write: (line) => lines.push(line),
   });
@@ -143,6 +208,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await suite?.stop();
+  classifier?.close();
   await scratch?.cleanup();
 });
 
@@ -154,7 +220,10 @@ describe("faults under a steady writer", () => {
     const before = bridge.restarts;
     const at = Date.now();
     process.kill(worker(bridge, /db-bridge\.ts/), "SIGKILL");
-    await recovered(writer, at + 1);
+    // A write in flight when the signal landed may still be acknowledged after `at`: recovery counts only once the
+    // supervisor has started a new bridge.
+    await restarted(bridge, before);
+    await recovered(writer, Math.max(at, Date.now()) + 1);
     const outcome = await writer.stop();
     expect(bridge.restarts).toBeGreaterThan(before);
     expect(outcome.noAnswer).toBe(0);
@@ -170,7 +239,8 @@ describe("faults under a steady writer", () => {
     const before = bridge.restarts;
     const at = Date.now();
     process.kill(worker(bridge, /db-bridge\.ts/), "SIGSTOP");
-    await recovered(writer, at + 1);
+    await restarted(bridge, before);
+    await recovered(writer, Math.max(at, Date.now()) + 1);
     const outcome = await writer.stop();
     expect(bridge.restarts).toBeGreaterThan(before);
     expect(outcome.noAnswer).toBe(0);
@@ -187,13 +257,125 @@ describe("faults under a steady writer", () => {
     for (const pid of groupMembers(wrangler.current.child.pid as number)) {
       if (/workerd/.test(pid.cmdline) && !/wrangler/.test(pid.cmdline)) process.kill(pid.pid, "SIGKILL");
     }
-    await recovered(writer, at + 1);
+    await restarted(wrangler, before);
+    await recovered(writer, Math.max(at, Date.now()) + 1);
     const outcome = await writer.stop();
     expect(wrangler.restarts).toBeGreaterThan(before);
     // While the Worker itself is down nobody can answer 503: connection errors are allowed, other answers are not
     // (wrangler's own plain-text 503 included).
     expectOnlyUnavailable(outcome);
     await expectAllThere(outcome.acknowledged);
+  });
+});
+
+/** Submits a small GPU job every 200 ms until stopped: what was accepted (202), and how every other try ended. */
+function steadyJobs() {
+  const outcome: Outcome = { acknowledged: [], refusals: [], noAnswer: 0 };
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      try {
+        const res = await fetch(`${suite.workerUrl}/v1/jobs`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ type: "vision.classify", input: { base64: PIXEL_PNG, mediaType: "image/png" } }),
+          signal: AbortSignal.timeout(60_000),
+        });
+        const text = await res.text();
+        if (res.status === 202) outcome.acknowledged.push((JSON.parse(text) as { id: string }).id);
+        else {
+          let code: string | undefined;
+          try {
+            code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+          } catch {
+            code = `not JSON: ${text.slice(0, 80)}`;
+          }
+          outcome.refusals.push({ status: res.status, code, retryAfter: res.headers.get("retry-after") });
+        }
+      } catch {
+        outcome.noAnswer++;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    outcome,
+    async stop() {
+      running = false;
+      await done;
+      return outcome;
+    },
+  };
+}
+
+interface JobView {
+  status: string;
+  attempts: number;
+  result?: unknown;
+}
+
+async function jobView(id: string): Promise<JobView> {
+  const res = await fetch(`${suite.workerUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  return (await res.json()) as JobView;
+}
+
+/** Polls until every job has left queued/running (or the recovery time passes), and answers each one's last view. */
+async function settled(ids: string[]): Promise<Map<string, JobView>> {
+  const views = new Map<string, JobView>();
+  const deadline = Date.now() + RECOVERY_MS;
+  for (const id of ids) {
+    for (;;) {
+      const view = await jobView(id);
+      views.set(id, view);
+      if (!["queued", "running"].includes(view.status) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  return views;
+}
+
+/** Waits until a job submitted now completes: the GPU side serves again. */
+async function gpuServes(): Promise<void> {
+  const res = await fetch(`${suite.workerUrl}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ type: "vision.classify", input: { base64: PIXEL_PNG, mediaType: "image/png" } }),
+  });
+  expect(res.status).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  const view = (await settled([id])).get(id);
+  expect(view?.status, `${JSON.stringify(view)}\n${lines.slice(-30).join("\n")}`).toBe("completed");
+}
+
+describe("GPU worker faults under a steady stream of jobs", () => {
+  async function gpuFault(signal: "SIGKILL" | "SIGSTOP"): Promise<void> {
+    await gpuServes();
+    const gpu = supervised("gpu");
+    const before = gpu.restarts;
+    const jobs = steadyJobs();
+    await new Promise((r) => setTimeout(r, 1000));
+    process.kill(worker(gpu, /gpu-worker\/main\.ts/), signal);
+    // The supervisor notices (an exit, or a health probe that no longer answers) and starts another worker.
+    await restarted(gpu, before);
+    await gpuServes();
+    const outcome = await jobs.stop();
+    // The API never depended on the GPU worker: submissions kept being accepted, and anything else was a 503.
+    expect(outcome.noAnswer).toBe(0);
+    expectOnlyUnavailable(outcome);
+    expect(outcome.acknowledged.length).toBeGreaterThan(0);
+    // Nothing accepted is lost: every job completes, including those the dead or frozen worker held.
+    const views = await settled(outcome.acknowledged);
+    for (const [id, view] of views) {
+      expect(view, id).toMatchObject({ status: "completed", result: { labels: [{ label: "pixel" }] } });
+    }
+  }
+
+  it("the GPU worker killed (SIGKILL): jobs keep being accepted, it is restarted, every job completes", async () => {
+    await gpuFault("SIGKILL");
+  });
+
+  it("the GPU worker frozen (SIGSTOP): its health probe fails, it is replaced, its leased jobs complete", async () => {
+    await gpuFault("SIGSTOP");
   });
 });
 

@@ -47,7 +47,9 @@ function slowModels() {
   const seen: { job: string; signal: AbortSignal }[] = [];
   const load = async (entry: ModelEntry): Promise<LoadedModel> => {
     if (entry.backend === "whisper.cpp")
-      throw new ModelNotProvisioned("transcription needs a model file: provision it");
+      throw new ModelNotProvisioned(
+        "transcription needs a model file: /srv/tessera/models/ggml-large-v3.bin is missing; provision it",
+      );
     return {
       async run(input, ctx) {
         const job = input.text ?? String(input.bytes?.byteLength);
@@ -197,6 +199,10 @@ describe("the lease loop", () => {
     startWorker(1);
     await vi.waitFor(() => expect(edge.finished("t1")).toBeDefined());
     expect(edge.finished("t1")?.body).toMatchObject({ retryable: false, error: expect.stringContaining("provision") });
+    // The job's owner reads the reason, never this host's disk layout.
+    const reported = String((edge.finished("t1")?.body as { error?: string } | undefined)?.error);
+    expect(reported).toContain("<path>");
+    expect(reported).not.toContain("/srv/tessera");
   });
 
   it("waits out a 429 with Retry-After before leasing again", async () => {

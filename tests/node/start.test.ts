@@ -91,6 +91,21 @@ describe("startProduction", () => {
     );
   });
 
+  it("keys per-address limits by the peer, whatever CF-Connecting-IP a client sends", async () => {
+    // Ten bad logins from this machine, each claiming another address: one bucket (loginPerIp: 10), so the
+    // eleventh is refused. Were the header trusted here, each claim would open a fresh bucket.
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const res = await fetch(new URL("/v1/auth/login", server?.url), {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": `203.0.113.${i + 1}` },
+        body: JSON.stringify({ username: `nobody-${i}-${Date.now()}`, password: "not the password" }),
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([...Array(10).fill(401), 429]);
+  });
+
   it("runs the GPU_JOBS queue consumer", async () => {
     if (!server) throw new Error("not started");
     // The consumer drops (and logs) a message that fails the protocol schema: proof that it was delivered.

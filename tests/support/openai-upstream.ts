@@ -249,10 +249,13 @@ export function testLlmRoutes(upstreamUrl: string, deadUrl: string): string {
   const up = (model: string, extra: Record<string, unknown> = {}) => ({ provider: "up", model, ...extra });
   return JSON.stringify({
     providers: {
-      up: { type: "openai-compatible", baseUrl: upstreamUrl, apiKeySecret: "LLM_KEY_TEST" },
-      quick: { type: "openai-compatible", baseUrl: upstreamUrl, timeoutMs: 500 },
-      hf: { type: "huggingface", endpointUrl: upstreamUrl },
-      dead: { type: "openai-compatible", baseUrl: deadUrl, timeoutMs: 2000 },
+      // The test servers are on loopback: each provider says so, as a self-hosted one would.
+      up: { type: "openai-compatible", baseUrl: upstreamUrl, apiKeySecret: "LLM_KEY_TEST", allowPrivate: true },
+      quick: { type: "openai-compatible", baseUrl: upstreamUrl, timeoutMs: 500, allowPrivate: true },
+      hf: { type: "huggingface", endpointUrl: upstreamUrl, allowPrivate: true },
+      dead: { type: "openai-compatible", baseUrl: deadUrl, timeoutMs: 2000, allowPrivate: true },
+      // The same server without allowPrivate: the outgoing guard must refuse it (tests/workers/llm.test.ts).
+      unguarded: { type: "openai-compatible", baseUrl: upstreamUrl },
     },
     aliases: {
       chat: { targets: [up("echo", { price: { prompt: 1, completion: 2 } })] },
@@ -279,6 +282,7 @@ export function testLlmRoutes(upstreamUrl: string, deadUrl: string): string {
       local: { targets: [{ provider: "local", model: "qwen2.5-0.5b-instruct" }] },
       "local-embed": { kind: "embeddings", targets: [{ provider: "local", model: "bge-small-en-v1.5" }] },
       "admins-only": { targets: [up("echo")], roles: ["admin"] },
+      "private-provider": { targets: [{ provider: "unguarded", model: "echo-private" }] },
       embed: { kind: "embeddings", targets: [up("fail500-embed"), up("embed-model")] },
       // Searches (tests/workers/searches.test.ts): generators of different skill, judges, a refusing model.
       "mcts-weak": { targets: [up("mcts-gen-1")] },

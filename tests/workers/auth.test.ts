@@ -44,6 +44,39 @@ describe("register", () => {
     expect(((await json(sameEmail)) as ErrorJson).error.code).toBe("conflict");
   });
 
+  it("answers a taken username and a taken e-mail alike, so registration never says which one is taken", async () => {
+    const taken = await registerUser();
+    const answer = async (body: Record<string, string>) => {
+      const res = await api("POST", "/v1/auth/register", { body: { password: "long enough", ...body } });
+      const { error } = (await res.json()) as { error: Record<string, unknown> };
+      const { requestId: _, ...rest } = error;
+      return { status: res.status, ...rest };
+    };
+    const fresh = uniqueName();
+    const byName = await answer({ username: taken.user.username, email: `${fresh}@example.com` });
+    const byEmail = await answer({ username: fresh, email: taken.user.email });
+    expect(byName.status).toBe(409);
+    expect(byEmail).toEqual(byName);
+    expect(byEmail).toMatchObject({ message: "That username or e-mail cannot be registered" });
+  });
+
+  it("limits a user's e-mail changes, each of which could tell whether an address is taken", async () => {
+    const u = await registerUser();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await api("PATCH", "/v1/auth/me", {
+        token: u.accessToken,
+        body: { email: `${uniqueName()}@example.com` },
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    // Metadata alone is not an e-mail change.
+    expect((await api("PATCH", "/v1/auth/me", { token: u.accessToken, body: { metadata: { a: 1 } } })).status).toBe(
+      200,
+    );
+  });
+
   it.each([
     ["a missing password", { username: "abc", email: "a@b.co" }],
     ["an extra field (roles)", { username: "abcd", email: "a@b.co", password: "long enough", roles: ["admin"] }],
@@ -105,17 +138,45 @@ describe("login", () => {
     expect(((await json(limited as Response)) as ErrorJson).error.code).toBe("rate_limited");
   });
 
-  it("limits guesses on one username across many addresses", async () => {
+  it("limits guesses on one account from one address, by username and e-mail alike, and the owner elsewhere still signs in", async () => {
     const u = await registerUser();
+    const attacker = freshIp();
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await api("POST", "/v1/auth/login", {
-        body: { username: u.user.username, password: `guess-${i}-xx` },
-      });
+      // Alternating names: the username and the e-mail are one account, so one bucket.
+      const username = i % 2 === 0 ? u.user.username : u.user.email.toUpperCase();
+      const res = await api("POST", "/v1/auth/login", { ip: attacker, body: { username, password: `guess-${i}-xx` } });
       statuses.push(res.status);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    // The attacker's address is not out of login altogether: another account is still open to it.
+    const other = await registerUser();
+    const elsewhere = await api("POST", "/v1/auth/login", {
+      ip: attacker,
+      body: { username: other.user.username, password: other.password },
+    });
+    expect(elsewhere.status).toBe(200);
+    // The owner, from their own address, is not locked out by the attacker's guesses.
+    for (const username of [u.user.username, u.user.email]) {
+      const owner = await api("POST", "/v1/auth/login", { body: { username, password: u.password } });
+      expect(owner.status).toBe(200);
+    }
   });
+
+  it("bounds guesses on one account spread over many addresses", async () => {
+    const u = await registerUser();
+    // loginPerAccount: 100, refilled one every 10 s; each address stays under its own limit of 5.
+    let limitedAfter: number | undefined;
+    for (let i = 0; i < 160 && limitedAfter === undefined; i++) {
+      const res = await api("POST", "/v1/auth/login", {
+        ip: freshIp(),
+        body: { username: u.user.username, password: `spread-${i}-xx` },
+      });
+      if (res.status === 429) limitedAfter = i;
+      else expect(res.status).toBe(401);
+    }
+    expect(limitedAfter).toBeGreaterThanOrEqual(100);
+  }, 240_000);
 });
 
 describe("refresh tokens", () => {

@@ -12,6 +12,8 @@ declare global {
 declare module "vitest" {
   export interface ProvidedContext {
     scorerUrl: string;
+    /** The DNS-over-HTTPS double (NET_RESOLVER_URL); `/control/queries?name=` counts its questions. */
+    resolverUrl: string;
     /** The OpenAI-protocol test upstream behind LLM_ROUTES (tests/workers/global-setup.ts). */
     llmUpstreamUrl: string;
     webhookReceiverUrl: string;

@@ -8,7 +8,7 @@ import { CircuitBreaker } from "../../src/lib/gateway/breaker";
 import { upstreamHeaders } from "../../src/lib/gateway/proxy";
 import { buildRouteTable, matchRoute, RouteTableError, upstreamsOf } from "../../src/lib/gateway/route-table";
 import { createGateway } from "../../src/lib/platform/app";
-import type { AppEnv } from "../../src/lib/platform/env";
+import { type AppEnv, getConfig } from "../../src/lib/platform/env";
 import { ApiRouter } from "../../src/lib/platform/router";
 
 describe("route table", () => {
@@ -102,6 +102,8 @@ describe("forwarded headers", () => {
     const app = new Hono<AppEnv>();
     app.get("/x", (c) => {
       c.set("requestId", "rid-1");
+      // ENVIRONMENT=test: CF-Connecting-IP is the address, as Cloudflare's edge would set it.
+      c.set("config", getConfig(env));
       const sent = upstreamHeaders(c, { sub: "user-1" } as never, false, { forwardAuthorization });
       return c.json(Object.fromEntries(sent.entries()));
     });
@@ -134,6 +136,7 @@ describe("forwarded headers", () => {
     const app = new Hono<AppEnv>();
     app.get("/x", (c) => {
       c.set("requestId", "rid-1");
+      c.set("config", getConfig(env));
       const headers = upstreamHeaders(c, { sub: "user-1" } as never, false, { forwardAuthorization: false });
       return c.json(Object.fromEntries(headers.entries()));
     });

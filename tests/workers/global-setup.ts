@@ -52,9 +52,17 @@ export default async function setup(project: TestProject) {
     "rebind.example": { A: ["93.184.216.34"], AAAA: ["::1"] },
     "public.example": { A: ["93.184.216.34"], AAAA: [] },
   };
+  const queries = new Map<string, number>();
   const resolver = createHttpServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://resolver");
     const name = (url.searchParams.get("name") ?? "").replace(/\.$/, "");
+    // How many questions a name has had: tests see that a request went through the guard's lookup.
+    if (url.pathname === "/control/queries") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ count: queries.get(name) ?? 0 }));
+      return;
+    }
+    queries.set(name, (queries.get(name) ?? 0) + 1);
     const type = url.searchParams.get("type") === "AAAA" ? "AAAA" : "A";
     const records = zone[name]?.[type] ?? [];
     res.writeHead(200, { "content-type": "application/dns-json" });

@@ -170,12 +170,13 @@ describe("connecting", () => {
     expect((await connect(freshRoom(), { token: "not.a.jwt" })).res.status).toBe(401);
   });
 
-  it("accepts the token as a subprotocol and echoes the client's own protocol beside it", async () => {
+  it("accepts the token as a subprotocol and answers a fixed protocol name, never the token", async () => {
     const user = await registerUser();
     const room = freshRoom();
     const plain = await connect(room, { token: user.accessToken });
     expect(plain.res.status).toBe(101);
-    expect(plain.res.headers.get("sec-websocket-protocol")).toBe(`bearer.${user.accessToken}`);
+    expect(plain.res.headers.get("sec-websocket-protocol")).toBe("tessera.hub.v1");
+    expect([...plain.res.headers].map(([, v]) => v).join("\n")).not.toContain(user.accessToken);
     const named = await connect(room, { protocols: ["tessera.hub.v1", `bearer.${user.accessToken}`] });
     expect(named.res.headers.get("sec-websocket-protocol")).toBe("tessera.hub.v1");
     const presence = await plain.until(joined(user.user.id));

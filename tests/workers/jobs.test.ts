@@ -191,6 +191,21 @@ describe("the GPU worker protocol", () => {
     );
   });
 
+  it("never shows a job's owner the GPU host's disk paths in a failure, whatever the worker sent", async () => {
+    const job = await json<JobRecord>(await submit(speech()));
+    const worker = await newWorker(admin.accessToken, "paths");
+    const lease = await worker.leaseJob(job.id);
+    const failed = await worker.call("POST", `/v1/gpu/jobs/${job.id}/fail`, {
+      leaseId: lease.leaseId,
+      error: "ENOENT: no such file or directory, open '/opt/tessera/models/piper/en_US.onnx' (C:\\models\\x.bin)",
+      retryable: false,
+    });
+    expect(failed.status).toBe(200);
+    const seen = await json<JobRecord>(await api("GET", `/v1/jobs/${job.id}`, { token: alice.accessToken }));
+    expect(seen.error).toContain("<path>");
+    expect(seen.error).not.toMatch(/\/opt\/tessera|models[\\/]/);
+  });
+
   it("lets an admin find a failed job in the admin list and retry it; a non-admin gets 403", async () => {
     const job = await json<JobRecord>(await submit(speech()));
     const worker = await newWorker(admin.accessToken);
@@ -411,6 +426,14 @@ describe("long-poll, worker capabilities and signed input URLs", () => {
     expect((await send("GET", `${tampered.pathname}${tampered.search}`)).status).toBe(403);
     const otherJob = `/v1/gpu/inputs/job_other${url.search}`;
     expect((await send("GET", otherJob)).status).toBe(403);
+    // The same signature re-spelled: padded with `=`, or in the standard alphabet, is refused.
+    const sig = url.searchParams.get("sig") ?? "";
+    for (const spelling of [`${sig}=`, `${sig}==`, sig.replace(/-/g, "+").replace(/_/g, "/")]) {
+      if (spelling === sig) continue;
+      const respelled = new URL(url);
+      respelled.searchParams.set("sig", spelling);
+      expect((await send("GET", `${respelled.pathname}${respelled.search}`)).status).toBe(403);
+    }
 
     await worker.call("POST", `/v1/gpu/jobs/${job.id}/complete`, { leaseId: lease.leaseId, result: { label: "x" } });
     expect((await send("GET", path)).status).toBe(409);

@@ -189,6 +189,15 @@ describe("fallback and retries", () => {
     expect(dead.headers.get("x-tessera-target")).toBe("up/echo-after-dead");
   });
 
+  it("sends nothing to a provider on a loopback address that the route table did not allow", async () => {
+    const res = await chat(user.accessToken, "private-provider");
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    const body = await json<ErrorShape>(res);
+    // One generic reason: the answer does not tell a refused address from a closed port.
+    expect(body.error.message).not.toMatch(/127\.0\.0\.1|private|loopback/i);
+    expect(await upstreamCount("echo-private")).toBe(0);
+  });
+
   it("falls back on a context-length error without retrying it", async () => {
     const before = await upstreamCount("context");
     const res = await chat(user.accessToken, "fallback-context");

@@ -300,25 +300,48 @@ describe("bad input", () => {
 describe("webhook scorer", () => {
   const url = inject("scorerUrl");
   const payload = { searchId: "srch_test", node: 1, task: "digits please" };
+  const net = { resolverUrl: inject("resolverUrl") };
+  // allowPrivate: the test scorer listens on loopback, which the route itself refuses (tested above).
+  const loopback = { net, allowPrivate: true };
+  const guarded = { net, allowPrivate: false };
+  /** How many questions the DNS-over-HTTPS double (global-setup.ts) has had about `name`. */
+  const resolverQueries = async (name: string) => {
+    const res = await fetch(`${new URL(inject("resolverUrl")).origin}/control/queries?name=${name}`);
+    return ((await res.json()) as { count: number }).count;
+  };
 
   it("POSTs the answer signed and reads back its score", async () => {
-    // allowPrivate: the test scorer listens on loopback, which the route itself refuses (tested above).
-    expect(await scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "12ab" }, true)).toBe(0.5);
-    expect(await scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "1234" }, true)).toBe(1);
+    expect(await scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "12ab" }, loopback)).toBe(
+      0.5,
+    );
+    expect(await scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "1234" }, loopback)).toBe(1);
   });
 
   it("a wrong signature, a redirect or a score out of range is the scorer's failure; a private URL is refused", async () => {
     const wrong = `whsec_${btoa("another secret entirely")}`;
-    await expect(scoreByWebhook(`${url}/score`, wrong, { ...payload, answer: "1" }, true)).rejects.toThrow(/401/);
+    // A 401 and a redirect read like an unreachable host: one message, so the answer maps nothing.
+    const unusable = /could not be reached or did not answer 2xx/;
+    await expect(scoreByWebhook(`${url}/score`, wrong, { ...payload, answer: "1" }, loopback)).rejects.toThrow(
+      unusable,
+    );
     await expect(
-      scoreByWebhook(`${url}/redirect`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, true),
-    ).rejects.toThrow(/302/);
+      scoreByWebhook(`${url}/redirect`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, loopback),
+    ).rejects.toThrow(unusable);
     await expect(
-      scoreByWebhook(`${url}/out-of-range`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, true),
+      scoreByWebhook(`${url}/out-of-range`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, loopback),
     ).rejects.toThrow(/score/);
     await expect(
-      scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, false),
+      scoreByWebhook(`${url}/score`, TEST_SCORER_SECRET, { ...payload, answer: "1" }, guarded),
     ).rejects.toThrow(/private/);
+  });
+
+  it("goes through the outgoing guard: a name that resolves to loopback is refused after its lookup", async () => {
+    const before = await resolverQueries("rebind.example");
+    await expect(
+      scoreByWebhook("http://rebind.example/score", TEST_SCORER_SECRET, { ...payload, answer: "1" }, guarded),
+    ).rejects.toThrow(/could not be reached/);
+    // The guard asked the resolver (A and AAAA) and refused the loopback address it got.
+    expect((await resolverQueries("rebind.example")) - before).toBe(2);
   });
 });
 

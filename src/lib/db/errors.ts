@@ -20,6 +20,18 @@ export function isUniqueViolation(err: unknown): { constraint: string | undefine
   return fields?.code === "23505" ? { constraint: fields.constraint } : undefined;
 }
 
+/**
+ * SQLSTATEs for a value Postgres cannot store as given: a NUL in text or jsonb (22P05, 22021) or nesting past its
+ * stack (54001). Input validation refuses these first (src/lib/platform/validate.ts); this catches any path that
+ * reaches the database without it, so the client still gets 400, not 500.
+ */
+const UNSTORABLE_STATES = /^(22P05|22021|54001)$/;
+
+export function isUnstorableValue(err: unknown): boolean {
+  const code = pgError(err)?.code;
+  return code !== undefined && UNSTORABLE_STATES.test(code);
+}
+
 /** The database could not be reached or did not answer in time (src/lib/db/client.ts's databaseFetch). */
 export class DatabaseUnavailableError extends Error {
   constructor(what: string, cause?: unknown) {

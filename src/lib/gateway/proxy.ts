@@ -53,8 +53,7 @@ export function upstreamHeaders(
   if (!upstream.forwardAuthorization) headers.delete("authorization");
   // Only the address this Worker saw: a client-sent X-Forwarded-For is replaced, never extended.
   headers.delete("x-forwarded-for");
-  const ip = clientIp(c);
-  if (ip !== "unknown") headers.set("X-Forwarded-For", ip);
+  headers.set("X-Forwarded-For", clientIp(c));
   headers.set("X-Forwarded-Proto", incoming.protocol.replace(":", ""));
   headers.set("X-Forwarded-Host", incoming.host);
   headers.set("X-Request-Id", c.get("requestId"));

@@ -8,12 +8,12 @@ import { liveSessionUser } from "../identity/sessions";
 import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
 import type { HubTicketHolder } from "./frames";
-import { HUB_CONNECT_HEADER, HUB_PROTOCOL_PREFIX, type HubConnect } from "./rooms";
+import { HUB_CONNECT_HEADER, HUB_PROTOCOL, HUB_PROTOCOL_PREFIX, type HubConnect } from "./rooms";
 import { redeemHubTicket } from "./tickets";
 
 export interface SocketIdentity {
   holder: HubTicketHolder;
-  /** The subprotocol to echo: the client's own if it offered one beside the token, else the token's. */
+  /** The subprotocol to answer: the client's own if it offered one beside the token, else HUB_PROTOCOL (never the token). */
   protocol?: string;
 }
 
@@ -31,7 +31,7 @@ async function socketIdentity(c: Context<AppEnv>, ticket: string | undefined): P
     .map((p) => p.trim())
     .filter(Boolean);
   const bearer = offered.find((p) => p.startsWith(HUB_PROTOCOL_PREFIX));
-  const protocol = offered.find((p) => !p.startsWith(HUB_PROTOCOL_PREFIX)) ?? bearer;
+  const protocol = offered.find((p) => !p.startsWith(HUB_PROTOCOL_PREFIX)) ?? (bearer ? HUB_PROTOCOL : undefined);
   const token = bearer ? bearer.slice(HUB_PROTOCOL_PREFIX.length) : bearerToken(c);
   if (token) {
     const claims = await verifyAccessToken(c.env, token);

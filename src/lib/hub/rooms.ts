@@ -6,6 +6,12 @@ import { ApiError } from "../platform/errors";
 import { type HubEvent, type HubRoomInfo, HubSender, RoomName } from "./frames";
 
 export const HUB_PROTOCOL_PREFIX = "bearer.";
+/**
+ * The subprotocol a 101 names when the client authenticated with `bearer.<token>` and offered nothing else: never
+ * the bearer protocol itself, which would put the token in a response header that proxies and logs keep
+ * (docs/hub.md "Connecting"). Clients offer it beside the token: `["tessera.hub.v1", "bearer.<token>"]`.
+ */
+export const HUB_PROTOCOL = "tessera.hub.v1";
 
 /**
  * `data.kind` of the event sent before a `since` replay when messages after `since` are no longer kept:

@@ -15,7 +15,7 @@ import {
   verifyPassword,
 } from "./passwords";
 import { createSession, type IssuedSession } from "./sessions";
-import { createUser, findLoginCandidate, type PublicUser, requireUserById, setPasswordHash } from "./users";
+import { createUser, findLoginCandidate, type PublicUser, requireUserById, setPasswordHash, updateUser } from "./users";
 
 /** Metadata is the user's own small JSON object; 8 KiB keeps a row small and a token lookup cheap. */
 const METADATA_MAX_BYTES = 8 * 1024;
@@ -83,6 +83,19 @@ async function signIn(c: Context<AppEnv>, user: PublicUser): Promise<SignedIn> {
   return { user, session, accessToken: token, expiresAt };
 }
 
+/**
+ * The caller's own e-mail or metadata (PATCH /v1/auth/me, legacy PUT /api/auth/profile). A new e-mail is limited per
+ * user: its 409 says that the address is taken, so changes must be too slow to enumerate addresses with.
+ */
+export async function updateOwnAccount(
+  c: Context<AppEnv>,
+  userId: string,
+  patch: { email?: string; metadata?: Record<string, unknown> },
+): Promise<PublicUser> {
+  if (patch.email !== undefined) await enforceLimits(c, [["emailChangePerUser", userId]]);
+  return updateUser(db(c.env), userId, patch);
+}
+
 export async function register(c: Context<AppEnv>, input: z.output<typeof RegisterBody>): Promise<SignedIn> {
   await enforceLimits(c, [["registerPerIp", clientIp(c)]]);
   const user = await createUser(db(c.env), {
@@ -102,12 +115,17 @@ const badCredentials = () => new ApiError("unauthorized", "Invalid username or p
  */
 export async function login(c: Context<AppEnv>, input: z.output<typeof LoginBody>): Promise<SignedIn> {
   const loginName = input.username.toLowerCase();
-  await enforceLimits(c, [
-    ["loginPerIp", clientIp(c)],
-    ["loginPerUsername", loginName],
-  ]);
+  const ip = clientIp(c);
+  await enforceLimits(c, [["loginPerIp", ip]]);
   const database = db(c.env);
   const candidate = await findLoginCandidate(database, loginName);
+  // Per account, not per name typed: the username and the e-mail spend one bucket. A name with no account is
+  // limited under itself, so the answer is the same whether or not it exists.
+  const account = candidate ? `user:${candidate.user.id}` : `name:${loginName}`;
+  await enforceLimits(c, [
+    ["loginPerAddressAccount", `${ip}|${account}`],
+    ["loginPerAccount", account],
+  ]);
   if (!candidate) {
     await verifyAgainstDummy(input.password);
     throw badCredentials();
@@ -125,7 +143,7 @@ export async function login(c: Context<AppEnv>, input: z.output<typeof LoginBody
     noticeLoginAddress(c.env, c.executionCtx, {
       userId: candidate.user.id,
       sessionId: signedIn.session.sessionId,
-      ip: clientIp(c),
+      ip,
     }),
   );
   return signedIn;

@@ -11,8 +11,9 @@ import type { PublicUser } from "./users";
 
 /**
  * - "public": anyone;
- * - "user": a valid access token (stateless: a revoked session works until the token expires, ≤ its TTL);
- * - "session": a valid token whose session is live and whose user is active, checked in the database;
+ * - "user" and "session": a valid access token whose session is live and whose user is active, checked in the
+ *   database on every request: a deleted, deactivated or signed-out user's unexpired token writes nothing (no KV
+ *   value, no job, no row whose foreign key would fail) and reads nothing (docs/security.md "Live sessions");
  * - { role }: like "session", and the user's current roles (from the database, not the token) include it;
  * - { scope, orRole? }: a service credential (`tsc_…`, docs/service-credentials.md) holding the scope, or,
  *   where orRole is set, a user as { role: orRole } would admit. Only these routes take a credential, and a
@@ -21,7 +22,7 @@ import type { PublicUser } from "./users";
  *   credential, src/lib/jobs/worker-credential.ts; a hub socket's token or ticket, src/lib/hub/connect.ts).
  */
 type UserAccess = "user" | "session" | { role: string };
-/** `orUser`: or any valid access token, checked as "user" (stateless), for routes every user may call. */
+/** `orUser`: or any signed-in user, checked as "user", for routes every user may call. */
 type ServiceAccess = { scope: ServiceScope; orRole?: string; orUser?: true };
 export type Access = "public" | UserAccess | ServiceAccess | CredentialAccess;
 
@@ -112,7 +113,6 @@ export async function authorize(c: Context<AppEnv>, access: Access): Promise<Cal
   }
   if (isServiceAccess(access)) return authorizeService(c, access);
   const principal = await verified(c);
-  if (access === "user") return principal;
   const live = await liveSessionUser(db(c.env), principal.sid, principal.sub);
   if (!live) throw new ApiError("unauthorized", "Session revoked or user inactive");
   if (typeof access === "object" && !live.roles.includes(access.role)) {

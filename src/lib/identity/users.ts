@@ -66,6 +66,19 @@ interface NewUser {
   active?: boolean;
 }
 
+/**
+ * A registration that collides: one answer whether the username or the e-mail is taken, so the answer never says
+ * which. It cannot hide that one of them is: docs/security.md "Registration" says why, and what bounds guessing.
+ */
+function registrationConflict(err: unknown): never {
+  if (isUniqueViolation(err)) {
+    throw new ApiError("conflict", "That username or e-mail cannot be registered", {
+      issues: [{ path: ["body"], code: "taken", message: "the username or the e-mail is already in use" }],
+    });
+  }
+  throw err;
+}
+
 export async function createUser(db: HttpDb, input: NewUser): Promise<PublicUser> {
   try {
     const [row] = await db
@@ -81,7 +94,7 @@ export async function createUser(db: HttpDb, input: NewUser): Promise<PublicUser
       .returning(publicColumns);
     return toPublicUser(row as PublicRow);
   } catch (err) {
-    conflictFrom(err);
+    registrationConflict(err);
   }
 }
 

@@ -13,6 +13,12 @@ const HttpUrl = z
   .url()
   .refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL");
 
+/**
+ * A provider on loopback or a private network (a self-hosted vLLM, TGI or TEI) must say so: otherwise the outgoing
+ * guard refuses it like any other private address (docs/security.md, docs/llm.md).
+ */
+const AllowPrivate = z.boolean().default(false);
+
 export const ProviderConfig = z.discriminatedUnion("type", [
   z
     .object({
@@ -20,6 +26,7 @@ export const ProviderConfig = z.discriminatedUnion("type", [
       baseUrl: HttpUrl,
       apiKeySecret: z.string().startsWith(KEY_SECRET_PREFIX).max(64).optional(),
       timeoutMs: z.number().int().min(100).max(600_000).default(60_000),
+      allowPrivate: AllowPrivate,
     })
     .strict(),
   z
@@ -28,6 +35,7 @@ export const ProviderConfig = z.discriminatedUnion("type", [
       endpointUrl: HttpUrl.optional(),
       apiKeySecret: z.string().startsWith(KEY_SECRET_PREFIX).max(64).optional(),
       timeoutMs: z.number().int().min(100).max(600_000).default(60_000),
+      allowPrivate: AllowPrivate,
     })
     .strict(),
 ]);

@@ -1,5 +1,5 @@
-// The one guard for every outgoing request whose URL a user chose: job `{url}` input now, and webhooks, scorers and
-// user-configured providers as they arrive (docs/security.md). It refuses loopback, private, link-local and
+// The one guard for every outgoing request whose URL a user or an operator's table chose: job `{url}` input,
+// webhooks, the search scorer webhook and LLM providers (docs/security.md). It refuses loopback, private, link-local and
 // internal hosts by name and by address literal (the WHATWG URL parser has already turned 2130706433, 0x7f.1 and
 // 127.1 into 127.0.0.1), ignores a trailing dot (`localhost.`), refuses single-label names (a search domain or
 // /etc/hosts entry can make them internal), resolves the name through a DNS-over-HTTPS JSON resolver when one is
@@ -119,16 +119,19 @@ async function checkUrl(raw: string, net: NetConfig, limits: GuardedFetchLimits,
 export async function guardedFetch(
   net: NetConfig,
   raw: string,
-  init: Omit<RequestInit, "redirect" | "signal">,
+  init: Omit<RequestInit, "redirect">,
   limits: GuardedFetchLimits,
 ): Promise<Response> {
-  const signal = AbortSignal.timeout(limits.timeoutMs);
+  // The caller's own signal (a client hanging up) ends the exchange too; a timeout is still ours.
+  const timeout = AbortSignal.timeout(limits.timeoutMs);
+  const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
   let url = await checkUrl(raw, net, limits, signal);
   for (let hop = 0; ; hop++) {
     let res: Response;
     try {
       res = await fetch(url, { ...init, redirect: "manual", signal });
     } catch (error) {
+      if (init.signal?.aborted) throw error;
       throw new GuardedFetchError(signal.aborted ? "timed out" : `no answer (${String(error)})`);
     }
     const location = res.headers.get("location");

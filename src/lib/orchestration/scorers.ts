@@ -2,7 +2,7 @@
 // are local and binary; webhook asks the caller's URL (signed, time- and size-bounded); llm-judge and caller scores
 // come from elsewhere (the router, the caller's own tell).
 import { z } from "zod";
-import { outgoingUrlProblem } from "../net/guarded-fetch";
+import { GuardedFetchError, guardedFetch, type NetConfig, outgoingUrlProblem } from "../net/guarded-fetch";
 import { readCapped } from "../net/read-capped";
 import type { Scorer } from "./spec";
 import { webhookSignatureHeaders } from "./webhook-signature";
@@ -79,33 +79,46 @@ export function scoreLocally(scorer: Scorer, answer: string): number | null {
 
 const WebhookAnswer = z.object({ score: z.number().min(0).max(1) });
 
-/** POSTs `{searchId, node, task, answer}` to the scorer URL, signed, and reads back `{score}`. */
+/** Where a scorer webhook may go: the outgoing guard's resolver, and whether private addresses are allowed. */
+export interface ScorerEgress {
+  net: NetConfig;
+  allowPrivate: boolean;
+}
+
+/**
+ * POSTs `{searchId, node, task, answer}` to the scorer URL, signed, through the outgoing guard (its name resolved
+ * and checked, no redirect followed), and reads back `{score}`.
+ */
 export async function scoreByWebhook(
   url: string,
   secret: string,
   payload: { searchId: string; node: number; task: string; answer: string },
-  allowPrivate: boolean,
+  egress: ScorerEgress,
 ): Promise<number> {
+  const { allowPrivate } = egress;
   // Checked again at call time: the configuration may have changed since the search was created.
   const problem = outgoingUrlProblem(url, allowPrivate);
   if (problem) throw new ScorerError("invalid", `scorer.url ${problem}`);
   const body = JSON.stringify(payload);
   const headers = await webhookSignatureHeaders(secret, `${payload.searchId}.${payload.node}`, body, Date.now());
+  // One message for a refused address, a closed port, a timeout and a non-2xx answer alike: what the caller reads
+  // must not map the network behind the URL (docs/security.md).
+  const unusable = () => new ScorerError("upstream", "The scorer webhook could not be reached or did not answer 2xx");
   let res: Response;
   try {
-    res = await fetch(url, {
-      method: "POST",
-      headers: { ...headers, "content-type": "application/json" },
-      body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(WEBHOOK_SCORER.timeoutMs),
-    });
-  } catch {
-    throw new ScorerError("upstream", "The scorer webhook could not be reached or did not answer in time");
+    res = await guardedFetch(
+      egress.net,
+      url,
+      { method: "POST", headers: { ...headers, "content-type": "application/json" }, body },
+      { timeoutMs: WEBHOOK_SCORER.timeoutMs, maxRedirects: 0, allowPrivate },
+    );
+  } catch (err) {
+    if (err instanceof GuardedFetchError) throw unusable();
+    throw err;
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new ScorerError("upstream", `The scorer webhook answered ${res.status}`);
+    throw unusable();
   }
   const bytes = await readCapped(res.body, WEBHOOK_SCORER.maxResponseBytes);
   const text = bytes ? new TextDecoder().decode(bytes) : null;

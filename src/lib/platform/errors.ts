@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { databaseOutage } from "../db/errors";
+import { databaseOutage, isUnstorableValue } from "../db/errors";
 import type { AppEnv } from "./env";
 import { logger } from "./log";
 
@@ -90,6 +90,9 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
     // An outage, not a bug: the client may retry (docs/operations.md). Only the reason is logged, never the query.
     logger(c).warn("database unavailable", { reason: outage });
     return errorResponse(c, databaseUnavailable());
+  }
+  if (isUnstorableValue(err)) {
+    return errorResponse(c, new ApiError("invalid_request", "The request holds a value that cannot be stored"));
   }
   // Unknown errors are a bug or an outage: log everything, tell the client nothing internal.
   logger(c).error("unhandled error", { error: err.message, name: err.name, stack: err.stack });

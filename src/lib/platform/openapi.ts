@@ -151,7 +151,7 @@ function accessDescription(access: Access): string {
     );
   }
   if (typeof access === "object") return `Requires the '${access.role}' role (checked against the live session).`;
-  return access === "session" ? "Requires a signed-in user with a live session." : "Requires a signed-in user.";
+  return "Requires a signed-in user with a live session.";
 }
 
 /** The schemes any of which satisfies `access` (none for a public route). */

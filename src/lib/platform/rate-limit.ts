@@ -10,12 +10,22 @@ export type { BucketPolicy };
 export const RATE_LIMITS = {
   /** Login attempts from one address: a burst of 10, then one every 6 s. */
   loginPerIp: { capacity: 10, refillPerSecond: 1 / 6 },
-  /** Login attempts on one username, whatever the address: 5, then one every 12 s. */
-  loginPerUsername: { capacity: 5, refillPerSecond: 1 / 12 },
+  /**
+   * Login attempts on one account from one address (username and e-mail share it): 5, then one a minute. Keyed by
+   * address and account, so guesses from elsewhere never lock the owner out (docs/auth.md "Rate limits").
+   */
+  loginPerAddressAccount: { capacity: 5, refillPerSecond: 1 / 60 },
+  /**
+   * Login attempts on one account from all addresses together: 100, then one every 10 s. Refills six times faster
+   * than one address may spend, so only a spread-out attack reaches it, and it still bounds guesses per account.
+   */
+  loginPerAccount: { capacity: 100, refillPerSecond: 1 / 10 },
   /** Accounts created from one address: 5, then one a minute. */
   registerPerIp: { capacity: 5, refillPerSecond: 1 / 60 },
   /** Refreshes from one address: 30, then one every 2 s. */
   refreshPerIp: { capacity: 30, refillPerSecond: 1 / 2 },
+  /** E-mail changes by one user: 5, then one a minute (each tells whether an address is taken: docs/security.md). */
+  emailChangePerUser: { capacity: 5, refillPerSecond: 1 / 60 },
   /** Password changes by one user: 5, then one a minute. */
   passwordChangePerUser: { capacity: 5, refillPerSecond: 1 / 60 },
 } as const satisfies Record<string, BucketPolicy>;
@@ -33,9 +43,26 @@ async function takeToken(env: Env, bucket: BucketRef): Promise<TakeResult> {
   return stub.take(bucket.policy);
 }
 
-/** The client's address as Cloudflare reports it; locally there may be none. */
+/**
+ * The local runtimes' peer. `npm run dev` (wrangler dev) and `npm run start` listen on 127.0.0.1 only, so every
+ * client they serve is this machine; the Worker cannot see the socket, and the CF-Connecting-IP header it does
+ * see there comes from the client when the client sent one (Miniflare only fills it in when absent).
+ */
+export const LOCAL_PEER_ADDRESS = "127.0.0.1";
+
+/**
+ * The client's address, the key of every per-address limit (docs/security.md "Client addresses"). In production
+ * Cloudflare's edge sets CF-Connecting-IP, replacing any value a client sent; a request without it did not come
+ * through the edge and is refused rather than put in a shared bucket. The Workers test harness plays the edge
+ * (ENVIRONMENT=test). Anywhere else the header is the client's own choice and is ignored: the peer is loopback.
+ */
 export function clientIp(c: Context<AppEnv>): string {
-  return c.req.header("cf-connecting-ip") ?? "unknown";
+  const environment = c.get("config").environment;
+  if (environment === "development") return LOCAL_PEER_ADDRESS;
+  const ip = c.req.header("cf-connecting-ip");
+  if (ip) return ip;
+  if (environment === "test") return LOCAL_PEER_ADDRESS;
+  throw new ApiError("forbidden", "The request did not arrive through Cloudflare's edge");
 }
 
 /**

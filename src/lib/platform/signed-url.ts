@@ -1,7 +1,7 @@
 // Short-lived signed URLs: a capability for one GET until an expiry, checked without a lookup. The HMAC key is
 // derived (HKDF, with a label per use) from the token-signing secret, so no new secret has to be provisioned and a
 // signed URL can never be replayed as anything else.
-import { fromBase64, toBase64url } from "./base64";
+import { fromBase64urlStrict, toBase64url } from "./base64";
 
 const encoder = new TextEncoder();
 /** Derived keys per secret and label: HKDF runs once per isolate, not once per URL. */
@@ -57,7 +57,9 @@ export async function verifySignedUrl(
   if (!(expiresAt > now)) return false;
   let mac: Uint8Array;
   try {
-    mac = fromBase64(sig);
+    // Only the spelling signUrl writes: a padded, standard-alphabet or otherwise re-spelled signature is a
+    // different URL for caches and logs, and is refused (docs/security.md).
+    mac = fromBase64urlStrict(sig);
   } catch {
     return false;
   }

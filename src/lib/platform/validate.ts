@@ -16,8 +16,50 @@ export function toIssues(error: z.ZodError, location: InputLocation): Issue[] {
   }));
 }
 
+/**
+ * How deep a JSON value may nest. Validation (zod) and storage (jsonb) recurse, so a body nested thousands deep
+ * would overflow the stack; no API input needs more than a few levels (docs/security.md "Input limits").
+ */
+export const MAX_INPUT_DEPTH = 64;
+
+/**
+ * The first problem no schema should ever see: a NUL character in any string or key (Postgres text and jsonb
+ * cannot hold one, so it would fail as a 500 deep in a query) or nesting beyond MAX_INPUT_DEPTH. Walks with its
+ * own stack, so the check itself cannot overflow.
+ */
+export function inputProblem(value: unknown): Issue | undefined {
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { value: v, path } = item;
+    if (typeof v === "string") {
+      if (v.includes("\0")) return { path, code: "invalid_character", message: "Text must not contain NUL (U+0000)" };
+    } else if (typeof v === "object" && v !== null) {
+      if (path.length >= MAX_INPUT_DEPTH) {
+        return { path, code: "too_deep", message: `Nested deeper than ${MAX_INPUT_DEPTH} levels` };
+      }
+      const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((e, i) => [i, e]) : Object.entries(v);
+      for (const [key, child] of entries) {
+        if (typeof key === "string" && key.includes("\0")) {
+          return { path, code: "invalid_character", message: "Names must not contain NUL (U+0000)" };
+        }
+        // Numbers, booleans and null need no look (a long numeric array costs no paths).
+        if (typeof child === "string" || (typeof child === "object" && child !== null)) {
+          stack.push({ value: child, path: [...path, key] });
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Validates an already-extracted value (query object, params, a header) against a schema. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, location: InputLocation): z.output<S> {
+  const problem = inputProblem(value);
+  if (problem) {
+    throw new ApiError("invalid_request", `Invalid request ${location}`, {
+      issues: [{ ...problem, path: [location, ...problem.path] }],
+    });
+  }
   const result = schema.safeParse(value);
   if (!result.success) {
     throw new ApiError("invalid_request", `Invalid request ${location}`, { issues: toIssues(result.error, location) });

@@ -7,7 +7,7 @@ import type { chatCompletion, chatCompletionStream } from "@huggingface/inferenc
 const library = () => import("@huggingface/inference");
 
 import type { ProviderConfig } from "../config";
-import { providerFetch } from "../fetch";
+import { type ProviderEgress, providerFetch } from "../fetch";
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingResponse } from "../openai-shapes";
 import { errorFromThrown } from "./openai-compatible";
 import { type EmbedRequest, type LlmProvider, type ProviderChatRequest, ProviderError, parseRetryAfter } from "./types";
@@ -21,13 +21,13 @@ interface HttpFailure {
 }
 
 /** One call's fetch: the deadline joined to the caller's signal, and the last response kept for its headers. */
-function callFetch(timeoutMs: number, signal: AbortSignal) {
+function callFetch(timeoutMs: number, signal: AbortSignal, egress: ProviderEgress) {
   const deadline = AbortSignal.timeout(timeoutMs);
   const joined = AbortSignal.any([signal, deadline]);
   const seen: { response?: Response } = {};
   const fetchFn = async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    const response = await providerFetch(url, { ...init, signal: joined });
+    const response = await providerFetch(url, { ...init, signal: joined }, egress);
     seen.response = response;
     return response;
   };
@@ -39,6 +39,7 @@ export class HuggingFaceProvider implements LlmProvider {
     private readonly name: string,
     private readonly config: Config,
     private readonly key: string | undefined,
+    private readonly egress: ProviderEgress,
   ) {}
 
   private target(model: string) {
@@ -65,7 +66,7 @@ export class HuggingFaceProvider implements LlmProvider {
   }
 
   async chat(request: ProviderChatRequest, signal: AbortSignal): Promise<ChatCompletion> {
-    const call = callFetch(this.config.timeoutMs, signal);
+    const call = callFetch(this.config.timeoutMs, signal, this.egress);
     const { model, ...rest } = request;
     try {
       const { chatCompletion } = await library();
@@ -80,7 +81,7 @@ export class HuggingFaceProvider implements LlmProvider {
   }
 
   async stream(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk[]>> {
-    const call = callFetch(this.config.timeoutMs, signal);
+    const call = callFetch(this.config.timeoutMs, signal, this.egress);
     const { model, ...rest } = request;
     const args = { ...this.target(model), ...rest, stream_options: { include_usage: true } };
     const { chatCompletionStream } = await library();
@@ -108,7 +109,7 @@ export class HuggingFaceProvider implements LlmProvider {
   }
 
   async embed(request: EmbedRequest, signal: AbortSignal): Promise<EmbeddingResponse> {
-    const call = callFetch(this.config.timeoutMs, signal);
+    const call = callFetch(this.config.timeoutMs, signal, this.egress);
     // With endpointUrl, no model: the library would otherwise build the hosted router's URL from it.
     const args = this.config.endpointUrl
       ? { endpointUrl: this.config.endpointUrl.replace(/\/$/, ""), accessToken: this.key, inputs: request.input }
@@ -133,7 +134,7 @@ export class HuggingFaceProvider implements LlmProvider {
   async health(signal: AbortSignal): Promise<boolean> {
     if (!this.config.endpointUrl) return true;
     try {
-      const res = await providerFetch(`${this.config.endpointUrl.replace(/\/$/, "")}/health`, { signal });
+      const res = await providerFetch(`${this.config.endpointUrl.replace(/\/$/, "")}/health`, { signal }, this.egress);
       await res.body?.cancel();
       return res.ok;
     } catch {

@@ -1,5 +1,5 @@
 // The provider behind a target, built once per isolate per configuration.
-import type { Env } from "../../platform/env";
+import { type Env, getConfig } from "../../platform/env";
 import type { ProviderConfig, RoutesConfig } from "../config";
 import { HuggingFaceProvider } from "./huggingface";
 import { LocalProvider } from "./local";
@@ -15,10 +15,15 @@ export function providerFor(env: Env, routes: RoutesConfig, name: string): LlmPr
   const hit = built.get(config);
   if (hit) return hit;
   const key = providerKey(env, config.apiKeySecret);
+  const egress = {
+    net: { resolverUrl: getConfig(env).netResolverUrl },
+    allowPrivate: config.allowPrivate,
+    timeoutMs: config.timeoutMs,
+  };
   const provider =
     config.type === "openai-compatible"
-      ? new OpenAiCompatibleProvider(name, config, key)
-      : new HuggingFaceProvider(name, config, key);
+      ? new OpenAiCompatibleProvider(name, config, key, egress)
+      : new HuggingFaceProvider(name, config, key, egress);
   built.set(config, provider);
   return provider;
 }

@@ -1,7 +1,7 @@
 // Any server that speaks OpenAI's protocol (OpenAI, Ollama, vLLM, LM Studio, llama.cpp's server) at a base URL.
 import type { Env } from "../../platform/env";
 import type { ProviderConfig } from "../config";
-import { providerFetch } from "../fetch";
+import { type ProviderEgress, providerFetch } from "../fetch";
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingResponse } from "../openai-shapes";
 import { sseBatches } from "../sse";
 import { type EmbedRequest, type LlmProvider, type ProviderChatRequest, ProviderError, parseRetryAfter } from "./types";
@@ -45,6 +45,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     private readonly name: string,
     private readonly config: Config,
     private readonly key: string | undefined,
+    private readonly egress: ProviderEgress,
   ) {
     this.base = config.baseUrl.replace(/\/$/, "");
   }
@@ -56,12 +57,16 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     if (this.key) headers.authorization = `Bearer ${this.key}`;
     let res: Response;
     try {
-      res = await providerFetch(`${this.base}${path}`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        signal: AbortSignal.any([signal, deadline]),
-      });
+      res = await providerFetch(
+        `${this.base}${path}`,
+        {
+          method: "POST",
+          headers,
+          body: JSON.stringify(body),
+          signal: AbortSignal.any([signal, deadline]),
+        },
+        this.egress,
+      );
     } catch (err) {
       if (signal.aborted) throw err;
       throw errorFromThrown(err, this.name, deadline.aborted);
@@ -99,7 +104,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const headers: Record<string, string> = {};
     if (this.key) headers.authorization = `Bearer ${this.key}`;
     try {
-      const res = await providerFetch(`${this.base}/models`, { headers, signal });
+      const res = await providerFetch(`${this.base}/models`, { headers, signal }, this.egress);
       await res.body?.cancel();
       return res.ok;
     } catch {
