@@ -245,6 +245,10 @@ async function main(): Promise<void> {
     log(`tessera: ${dbLine}${external ? "" : ` ready in ${seconds(bridgeMs)}`}`);
     log(`tessera: workerd ready in ${seconds(server.timings.runtimeMs)}; state in ${persistDir}`);
     log(`tessera ready on ${server.url.replace(/\/$/, "")} (cold start ${seconds(total)}; Ctrl-C stops)`);
+    // Starting leaves garbage this process would otherwise hold until later load made V8 collect it: the build's and
+    // wrangler's parse, and after a first start PGlite's initdb (docs/operations.md "Memory"). `npm run start` runs
+    // Node with --expose-gc for this one collection.
+    (globalThis as { gc?: () => void }).gc?.();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log(`tessera: failed to start: ${err instanceof Error ? (err.stack ?? message) : message}`);
