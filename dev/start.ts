@@ -120,12 +120,12 @@ export async function startProduction(opts: StartProductionOptions = {}): Promis
   const started = performance.now();
   // Loaded here, not at the top: wrangler and miniflare take about a second to import, which the CLI
   // spends while its build subprocess runs.
-  const [{ Miniflare }, { DEFAULT_HOST, productionMiniflareOptions }] = await Promise.all([
+  const [{ Miniflare }, { DEFAULT_HOST, productionMiniflareOptions, wranglerWorker }] = await Promise.all([
     import("miniflare"),
     import("./lib/miniflare-options"),
   ]);
   const { options, workerName, recent } = productionMiniflareOptions({
-    configPath,
+    wrangler: await wranglerWorker(configPath),
     scriptPath,
     persistDir,
     host: DEFAULT_HOST,
@@ -210,7 +210,8 @@ async function main(): Promise<void> {
     // The runtime's modules load meanwhile too (startProduction below then finds them cached).
     const [builtResult, modulesResult, bridgeResult] = await Promise.allSettled([
       buildBundle(),
-      import("miniflare").then(() => import("./lib/miniflare-options")),
+      // wrangler.toml is read by wrangler in a child process meanwhile (dev/lib/wrangler-worker.ts).
+      import("miniflare").then(() => import("./lib/miniflare-options")).then(({ wranglerWorker }) => wranglerWorker()),
       (async () => {
         if (external) return 0;
         bridge = await startBridge({
