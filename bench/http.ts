@@ -111,7 +111,8 @@ function tesseraScenarios(
     { name: `${prefix}GET /`, target: tessera, path: "/", ...base, baseline: FLOOR },
     { name: `${prefix}GET /health (cached 5 s)`, target: tessera, path: "/health", ...base, baseline: FLOOR },
     {
-      name: `${prefix}GET /api/auth/verify`,
+      // A session route since the legacy adapter answers the live user row: one statement, like /v1/auth/me.
+      name: `${prefix}GET /api/auth/verify (1 query)`,
       target: tessera,
       path: "/api/auth/verify",
       ...withAuth,

@@ -3,13 +3,17 @@
 // interleaved pairs, one at a time: added latency per non-streamed call (p50, p99), added time to first token when
 // streaming, streamed tokens/s through the router vs direct. Then the tuner's regret on a simulated reward, against
 // the best fixed preset and against a random choice. Knobs: BENCH_LLM_CALLS (pairs per scenario),
-// BENCH_LLM_STREAM_WORDS (tokens in the long stream), BENCH_TUNING_ROUNDS.
+// BENCH_LLM_STREAM_WORDS (tokens in the long stream), BENCH_TUNING_ROUNDS, BENCH_BASELINE_DIST (a bundle built from
+// another commit: its router runs as "before" in the same interleaved pairs, on the same database). Beside the
+// latencies: workerd's CPU per call (its /proc utime + stime over the phase), which the machine's load moves far
+// less than a latency.
 import { performance } from "node:perf_hooks";
 import { randomToken } from "../src/lib/identity/tokens";
 import { WORKER_SECRET_PREFIX } from "../src/lib/jobs/protocol";
 import { chooseArm, freshArm, observe, PRESETS } from "../src/lib/llm/tuning";
 import { startOpenAiUpstream } from "../tests/support/openai-upstream";
 import { beginBench, envInt, failBench, log, startBenchTessera } from "./lib/common";
+import { cpuMs, type Target } from "./lib/harness";
 import { benchLocalPath } from "./lib/llm-local";
 
 const NAME = "bench:llm";
@@ -91,80 +95,107 @@ async function main(): Promise<void> {
     },
   };
   const workerSecret = randomToken(WORKER_SECRET_PREFIX);
-  const suite = await startBenchTessera("tessera-bench-llm", {
-    LLM_ROUTES: JSON.stringify(routes),
-    GPU_WORKER_BOOTSTRAP_SECRET: workerSecret,
-  });
+  const suite = await startBenchTessera(
+    "tessera-bench-llm",
+    { LLM_ROUTES: JSON.stringify(routes), GPU_WORKER_BOOTSTRAP_SECRET: workerSecret },
+    { baselineDist: process.env.BENCH_BASELINE_DIST },
+  );
   try {
-    const base = suite.tessera.url.replace(/\/$/, "");
     const name = `bench${Date.now().toString(36)}`;
-    const reg = await post(
-      `${base}/v1/auth/register`,
-      { username: name, email: `${name}@example.com`, password: "bench password 1" },
-      {},
-    );
-    const token = ((await reg.json()) as { accessToken: string }).accessToken;
-    const auth = { authorization: `Bearer ${token}` };
+    const routers: { label: string; target: Target; auth: Record<string, string> }[] = [];
+    for (const [label, target] of [
+      ["router", suite.tessera],
+      ["before", suite.before],
+    ] as const) {
+      if (!target) continue;
+      const base = target.url.replace(/\/$/, "");
+      const user = `${name}${label}`;
+      const reg = await post(
+        `${base}/v1/auth/register`,
+        { username: user, email: `${user}@example.com`, password: "bench password 1" },
+        {},
+      );
+      const token = ((await reg.json()) as { accessToken: string }).accessToken;
+      routers.push({ label, target, auth: { authorization: `Bearer ${token}` } });
+    }
     const message = { messages: [{ role: "user", content: "hello bench" }] };
+    const url = (t: Target) => `${t.url.replace(/\/$/, "")}/v1/chat/completions`;
 
-    // Warm both paths (isolate start, connection pools, the first KV and database calls).
+    // Warm every path (isolate start, connection pools, the first KV and database calls).
     for (let i = 0; i < 20; i++) {
       await (await post(`${upstream.url}/chat/completions`, { model: "echo", ...message }, {})).text();
-      await (await post(`${base}/v1/chat/completions`, { model: "chat", ...message }, auth)).text();
+      for (const r of routers) await (await post(url(r.target), { model: "chat", ...message }, r.auth)).text();
     }
 
     const direct: number[] = [];
-    const routed: number[] = [];
+    const routed = new Map(routers.map((r) => [r.label, [] as number[]]));
+    const cpuBefore = new Map(routers.map((r) => [r.label, cpuMs(r.target.pids)]));
     for (let i = 0; i < CALLS; i++) {
       let t = performance.now();
       await (await post(`${upstream.url}/chat/completions`, { model: "echo", ...message }, {})).text();
       direct.push(performance.now() - t);
-      t = performance.now();
-      await (await post(`${base}/v1/chat/completions`, { model: "chat", ...message }, auth)).text();
-      routed.push(performance.now() - t);
+      for (const r of routers) {
+        t = performance.now();
+        await (await post(url(r.target), { model: "chat", ...message }, r.auth)).text();
+        routed.get(r.label)?.push(performance.now() - t);
+      }
     }
+    // Usage rows and breaker reports go out after the answer: wait for them before reading the CPU.
+    await new Promise((r) => setTimeout(r, 2000));
     log();
-    log(`non-streamed, ${CALLS} interleaved pairs, one at a time:`);
+    log(`non-streamed, ${CALLS} interleaved calls each, one at a time:`);
     log(`  direct   p50 ${ms(percentile(direct, 50))}  p99 ${ms(percentile(direct, 99))}`);
-    log(`  router   p50 ${ms(percentile(routed, 50))}  p99 ${ms(percentile(routed, 99))}`);
-    log(
-      `  added    p50 ${ms(percentile(routed, 50) - percentile(direct, 50))}  p99 ${ms(percentile(routed, 99) - percentile(direct, 99))}`,
-    );
+    for (const r of routers) {
+      const list = routed.get(r.label) ?? [];
+      const cpu = ((cpuMs(r.target.pids) - (cpuBefore.get(r.label) ?? 0)) * 1000) / CALLS;
+      log(
+        `  ${r.label.padEnd(8)} p50 ${ms(percentile(list, 50))}  p99 ${ms(percentile(list, 99))}; ` +
+          `added p50 ${ms(percentile(list, 50) - percentile(direct, 50))}; workerd CPU ${Math.round(cpu)} µs/call`,
+      );
+    }
 
     const streams = Math.max(5, Math.floor(CALLS / 10));
     const dTtft: number[] = [];
-    const rTtft: number[] = [];
     const dRate: number[] = [];
-    const rRate: number[] = [];
+    const rTtft = new Map(routers.map((r) => [r.label, [] as number[]]));
+    const rRate = new Map(routers.map((r) => [r.label, [] as number[]]));
     const streamBody = { ...message, stream: true };
+    const streamCpu = new Map(routers.map((r) => [r.label, cpuMs(r.target.pids)]));
     for (let i = 0; i < streams; i++) {
       const d = await streamTimes(
         `${upstream.url}/chat/completions`,
         { model: `words-${STREAM_WORDS}`, ...streamBody },
         {},
       );
-      const r = await streamTimes(`${base}/v1/chat/completions`, { model: "long", ...streamBody }, auth);
       dTtft.push(d.ttft);
-      rTtft.push(r.ttft);
       dRate.push(STREAM_WORDS / ((d.total - d.ttft) / 1000));
-      rRate.push(STREAM_WORDS / ((r.total - r.ttft) / 1000));
+      for (const r of routers) {
+        const x = await streamTimes(url(r.target), { model: "long", ...streamBody }, r.auth);
+        rTtft.get(r.label)?.push(x.ttft);
+        rRate.get(r.label)?.push(STREAM_WORDS / ((x.total - x.ttft) / 1000));
+      }
     }
+    await new Promise((r) => setTimeout(r, 1000));
     log();
-    log(`streamed, ${streams} interleaved pairs of ${STREAM_WORDS}-token streams:`);
+    log(`streamed, ${streams} interleaved calls each of a ${STREAM_WORDS}-token stream:`);
     log(
-      `  time to first token  direct p50 ${ms(percentile(dTtft, 50))}  router p50 ${ms(percentile(rTtft, 50))}  added ${ms(percentile(rTtft, 50) - percentile(dTtft, 50))}`,
+      `  direct   time to first token p50 ${ms(percentile(dTtft, 50))}, tokens/s after it p50 ${Math.round(percentile(dRate, 50))}`,
     );
-    log(
-      `  tokens/s after the first  direct p50 ${Math.round(percentile(dRate, 50))}  router p50 ${Math.round(percentile(rRate, 50))}`,
-    );
+    for (const r of routers) {
+      const cpu = ((cpuMs(r.target.pids) - (streamCpu.get(r.label) ?? 0)) * 1000) / (streams * STREAM_WORDS);
+      log(
+        `  ${r.label.padEnd(8)} time to first token p50 ${ms(percentile(rTtft.get(r.label) ?? [], 50))}, ` +
+          `tokens/s after it p50 ${Math.round(percentile(rRate.get(r.label) ?? [], 50))}; workerd CPU ${cpu.toFixed(1)} µs/token`,
+      );
+    }
 
     log();
     log(
       `local provider (GPU worker in this process, llama.cpp on a tiny GGUF), ${LOCAL_RUNS} streams of ${LOCAL_TOKENS} tokens:`,
     );
     await benchLocalPath({
-      base,
-      token,
+      base: suite.tessera.url.replace(/\/$/, ""),
+      token: (routers[0]?.auth.authorization ?? "").replace(/^Bearer /, ""),
       workerSecret,
       runs: LOCAL_RUNS,
       tokens: LOCAL_TOKENS,

@@ -2,7 +2,8 @@
 // Miniflare and the database bridge, workerd), idle and after BENCH_RSS_REQUESTS (100,000) requests, with PGlite
 // and, when DATABASE_URL names a server, with that Postgres. The load is a mix of GET /health (the database, KV, R2,
 // a Durable Object and the queue every HEALTH_CACHE_SECONDS) and GET / with 64 connections.
-// Knobs: BENCH_RSS_REQUESTS, BENCH_CONNECTIONS; what the figures mean: docs/benchmarks.md ("Memory").
+// Knobs: BENCH_RSS_REQUESTS, BENCH_CONNECTIONS, BENCH_RSS_ROOT (another checkout whose `npm run start` is measured
+// instead, for before/after figures); what the figures mean: docs/benchmarks.md ("Memory").
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -34,7 +35,7 @@ const show = (t: Record<string, number>) =>
 async function measure(label: string, env: Record<string, string>): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), "tessera-bench-rss-"));
   const child = spawn("npm", ["run", "start"], {
-    cwd: ROOT,
+    cwd: process.env.BENCH_RSS_ROOT || ROOT,
     env: {
       ...process.env,
       PORT: "0",

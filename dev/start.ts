@@ -120,12 +120,12 @@ export async function startProduction(opts: StartProductionOptions = {}): Promis
   const started = performance.now();
   // Loaded here, not at the top: wrangler and miniflare take about a second to import, which the CLI
   // spends while its build subprocess runs.
-  const [{ Miniflare }, { DEFAULT_HOST, productionMiniflareOptions }] = await Promise.all([
+  const [{ Miniflare }, { DEFAULT_HOST, productionMiniflareOptions, wranglerWorker }] = await Promise.all([
     import("miniflare"),
     import("./lib/miniflare-options"),
   ]);
   const { options, workerName, recent } = productionMiniflareOptions({
-    configPath,
+    wrangler: await wranglerWorker(configPath),
     scriptPath,
     persistDir,
     host: DEFAULT_HOST,
@@ -210,7 +210,8 @@ async function main(): Promise<void> {
     // The runtime's modules load meanwhile too (startProduction below then finds them cached).
     const [builtResult, modulesResult, bridgeResult] = await Promise.allSettled([
       buildBundle(),
-      import("miniflare").then(() => import("./lib/miniflare-options")),
+      // wrangler.toml is read by wrangler in a child process meanwhile (dev/lib/wrangler-worker.ts).
+      import("miniflare").then(() => import("./lib/miniflare-options")).then(({ wranglerWorker }) => wranglerWorker()),
       (async () => {
         if (external) return 0;
         bridge = await startBridge({
@@ -245,6 +246,10 @@ async function main(): Promise<void> {
     log(`tessera: ${dbLine}${external ? "" : ` ready in ${seconds(bridgeMs)}`}`);
     log(`tessera: workerd ready in ${seconds(server.timings.runtimeMs)}; state in ${persistDir}`);
     log(`tessera ready on ${server.url.replace(/\/$/, "")} (cold start ${seconds(total)}; Ctrl-C stops)`);
+    // Starting leaves garbage this process would otherwise hold until later load made V8 collect it: the build's and
+    // wrangler's parse, and after a first start PGlite's initdb (docs/operations.md "Memory"). `npm run start` runs
+    // Node with --expose-gc for this one collection.
+    (globalThis as { gc?: () => void }).gc?.();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log(`tessera: failed to start: ${err instanceof Error ? (err.stack ?? message) : message}`);

@@ -70,7 +70,8 @@ export const llmService = new ApiRouter("llm")
       },
     },
     async (c, { body }) => {
-      const options = { signal: c.req.raw.signal, noCache: noCache(c) };
+      // The body was validated by the route declaration: the router does not parse it again.
+      const options = { signal: c.req.raw.signal, noCache: noCache(c), parsed: true };
       if (body.stream) {
         const { body: stream, meta } = await streamChat(c.env, c.executionCtx, llmCaller(c), body, options);
         return new Response(stream, { headers: { ...SSE_HEADERS, ...metaHeaders(meta) } });

@@ -87,28 +87,46 @@ export const UNLIMITED_VARS = {
 export async function startBenchTessera(
   prefix: string,
   vars: Record<string, string> = {},
-): Promise<{ tessera: Target; close(): Promise<void> }> {
+  opts: { baselineDist?: string } = {},
+): Promise<{ tessera: Target; before?: Target; close(): Promise<void> }> {
   const tmp = await mkdtemp(join(tmpdir(), `${prefix}-`));
   const bridge = await startBridge({ port: 0, dataDir: join(tmp, "pglite") });
   const cleanup = async () => {
     await bridge.close();
     await rm(tmp, { recursive: true, force: true });
   };
+  const started: Target[] = [];
   try {
-    const tessera = await startTessera("tessera", {
+    const common = {
       databaseUrl: bridge.url,
+      vars: { ...(await generateKeyPairSecrets("ES256")), ...UNLIMITED_VARS, ...vars },
+    };
+    const tessera = await startTessera("tessera", {
+      ...common,
       outDir: join(tmp, "dist"),
       persistDir: join(tmp, "state"),
-      vars: { ...(await generateKeyPairSecrets("ES256")), ...UNLIMITED_VARS, ...vars },
     });
+    started.push(tessera);
+    // A bundle built from another commit, on the same database and keys: "before" figures in the same run.
+    const before = opts.baselineDist
+      ? await startTessera("before", {
+          ...common,
+          outDir: opts.baselineDist,
+          build: false,
+          persistDir: join(tmp, "state-before"),
+        })
+      : undefined;
+    if (before) started.push(before);
     return {
       tessera,
+      before,
       async close() {
-        await tessera.close();
+        for (const t of started) await t.close();
         await cleanup();
       },
     };
   } catch (err) {
+    for (const t of started) await t.close().catch(() => {});
     await cleanup();
     throw err;
   }

@@ -3,7 +3,7 @@
 // request (workerd's utime+stime from /proc), the load generator's CPU, a human table and a BENCH_JSON line.
 import { availableParallelism } from "node:os";
 import { Miniflare } from "miniflare";
-import { bareMiniflareOptions } from "../../dev/lib/miniflare-options";
+import { bareMiniflareOptions, wranglerWorker } from "../../dev/lib/miniflare-options";
 import { type StartProductionOptions, startProduction } from "../../dev/start";
 import { type LoadOptions, type LoadResult, runLoad } from "./load";
 import { cpuMs, descendantPids, rssMiB } from "./proc";
@@ -76,6 +76,7 @@ export interface FloorOptions {
 export function startFloor(name = "floor", floor: FloorOptions = {}): Promise<Target> {
   return startTarget(name, async () => {
     const { options, workerName, recent } = bareMiniflareOptions(floor.script ?? FLOOR_SCRIPT, {
+      wrangler: await wranglerWorker(),
       logs: "ignore",
       workerName: "floor",
       ...(floor.bindings ? { bindings: floor.bindings } : {}),

@@ -5,7 +5,7 @@
 // pglite-socket 0.2.17 (read before relying on it): every connection it accepts shares PGlite's one
 // session; it queues messages per connection but not per transaction, so concurrent clients corrupt
 // each other (the lock here prevents that: one HTTP request at a time has the session).
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -24,6 +24,23 @@ const SOCKET_PORT = 5432; // only names the socket file: pg looks for <dir>/.s.P
 const SOCKET_MAX_CONNECTIONS = 1024;
 
 const SOCKET_DIR_PREFIX = "db-bridge-";
+
+/**
+ * Postgres settings for PGlite (docs/operations.md "Memory"): Postgres's default 128 MB of shared buffers live in
+ * PGlite's WebAssembly memory, in this process; 16 MB holds a development database's working set. PGLITE_SHARED_BUFFERS
+ * overrides it (any Postgres size, e.g. "64MB").
+ */
+function pgliteSettings(): string[] {
+  const sharedBuffers = process.env.PGLITE_SHARED_BUFFERS || "16MB";
+  if (!/^\d+(kB|MB|GB)$/.test(sharedBuffers))
+    throw new Error(`PGLITE_SHARED_BUFFERS must look like 16MB, not ${sharedBuffers}`);
+  return [`shared_buffers=${sharedBuffers}`];
+}
+
+/** PGlite with the extensions the migrations create (it offers only those it was opened with). */
+function createPglite(dataDir: string): Promise<PGlite> {
+  return PGlite.create(dataDir, { extensions: { pg_trgm, unaccent, fuzzystrmatch }, postgresqlconf: pgliteSettings() });
+}
 
 /** Socket dirs are named after their process; a bridge killed with -9 leaves one, swept here. */
 function sweepStaleSocketDirs(): void {
@@ -57,8 +74,14 @@ export async function openPglite(dataDir: string, opts: BackendOptions): Promise
     socketDir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
     const socketPath = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
     const started = Date.now();
-    // Loaded here so migrations can CREATE EXTENSION them; PGlite only offers extensions it was opened with.
-    db = await PGlite.create(dataDir, { extensions: { pg_trgm, unaccent, fuzzystrmatch } });
+    const fresh = !existsSync(join(dataDir, "PG_VERSION"));
+    db = await createPglite(dataDir);
+    if (fresh) {
+      // initdb's WebAssembly instance (about 400 MB) stays reachable from the instance that ran it: closing and
+      // reopening leaves it to the garbage collector, so a first start weighs what a restart does.
+      await db.close();
+      db = await createPglite(dataDir);
+    }
     server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: SOCKET_MAX_CONNECTIONS });
     await server.start();
     const httpPool = new pg.Pool({

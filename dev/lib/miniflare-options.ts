@@ -2,10 +2,45 @@
 // `wrangler deploy` would upload, reached through a socket that goes straight to the Worker (no dev proxy,
 // no Miniflare entry worker in the path: that one gzips, injects `cf` and logs), no inspector and no
 // per-request log forwarding. Bindings come from wrangler.toml through wrangler's own translation.
+import { execFile } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import type { MiniflareOptions, WorkerOptions } from "miniflare";
-import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import type { WranglerWorker } from "./wrangler-worker";
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const WRANGLER_WORKER = fileURLToPath(new URL("./wrangler-worker.ts", import.meta.url));
+const readings = new Map<string, Promise<WranglerWorker>>();
+
+/**
+ * wrangler.toml as wrangler translates it for Miniflare, read in a child Node process (dev/lib/wrangler-worker.ts) so
+ * that this process never loads wrangler (about 150 MB it would keep). Once per config file and process; call it
+ * early to read it while something else runs.
+ */
+export function wranglerWorker(configPath = "wrangler.toml"): Promise<WranglerWorker> {
+  const path = resolve(REPO_ROOT, configPath);
+  let reading = readings.get(path);
+  if (!reading) {
+    reading = new Promise<WranglerWorker>((resolvePromise, reject) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", WRANGLER_WORKER, path],
+        { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+        (error, stdout, stderr) => {
+          if (error) return reject(new Error(`reading ${configPath} failed: ${stderr || error.message}`));
+          try {
+            resolvePromise(JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as WranglerWorker);
+          } catch (err) {
+            reject(new Error(`reading ${configPath}: no JSON from wrangler (${String(err)})`));
+          }
+        },
+      );
+    });
+    readings.set(path, reading);
+  }
+  return reading;
+}
 
 /** What workerd writes (the Worker's console output): printed, dropped, or handed over line by line. */
 export type RuntimeLogs = "inherit" | "ignore" | ((line: string) => void);
@@ -18,8 +53,8 @@ interface ServeOptions {
 }
 
 interface ProductionOptions extends ServeOptions {
-  /** wrangler.toml (or .jsonc) path. */
-  configPath?: string;
+  /** wrangler.toml as wrangler reads it (wranglerWorker()). */
+  wrangler: WranglerWorker;
   /** The built ES module bundle (`wrangler deploy --dry-run --outdir dist` writes dist/index.js). */
   scriptPath: string;
   /** Root of local state: kv/, r2/, do/, cache/ (and the other plugins' folders) go under it. */
@@ -103,9 +138,8 @@ export function productionMiniflareOptions(opts: ProductionOptions): {
   workerName: string;
   recent: RecentOutput;
 } {
-  const config = unstable_readConfig({ config: opts.configPath ?? "wrangler.toml" });
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
-  const workerName = config.name ?? "worker";
+  const workerOptions = opts.wrangler.workerOptions as WorkerOptions;
+  const workerName = opts.wrangler.name;
   const root = resolve(opts.persistDir);
   const worker = {
     ...workerOptions,
@@ -138,22 +172,22 @@ export function productionMiniflareOptions(opts: ProductionOptions): {
 export function bareMiniflareOptions(
   script: string,
   opts: ServeOptions & {
-    configPath?: string;
+    /** wrangler.toml as wrangler reads it (wranglerWorker()): only its compatibility date and flags are used. */
+    wrangler: WranglerWorker;
     workerName?: string;
     /** Plain-text bindings (e.g. a public key for the ES256 floor). */
     bindings?: Record<string, string>;
     /** KV namespace bindings, in memory (the KV floor). */
     kvNamespaces?: string[];
-  } = {},
+  },
 ): { options: MiniflareOptions; workerName: string; recent: RecentOutput } {
-  const config = unstable_readConfig({ config: opts.configPath ?? "wrangler.toml" });
   const workerName = opts.workerName ?? "floor";
   const worker = {
     name: workerName,
     modules: true,
     script,
-    compatibilityDate: config.compatibility_date,
-    compatibilityFlags: config.compatibility_flags,
+    compatibilityDate: opts.wrangler.compatibilityDate,
+    compatibilityFlags: opts.wrangler.compatibilityFlags,
     unsafeDirectSockets: directSocket(opts),
     ...(opts.bindings ? { bindings: opts.bindings } : {}),
     ...(opts.kvNamespaces ? { kvNamespaces: opts.kvNamespaces } : {}),

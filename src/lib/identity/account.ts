@@ -1,4 +1,5 @@
 // Account flows shared by the /v1 auth API and the legacy /api/auth adapter: one implementation, two shapes.
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { z } from "zod";
 import { db } from "../db/client";
@@ -14,8 +15,17 @@ import {
   verifyAgainstDummy,
   verifyPassword,
 } from "./passwords";
-import { createSession, type IssuedSession } from "./sessions";
-import { createUser, findLoginCandidate, type PublicUser, requireUserById, setPasswordHash, updateUser } from "./users";
+import { type IssuedSession, sessionInserts } from "./sessions";
+import {
+  findLoginCandidate,
+  insertUser,
+  type PublicUser,
+  requireUserById,
+  toPublicUser,
+  updatePasswordHash,
+  updateUser,
+  withUserConflicts,
+} from "./users";
 
 /** Metadata is the user's own small JSON object; 8 KiB keeps a row small and a token lookup cheap. */
 const METADATA_MAX_BYTES = 8 * 1024;
@@ -72,15 +82,29 @@ export async function signInUser(c: Context<AppEnv>, userId: string): Promise<Si
   return signIn(c, await requireUserById(db(c.env), userId));
 }
 
-async function signIn(c: Context<AppEnv>, user: PublicUser): Promise<SignedIn> {
-  const session = await createSession(db(c.env), user.id, sessionMeta(c));
+/**
+ * A new session for `user` and its access token. `before` are statements that must commit with the session (a
+ * rehashed password): one batch, one round trip to the database.
+ */
+async function signIn(c: Context<AppEnv>, user: PublicUser, before?: BatchItem<"pg">): Promise<SignedIn> {
+  const database = db(c.env);
+  const { statements, issued: session } = await sessionInserts(database, user.id, sessionMeta(c));
+  await (before ? database.batch([before, ...statements]) : database.batch(statements));
+  return { user, session, ...(await accessTokenFor(c, user, session)) };
+}
+
+async function accessTokenFor(
+  c: Context<AppEnv>,
+  user: PublicUser,
+  session: IssuedSession,
+): Promise<{ accessToken: string; expiresAt: Date }> {
   const { token, expiresAt } = await signAccessToken(c.env, {
     sub: user.id,
     username: user.username,
     roles: user.roles,
     sid: session.sessionId,
   });
-  return { user, session, accessToken: token, expiresAt };
+  return { accessToken: token, expiresAt };
 }
 
 /**
@@ -98,13 +122,21 @@ export async function updateOwnAccount(
 
 export async function register(c: Context<AppEnv>, input: z.output<typeof RegisterBody>): Promise<SignedIn> {
   await enforceLimits(c, [["registerPerIp", clientIp(c)]]);
-  const user = await createUser(db(c.env), {
+  const database = db(c.env);
+  // The user, its session and the session's first refresh token: one batch (one transaction, one round trip).
+  const id = crypto.randomUUID();
+  const newUser = insertUser(database, {
+    id,
     username: input.username,
     email: input.email,
     passwordHash: await hashPassword(input.password),
     metadata: input.metadata ?? {},
   });
-  return signIn(c, user);
+  const { statements, issued: session } = await sessionInserts(database, id, sessionMeta(c));
+  const [[row]] = await withUserConflicts(() => database.batch([newUser, ...statements]));
+  if (!row) throw new Error("registration inserted no user row");
+  const user = toPublicUser(row);
+  return { user, session, ...(await accessTokenFor(c, user, session)) };
 }
 
 const badCredentials = () => new ApiError("unauthorized", "Invalid username or password");
@@ -133,11 +165,11 @@ export async function login(c: Context<AppEnv>, input: z.output<typeof LoginBody
   const check = await verifyPassword(input.password, candidate.passwordHash);
   if (!check.ok) throw badCredentials();
   if (!candidate.user.active) throw new ApiError("forbidden", "This account is disabled");
-  if (check.needsRehash) {
-    // Imported bcrypt hashes and older parameters are replaced on the first successful login.
-    await setPasswordHash(database, candidate.user.id, await hashPassword(input.password));
-  }
-  const signedIn = await signIn(c, candidate.user);
+  // Imported bcrypt hashes and older parameters are replaced on the first successful login, in the session's batch.
+  const rehash = check.needsRehash
+    ? updatePasswordHash(database, candidate.user.id, await hashPassword(input.password))
+    : undefined;
+  const signedIn = await signIn(c, candidate.user, rehash);
   // After the answer: a sign-in from an address new to this account notifies its owner (docs/notifications.md).
   c.executionCtx.waitUntil(
     noticeLoginAddress(c.env, c.executionCtx, {

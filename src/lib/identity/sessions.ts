@@ -26,16 +26,16 @@ export interface IssuedSession {
   refreshExpiresAt: Date;
 }
 
-export async function createSession(
-  db: HttpDb,
-  userId: string,
-  meta: { userAgent?: string; ip?: string },
-): Promise<IssuedSession> {
+/**
+ * A new session's two INSERTs (the session and its first refresh token) and what the client gets. They go in one
+ * batch, alone (createSession) or after the statements that must precede them (registration: the user row), so a
+ * sign-in is one round trip to the database.
+ */
+export async function sessionInserts(db: HttpDb, userId: string, meta: { userAgent?: string; ip?: string }) {
   const refreshToken = randomToken(TOKEN_PREFIX);
   const refreshExpiresAt = secondsFromNow(REFRESH_TOKEN_TTL_SECONDS);
   const sessionId = crypto.randomUUID();
-  // One batch is one transaction over SQL-over-HTTP: no session without its first token.
-  await db.batch([
+  const statements = [
     db.insert(sessions).values({
       id: sessionId,
       userId,
@@ -49,8 +49,20 @@ export async function createSession(
       nonce: randomToken(""),
       expiresAt: refreshExpiresAt,
     }),
-  ]);
-  return { sessionId, refreshToken, refreshExpiresAt };
+  ] as const;
+  const issued: IssuedSession = { sessionId, refreshToken, refreshExpiresAt };
+  return { statements, issued };
+}
+
+export async function createSession(
+  db: HttpDb,
+  userId: string,
+  meta: { userAgent?: string; ip?: string },
+): Promise<IssuedSession> {
+  const { statements, issued } = await sessionInserts(db, userId, meta);
+  // One batch is one transaction over SQL-over-HTTP: no session without its first token.
+  await db.batch(statements);
+  return issued;
 }
 
 interface Refreshed extends IssuedSession {
@@ -111,14 +123,14 @@ export async function rotateRefreshToken(db: HttpDb, token: string): Promise<Ref
     }
   }
   // Already used: a concurrent retry within the grace window gets the same successor, if that is still unused.
-  const [used] = await db
-    .select({ usedAt: refreshTokens.usedAt })
-    .from(refreshTokens)
-    .where(eq(refreshTokens.id, row.id));
-  const [next] = await db
-    .select({ usedAt: refreshTokens.usedAt, expiresAt: refreshTokens.expiresAt })
-    .from(refreshTokens)
-    .where(eq(refreshTokens.tokenHash, successorHash));
+  // Both reads in one round trip.
+  const [[used], [next]] = await db.batch([
+    db.select({ usedAt: refreshTokens.usedAt }).from(refreshTokens).where(eq(refreshTokens.id, row.id)),
+    db
+      .select({ usedAt: refreshTokens.usedAt, expiresAt: refreshTokens.expiresAt })
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, successorHash)),
+  ]);
   const withinGrace = used?.usedAt && now - used.usedAt.getTime() <= REFRESH_REUSE_GRACE_SECONDS * 1000;
   if (withinGrace && next && !next.usedAt) {
     return { userId: row.userId, sessionId: row.sessionId, refreshToken: successor, refreshExpiresAt: next.expiresAt };

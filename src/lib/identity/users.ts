@@ -79,23 +79,35 @@ function registrationConflict(err: unknown): never {
   throw err;
 }
 
-export async function createUser(db: HttpDb, input: NewUser): Promise<PublicUser> {
+/** The INSERT of a new user (id chosen by the caller, so it can share a batch with rows that refer to it). */
+export function insertUser(db: HttpDb, input: NewUser & { id?: string }) {
+  return db
+    .insert(users)
+    .values({
+      ...(input.id ? { id: input.id } : {}),
+      username: input.username,
+      email: input.email,
+      passwordHash: input.passwordHash,
+      roles: input.roles ?? ["user"],
+      metadata: input.metadata ?? {},
+      active: input.active ?? true,
+    })
+    .returning(publicColumns);
+}
+
+/** Runs a write that creates a user (alone or in a batch): a taken username or email is the one 409 of
+ * registrationConflict. */
+export async function withUserConflicts<T>(write: () => Promise<T>): Promise<T> {
   try {
-    const [row] = await db
-      .insert(users)
-      .values({
-        username: input.username,
-        email: input.email,
-        passwordHash: input.passwordHash,
-        roles: input.roles ?? ["user"],
-        metadata: input.metadata ?? {},
-        active: input.active ?? true,
-      })
-      .returning(publicColumns);
-    return toPublicUser(row as PublicRow);
+    return await write();
   } catch (err) {
     registrationConflict(err);
   }
+}
+
+export async function createUser(db: HttpDb, input: NewUser): Promise<PublicUser> {
+  const [row] = await withUserConflicts(() => insertUser(db, input));
+  return toPublicUser(row as PublicRow);
 }
 
 /** For login only: the user and the hash to check, found by username or email, case-insensitively. */
@@ -118,8 +130,13 @@ export async function passwordHashOf(db: HttpDb, id: string): Promise<string | u
   return row?.passwordHash;
 }
 
+/** The UPDATE of a user's password hash, to run alone or in a batch. */
+export function updatePasswordHash(db: HttpDb, id: string, passwordHash: string) {
+  return db.update(users).set({ passwordHash, updatedAt: sql`now()` }).where(eq(users.id, id));
+}
+
 export async function setPasswordHash(db: HttpDb, id: string, passwordHash: string): Promise<void> {
-  await db.update(users).set({ passwordHash, updatedAt: sql`now()` }).where(eq(users.id, id));
+  await updatePasswordHash(db, id, passwordHash);
 }
 
 async function getUser(db: HttpDb, id: string): Promise<PublicUser | undefined> {

@@ -18,7 +18,7 @@ import { llmLog, type RouteContext, route } from "./router";
 import { encodeText, SSE_DONE, sseEvent, sseText } from "./sse";
 import { tuner } from "./tuner";
 import { applyPreset, classifyTask, type Outcome, PRESETS, promptText } from "./tuning";
-import { costUsd, enforceBudget, recordUsage, type UsageRow } from "./usage";
+import { costUsd, enforceBudget, queueUsage, type UsageRow } from "./usage";
 
 /** What the LLM code needs of the request's ExecutionContext: somewhere to hand the usage writes. */
 export type WaitUntil = Pick<ExecutionContext, "waitUntil">;
@@ -34,6 +34,8 @@ export interface CompleteOptions {
   signal?: AbortSignal;
   /** Skip the completion cache (Cache-Control: no-cache on the HTTP route). */
   noCache?: boolean;
+  /** The request is the output of ChatCompletionRequest already (the HTTP route's body): not parsed again. */
+  parsed?: boolean;
 }
 
 export type CacheStatus = "hit" | "miss" | "bypass";
@@ -76,7 +78,7 @@ async function prepare(
   raw: ChatCompletionRequest | ParsedChatRequest,
   options: CompleteOptions,
 ): Promise<Prepared> {
-  const request = parseInput(ChatCompletionRequest, raw, "body");
+  const request = options.parsed ? (raw as ParsedChatRequest) : parseInput(ChatCompletionRequest, raw, "body");
   const { routes } = await loadRoutes(env);
   const alias = resolveAlias(routes, request.model, caller.roles, "chat");
   await enforceBudget(env, caller.userId, routes.dailyTokenBudget);
@@ -132,11 +134,7 @@ function record(p: Prepared, row: Omit<UsageRow, "completionId" | "userId" | "cr
     alias: p.request.model,
     ...row,
   };
-  p.ctx.waitUntil(
-    recordUsage(p.env, full).catch((err: unknown) =>
-      llmLog(p.env).error("llm usage not recorded", { error: String(err) }),
-    ),
-  );
+  queueUsage(p.env, p.ctx, full, (err) => llmLog(p.env).error("llm usage not recorded", { error: String(err) }));
 }
 
 function reportOutcome(p: Prepared, outcome: Outcome): void {

@@ -5,7 +5,7 @@ import type { LlmCaller, WaitUntil } from "./complete";
 import { loadRoutes, resolveAlias } from "./config";
 import { EmbeddingRequest, type EmbeddingResponse } from "./openai-shapes";
 import { llmLog, route } from "./router";
-import { costUsd, enforceBudget, recordUsage } from "./usage";
+import { costUsd, enforceBudget, queueUsage, type UsageRow } from "./usage";
 
 export async function embed(
   env: Env,
@@ -27,12 +27,8 @@ export async function embed(
     kind: "embeddings" as const,
     alias: request.model,
   };
-  const write = (row: Parameters<typeof recordUsage>[1]) =>
-    ctx.waitUntil(
-      recordUsage(env, row).catch((err: unknown) =>
-        llmLog(env).error("llm usage not recorded", { error: String(err) }),
-      ),
-    );
+  const write = (row: UsageRow) =>
+    queueUsage(env, ctx, row, (err) => llmLog(env).error("llm usage not recorded", { error: String(err) }));
   try {
     const served = await route({ env, ctx, routes, signal }, alias, (provider, t, sig) =>
       provider.embed({ model: t.model, input, ...(request.dimensions ? { dimensions: request.dimensions } : {}) }, sig),

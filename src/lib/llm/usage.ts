@@ -1,11 +1,14 @@
 // Usage rows and daily budgets (docs/llm.md "Usage and budgets"). Rows are written after the answer, through
-// waitUntil, so the database is off the request's path; a stream the client cuts is recorded as `aborted` with
-// the tokens it had produced.
+// waitUntil, so the database is off the request's path, and batched per isolate: up to USAGE_BATCH_ROWS rows in one
+// INSERT, at most USAGE_FLUSH_MS after the first (one round trip per call was most of a call's own CPU, in the Worker
+// and in the database; docs/benchmarks.md "The LLM router's own cost"). A stream the client cuts is recorded as
+// `aborted` with the tokens it had produced.
 import { and, count, desc, eq, gte, sql, sum } from "drizzle-orm";
 import { db } from "../db/client";
 import { llmUsage } from "../db/schema";
 import type { Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
+import type { WaitUntil } from "./complete";
 import type { TargetConfig } from "./config";
 
 export type UsageRow = typeof llmUsage.$inferInsert;
@@ -15,8 +18,46 @@ export function costUsd(price: TargetConfig["price"] | undefined, prompt: number
   return (prompt * price.prompt + completion * price.completion) / 1_000_000;
 }
 
-export async function recordUsage(env: Env, row: UsageRow): Promise<void> {
-  await db(env).insert(llmUsage).values(row);
+export async function recordUsage(env: Env, row: UsageRow | UsageRow[]): Promise<void> {
+  await db(env)
+    .insert(llmUsage)
+    .values(Array.isArray(row) ? row : [row]);
+}
+
+/** Rows per INSERT at most; a full batch goes out at once. */
+const USAGE_BATCH_ROWS = 50;
+/** The longest a row waits for its INSERT (and so the most a budget can lag behind). */
+const USAGE_FLUSH_MS = 1000;
+
+/** Rows waiting for their INSERT, per database (an isolate in production sees one; tests several). */
+const pendingUsage = new Map<string, { env: Env; rows: UsageRow[] }>();
+
+async function flushUsage(key: string, onError: (err: unknown) => void): Promise<void> {
+  const batch = pendingUsage.get(key);
+  if (!batch || batch.rows.length === 0) return;
+  pendingUsage.delete(key);
+  await recordUsage(batch.env, batch.rows).catch(onError);
+}
+
+/**
+ * Queues one usage row: it is written with the isolate's other rows of the next USAGE_FLUSH_MS in one INSERT, kept
+ * alive by this request's waitUntil. Its time is the call's, not the INSERT's. A failed INSERT loses its batch
+ * (logged through onError), as a failed single write did.
+ */
+export function queueUsage(env: Env, ctx: WaitUntil, row: UsageRow, onError: (err: unknown) => void): void {
+  const key = env.DATABASE_URL ?? "";
+  let batch = pendingUsage.get(key);
+  const first = !batch;
+  if (!batch) {
+    batch = { env, rows: [] };
+    pendingUsage.set(key, batch);
+  }
+  batch.rows.push({ createdAt: new Date(), ...row });
+  if (batch.rows.length >= USAGE_BATCH_ROWS) {
+    ctx.waitUntil(flushUsage(key, onError));
+  } else if (first) {
+    ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, USAGE_FLUSH_MS)).then(() => flushUsage(key, onError)));
+  }
 }
 
 function startOfUtcDay(now = new Date()): Date {

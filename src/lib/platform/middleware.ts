@@ -1,6 +1,5 @@
 // Cross-cutting middleware that every route passes through, in order: context, CORS, secure headers.
 import type { Context, MiddlewareHandler } from "hono";
-import { secureHeaders } from "hono/secure-headers";
 import { type AppEnv, getConfig } from "./env";
 import { createLogger, scheduleLogFlush } from "./log";
 
@@ -26,15 +25,10 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     await next();
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     const timing = `total;dur=${durationMs}`;
-    try {
-      const headers = c.res.headers;
+    onFinishedHeaders(c, (headers) => {
       headers.set("X-Request-Id", requestId);
       headers.append("Server-Timing", timing);
-    } catch {
-      // Immutable headers (a response passed through as fetched): Hono copies the response first.
-      c.header("X-Request-Id", requestId);
-      c.header("Server-Timing", timing, { append: true });
-    }
+    });
     log.info("request", {
       method: c.req.method,
       path: c.req.path,
@@ -45,6 +39,22 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     });
     scheduleLogFlush(c);
   };
+}
+
+/**
+ * Edits the finished response's headers in place. Only a response whose headers are immutable (one passed through
+ * as fetched) is copied first. Middleware must not touch `c.res` before `next()`: Hono would then create a response
+ * up front and copy the handler's into it, headers and all (two Response objects per request for nothing).
+ */
+export function onFinishedHeaders(c: Context<AppEnv>, edit: (headers: Headers) => void): void {
+  try {
+    edit(c.res.headers);
+  } catch {
+    const copy = new Response(c.res.body, c.res);
+    edit(copy.headers);
+    c.res = undefined;
+    c.res = copy;
+  }
 }
 
 interface CorsPolicy {
@@ -60,27 +70,29 @@ interface CorsPolicy {
 
 /**
  * The CORS exchange of Hono's `cors()` (same headers, same preflight), with the policy's strings joined once and
- * `Vary` set on the finished response instead of through `c.header()`, which would copy the response.
+ * every header set on the finished response (onFinishedHeaders), never through `c.res` before the handler.
  */
 function corsMiddleware(policy: CorsPolicy): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const origin = c.req.header("origin") || "";
-    const headers = c.res.headers;
     const allowOrigin = policy.allowOrigin(origin, c);
-    if (allowOrigin) headers.set("Access-Control-Allow-Origin", allowOrigin);
-    headers.set("Access-Control-Expose-Headers", policy.exposeHeaders);
     if (c.req.method === "OPTIONS") {
+      const headers = new Headers();
+      if (allowOrigin) headers.set("Access-Control-Allow-Origin", allowOrigin);
+      headers.set("Access-Control-Expose-Headers", policy.exposeHeaders);
       if (policy.varyOrigin) headers.append("Vary", "Origin");
       if (policy.maxAge !== undefined) headers.set("Access-Control-Max-Age", String(policy.maxAge));
       headers.set("Access-Control-Allow-Methods", policy.allowMethods);
       headers.set("Access-Control-Allow-Headers", policy.allowHeaders);
       headers.append("Vary", "Access-Control-Request-Headers");
-      headers.delete("Content-Length");
-      headers.delete("Content-Type");
       return new Response(null, { headers, status: 204, statusText: "No Content" });
     }
     await next();
-    if (policy.varyOrigin) c.res.headers.append("Vary", "Origin");
+    onFinishedHeaders(c, (headers) => {
+      if (allowOrigin) headers.set("Access-Control-Allow-Origin", allowOrigin);
+      headers.set("Access-Control-Expose-Headers", policy.exposeHeaders);
+      if (policy.varyOrigin) headers.append("Vary", "Origin");
+    });
   };
 }
 
@@ -159,17 +171,34 @@ export const OPENAI_SDK_HEADERS = [
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 /**
+ * The headers of Hono's `secureHeaders()` with this API's options (HSTS for two years, same-site resources, no
+ * referrer), as one fixed list: Hono's middleware is the same exchange with its options read per request.
+ */
+const SECURE_HEADERS: [string, string][] = [
+  ["Cross-Origin-Resource-Policy", "same-site"],
+  ["Cross-Origin-Opener-Policy", "same-origin"],
+  ["Origin-Agent-Cluster", "?1"],
+  ["Referrer-Policy", "no-referrer"],
+  ["Strict-Transport-Security", "max-age=63072000; includeSubDomains"],
+  ["X-Content-Type-Options", "nosniff"],
+  ["X-DNS-Prefetch-Control", "off"],
+  ["X-Download-Options", "noopen"],
+  ["X-Frame-Options", "SAMEORIGIN"],
+  ["X-Permitted-Cross-Domain-Policies", "none"],
+  ["X-XSS-Protection", "0"],
+];
+
+/**
  * An API answers JSON: nothing in it may load or frame anything. A page (/docs) sets its own
- * Content-Security-Policy, which is kept; every other response gets the API's.
+ * Content-Security-Policy, which is kept; every other response gets the API's. X-Powered-By never leaves.
  */
 export function apiSecureHeaders(): MiddlewareHandler<AppEnv> {
-  const others = secureHeaders({
-    strictTransportSecurity: "max-age=63072000; includeSubDomains",
-    crossOriginResourcePolicy: "same-site",
-    referrerPolicy: "no-referrer",
-  });
   return async (c, next) => {
-    await others(c, next);
-    if (!c.res.headers.has("content-security-policy")) c.res.headers.set("Content-Security-Policy", API_CSP);
+    await next();
+    onFinishedHeaders(c, (headers) => {
+      for (const [name, value] of SECURE_HEADERS) headers.set(name, value);
+      headers.delete("X-Powered-By");
+      if (!headers.has("content-security-policy")) headers.set("Content-Security-Policy", API_CSP);
+    });
   };
 }
