@@ -21,6 +21,14 @@ export function isUniqueViolation(err: unknown): { constraint: string | undefine
 }
 
 /**
+ * A write that names a row that is gone (23503): a user deleted while another isolate still believed the session
+ * (src/lib/identity/live-session-memory.ts), or a parent removed by a concurrent request. A 409, never a 500.
+ */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return pgError(err)?.code === "23503";
+}
+
+/**
  * SQLSTATEs for a value Postgres cannot store as given: a NUL in text or jsonb (22P05, 22021) or nesting past its
  * stack (54001). Input validation refuses these first (src/lib/platform/validate.ts); this catches any path that
  * reaches the database without it, so the client still gets 400, not 500.

@@ -5,15 +5,17 @@ import { db } from "../db/client";
 import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
 import { type AccessClaims, verifyAccessToken } from "./jwt";
+import { forgetSession, recallLiveSession, rememberLiveSession } from "./live-session-memory";
 import { isServiceSecret, type ServiceCaller, type ServiceScope, verifyServiceSecret } from "./service-credentials";
 import { liveSessionUser } from "./sessions";
 import type { PublicUser } from "./users";
 
 /**
  * - "public": anyone;
- * - "user" and "session": a valid access token whose session is live and whose user is active, checked in the
- *   database on every request: a deleted, deactivated or signed-out user's unexpired token writes nothing (no KV
- *   value, no job, no row whose foreign key would fail) and reads nothing (docs/security.md "Live sessions");
+ * - "user" and "session": a valid access token whose session is live and whose user is active: a deleted,
+ *   deactivated or signed-out user's unexpired token writes nothing and reads nothing (docs/security.md "Live
+ *   sessions"). "session" asks the database on every request; "user" believes this isolate's answer for up to
+ *   SESSION_MEMORY_MS (live-session-memory.ts), so a KV read does not cost a database round trip;
  * - { role }: like "session", and the user's current roles (from the database, not the token) include it;
  * - { scope, orRole? }: a service credential (`tsc_…`, docs/service-credentials.md) holding the scope, or,
  *   where orRole is set, a user as { role: orRole } would admit. Only these routes take a credential, and a
@@ -113,8 +115,16 @@ export async function authorize(c: Context<AppEnv>, access: Access): Promise<Cal
   }
   if (isServiceAccess(access)) return authorizeService(c, access);
   const principal = await verified(c);
-  const live = await liveSessionUser(db(c.env), principal.sid, principal.sub);
-  if (!live) throw new ApiError("unauthorized", "Session revoked or user inactive");
+  // "user" routes may believe this isolate's recent answer; the others always ask (live-session-memory.ts).
+  let live = access === "user" ? recallLiveSession(principal.sid, principal.sub) : undefined;
+  if (!live) {
+    live = await liveSessionUser(db(c.env), principal.sid, principal.sub);
+    if (!live) {
+      forgetSession(principal.sid);
+      throw new ApiError("unauthorized", "Session revoked or user inactive");
+    }
+    rememberLiveSession(principal.sid, live);
+  }
   if (typeof access === "object" && !live.roles.includes(access.role)) {
     throw new ApiError("forbidden", `Requires the '${access.role}' role`);
   }

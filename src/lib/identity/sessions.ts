@@ -3,6 +3,7 @@ import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
 import { refreshTokens, sessions, users } from "../db/schema";
 import { ApiError } from "../platform/errors";
+import { forgetSession, forgetUserSessions } from "./live-session-memory";
 import { hmacBase64url, randomToken, sha256Hex } from "./tokens";
 import { type PublicUser, publicColumns, toPublicUser } from "./users";
 
@@ -144,6 +145,7 @@ export async function revokeSession(db: HttpDb, sessionId: string, reason: strin
     .update(sessions)
     .set({ revokedAt: sql`now()`, revokedReason: reason })
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+  forgetSession(sessionId);
 }
 
 /** Revokes every live session of a user, except `keep` (the caller's own, on a password change). */
@@ -155,6 +157,7 @@ export async function revokeUserSessions(db: HttpDb, userId: string, reason: str
       and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keep ? sql`${sessions.id} <> ${keep}` : undefined),
     )
     .returning({ id: sessions.id });
+  forgetUserSessions(userId);
   return revoked.length;
 }
 

@@ -6,6 +6,7 @@ import { isUniqueViolation } from "../db/errors";
 import { users } from "../db/schema";
 import { decodeCursor, encodeCursor } from "../platform/cursor";
 import { ApiError } from "../platform/errors";
+import { forgetUserSessions } from "./live-session-memory";
 
 /** The user as every API shows it (the legacy services' shape). */
 export const UserSchema = z.object({
@@ -174,6 +175,7 @@ export async function updateUser(db: HttpDb, id: string, patch: UserPatch): Prom
 
 export async function deleteUser(db: HttpDb, id: string): Promise<boolean> {
   const deleted = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+  forgetUserSessions(id);
   return deleted.length > 0;
 }
 

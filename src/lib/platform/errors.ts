@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { databaseOutage, isUnstorableValue } from "../db/errors";
+import { databaseOutage, isForeignKeyViolation, isUnstorableValue } from "../db/errors";
 import type { AppEnv } from "./env";
 import { logger } from "./log";
 
@@ -93,6 +93,9 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
   }
   if (isUnstorableValue(err)) {
     return errorResponse(c, new ApiError("invalid_request", "The request holds a value that cannot be stored"));
+  }
+  if (isForeignKeyViolation(err)) {
+    return errorResponse(c, new ApiError("conflict", "The request refers to something that no longer exists"));
   }
   // Unknown errors are a bug or an outage: log everything, tell the client nothing internal.
   logger(c).error("unhandled error", { error: err.message, name: err.name, stack: err.stack });
