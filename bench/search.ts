@@ -196,6 +196,8 @@ interface QueryCase {
   expect?: string;
   /** Its place in the judged relevance set. */
   judged?: number;
+  /** The status it must get when not 200 (bad input refused). */
+  status?: number;
 }
 
 function querySet(judged: readonly JudgedQuery[]): QueryCase[] {
@@ -222,8 +224,21 @@ function querySet(judged: readonly JudgedQuery[]): QueryCase[] {
   }
   cases.push({ kind: "filters only", path: "/v1/files/search?type=py&limit=20" });
   cases.push({ kind: "filters only", path: "/v1/files/search?tags=project:vega,code&limit=20" });
+  // Bad input stays cheap (docs/files.md "Limits"): answered, or refused before any SQL.
+  const bad: [string, number?][] = [
+    ["the of and"],
+    ["?!... --- ;;"],
+    [Array.from({ length: 64 }, (_, i) => `w${i}`).join(" ")],
+    [Array.from({ length: 1000 }, (_, i) => `w${i}`).join(" "), 400],
+    ["x".repeat(10_000), 400],
+  ];
+  for (const [q, status] of bad) {
+    cases.push({ kind: BAD_INPUT, path: `/v1/files/search?q=${encodeURIComponent(q)}&limit=20`, status });
+  }
   return cases;
 }
+
+const BAD_INPUT = "bad input";
 
 interface Timed {
   kind: string;
@@ -251,6 +266,13 @@ async function runQueries(
       while (next < queue.length) {
         const c = queue[next++] as QueryCase;
         const t = performance.now();
+        if (c.status !== undefined) {
+          const res = await fetch(new URL(c.path, target.url), { headers: { authorization: `Bearer ${token}` } });
+          await res.arrayBuffer();
+          timings.push({ kind: c.kind, ms: performance.now() - t });
+          if (res.status !== c.status) misses.add(`${c.path.slice(0, 60)}… answered ${res.status}, not ${c.status}`);
+          continue;
+        }
         const res = await request(target, "GET", c.path, { headers: { authorization: `Bearer ${token}` } });
         const body = (await res.json()) as { results: { item: { path: string } }[]; estimated?: boolean };
         timings.push({ kind: c.kind, ms: performance.now() - t });
@@ -286,9 +308,10 @@ function latencyRows(label: string, timings: Timed[]): string[] {
         timings.filter((t) => t.kind === k).map((t) => t.ms),
       ),
     ),
+    // The mixed set is the searches proper: bad input (mostly refused) is its own row.
     row(
       "all (mixed)",
-      timings.map((t) => t.ms),
+      timings.filter((t) => t.kind !== BAD_INPUT).map((t) => t.ms),
     ),
   ];
 }
@@ -495,7 +518,8 @@ async function main(): Promise<void> {
       }
       tables.push(...latencyRows(`${count}, 1 conn`, one.timings));
       tables.push(...latencyRows(`${count}, ${SEARCH_CONNECTIONS} conns`, many.timings));
-      const all = (x: { timings: Timed[] }) => Float64Array.from(x.timings.map((v) => v.ms)).sort();
+      const all = (x: { timings: Timed[] }) =>
+        Float64Array.from(x.timings.filter((v) => v.kind !== BAD_INPUT).map((v) => v.ms)).sort();
       facts[`search@${count}`] = {
         oneConnection: { p50: percentile(all(one), 50), p95: percentile(all(one), 95), p99: percentile(all(one), 99) },
         connections: SEARCH_CONNECTIONS,
