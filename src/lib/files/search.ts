@@ -345,7 +345,7 @@ function wordSteps(userId: string, opts: SearchOptions, query: ParsedQuery, offs
           select w.i, w.budget, c.term, c.sim, file_word_distance(w.word, c.term, w.budget) as d
           from w cross join lateral (
             select t.term, similarity(t.term, w.word) as sim from file_terms t
-            where t.user_id = ${userId} and t.term % w.word
+            where t.user_id = ${userId} and t.term % w.word and t.term !~ '[0-9]'
             order by 2 desc, t.term limit 20
           ) as c
           where w.budget > 0 and w.i not in (select i from known)
