@@ -129,11 +129,18 @@ export async function bulkLoadFiles(
       inFlight.add(p);
     }
     await Promise.all(inFlight);
-  } finally {
+  } catch (error) {
+    // A failed load still leaves the schema whole (a kept BENCH_DB database is reused by later runs).
     await Promise.all(inFlight);
     for (const client of clients) client.release();
+    await restoreIndexWork(pool, deferred).catch(() => {});
+    throw error;
   }
-  if (failure) throw failure;
+  for (const client of clients) client.release();
+  if (failure) {
+    await restoreIndexWork(pool, deferred).catch(() => {});
+    throw failure;
+  }
   const loaded = performance.now();
   await pool.query(
     `insert into file_terms (user_id, term) select $1::uuid, t from unnest($2::text[]) as t on conflict do nothing`,
