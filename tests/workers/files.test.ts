@@ -774,6 +774,43 @@ describe("the pieces", () => {
     expect(parseRange("items=0-1", 10)).toBeUndefined();
   });
 
+  it("computes the same capped distances as a reference optimal string alignment, for 400 random pairs", async () => {
+    // The reference: the textbook OSA matrix in full, no early exit, capped at the end.
+    const osa = (a: string, b: string) => {
+      const x = [...a];
+      const y = [...b];
+      const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => i + j));
+      for (let i = 1; i <= x.length; i++) {
+        for (let j = 1; j <= y.length; j++) {
+          const row = d[i] as number[];
+          const up = d[i - 1] as number[];
+          row[j] = Math.min(
+            (up[j] as number) + 1,
+            (row[j - 1] as number) + 1,
+            (up[j - 1] as number) + (x[i - 1] === y[j - 1] ? 0 : 1),
+          );
+          if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) {
+            row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+          }
+        }
+      }
+      return (d[x.length] as number[])[y.length] as number;
+    };
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    // A 3-letter alphabet (one accented) and short words: most pairs are within a few edits.
+    const word = () => Array.from({ length: Math.floor(random() * 8) }, () => "abé"[Math.floor(random() * 3)]).join("");
+    const pairs = Array.from({ length: 400 }, (_, i) => ({ a: word(), b: word(), max: i % 4 }));
+    const got = await db(env).execute<{ d: number }>(
+      sql`select file_word_distance(p->>'a', p->>'b', (p->>'max')::int) as d
+        from jsonb_array_elements(${JSON.stringify(pairs)}::jsonb) with ordinality as x(p, n) order by n`,
+    );
+    expect(got.rows.map((r) => r.d)).toEqual(pairs.map((p) => Math.min(osa(p.a, p.b), p.max + 1)));
+  });
+
   it("counts a transposition as one typo, and allows none under 5 letters", async () => {
     const distance = async (a: string, b: string) =>
       (await db(env).execute<{ d: number }>(sql`select file_word_distance(${a}, ${b}, 2) as d`)).rows[0]?.d;
@@ -783,6 +820,8 @@ describe("the pieces", () => {
     expect(await distance("ab", "ba")).toBe(1);
     expect(await distance("", "abc")).toBe(3);
     expect([typoBudget("cat"), typoBudget("house"), typoBudget("deployment")]).toEqual([0, 1, 2]);
+    // Numbers and identifiers with digits are never corrected (docs/files.md "Typos").
+    expect([typoBudget("report2024"), typoBudget("123456")]).toEqual([0, 0]);
     expect(identifierWords("getUserProfile_v2.test.ts")).toBe("getuserprofile v2 test ts get user profile");
     expect(htmlToText("<p>a&nbsp;&amp;&#x41;<script>x</script></p><!-- c -->")).toBe("a &A");
   });

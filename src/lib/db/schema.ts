@@ -215,7 +215,9 @@ export const fileTerms = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.userId, t.term] }),
-    index("file_terms_trgm_idx").using("gin", t.term.op("gin_trgm_ops")),
+    // Typo candidates come from the words without digits only (words.ts CORRECTABLE): numbers and identifiers
+    // like "report2024" are most of a large vocabulary and are never corrected (migration 0016).
+    index("file_terms_word_trgm_idx").using("gin", t.term.op("gin_trgm_ops")).where(sql`${t.term} !~ '[0-9]'`),
     index("file_terms_prefix_idx").on(t.userId, t.term.op("text_pattern_ops")),
   ],
 );

@@ -40,8 +40,15 @@ export function vocabulary(texts: readonly string[], max: number): string[] {
   return [...seen];
 }
 
-/** Typos a query word may carry, as the dedicated engines allow: none under 5 letters, 1 up to 8, then 2. */
+/** Words a typo may be corrected to and from: no digits. Mirrored by file_terms_word_trgm_idx's predicate. */
+export const CORRECTABLE = /^[^0-9]*$/;
+
+/**
+ * Typos a query word may carry, as the dedicated engines allow: none under 5 letters, 1 up to 8, then 2. None for a
+ * word with a digit (a number or an identifier such as "invoice2024"): one digit off is another number, and such
+ * words are most of a large vocabulary, which the correction index leaves out (docs/files.md "Typos").
+ */
 export function typoBudget(word: string): number {
-  if (word.length < 5) return 0;
+  if (word.length < 5 || !CORRECTABLE.test(word)) return 0;
   return word.length < 9 ? 1 : 2;
 }
