@@ -89,6 +89,8 @@ export class SearchRun extends DurableObject<Env> {
   private cached: { record: SearchRecord; search: Search } | null = null;
   /** Managed mode: the generation or judging under way, aborted by a cancel. */
   private inflight: AbortController | null = null;
+  /** The last progress event sent (publish() chains on it, so events keep their order). */
+  private published: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -524,14 +526,18 @@ export class SearchRun extends DurableObject<Env> {
     };
   }
 
-  /** Progress to the owner's channel and the search's room; a hub failure never fails the search. */
+  /**
+   * Progress to the owner's channel and the search's room; a hub failure never fails the search. Each event goes
+   * out after the one before it has, so watchers see a node before the "best" it made.
+   */
   private publish(record: SearchRecord, data: Record<string, unknown>): void {
     const event = { data: { ...data, searchId: record.id } };
-    this.ctx.waitUntil(
+    this.published = this.published.then(() =>
       Promise.allSettled([
         publishToRoom(this.env, userRoom(record.owner), event),
         publishToRoom(this.env, searchRoom(record.id), event),
       ]),
     );
+    this.ctx.waitUntil(this.published);
   }
 }

@@ -439,6 +439,16 @@ describe("providers", () => {
   });
 });
 
+/** The call's answer, after waiting out any 429 as its Retry-After says (at most five times). */
+async function honouringRetryAfter(call: () => Promise<Response>): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await call();
+    if (res.status !== 429 || attempt === 5) return res;
+    await res.body?.cancel();
+    await new Promise((r) => setTimeout(r, Number(res.headers.get("retry-after") ?? 1) * 1000));
+  }
+}
+
 describe("tuning", () => {
   /** A small seeded generator, so the simulated rewards are the same on every run. */
   function seeded(seed: number): () => number {
@@ -457,15 +467,17 @@ describe("tuning", () => {
     const reward = (preset: string) => (random() < (preset === "focused" ? 0.9 : 0.2) ? 1 : 0);
     const picks: string[] = [];
     for (let round = 0; round < 80; round++) {
-      const res = await chat(tuner.accessToken, "tune", { tessera: { params: "auto", task: "reasoning" } });
+      // 160 calls outrun the per-user burst (RATE_LIMIT_USER_PER_MINUTE): wait as Retry-After says, as a client would.
+      const res = await honouringRetryAfter(() =>
+        chat(tuner.accessToken, "tune", { tessera: { params: "auto", task: "reasoning" } }),
+      );
       expect(res.status).toBe(200);
       const preset = res.headers.get("x-tessera-preset") ?? "";
       picks.push(preset);
       const { id } = await json<Completion>(res);
-      const fb = await api("POST", "/v1/feedback", {
-        token: tuner.accessToken,
-        body: { completion_id: id, score: reward(preset) },
-      });
+      const fb = await honouringRetryAfter(() =>
+        api("POST", "/v1/feedback", { token: tuner.accessToken, body: { completion_id: id, score: reward(preset) } }),
+      );
       expect(fb.status).toBe(202);
     }
     const late = picks.slice(-20);
