@@ -9,10 +9,8 @@ import { type Ask, Search, SearchError, type SearchState } from "../src/lib/orch
 import { SEARCH_LIMITS, type SearchRecord, type SearchRequest } from "../src/lib/orchestration/spec";
 import { type Env, getConfig } from "../src/lib/platform/env";
 import type { ErrorCode } from "../src/lib/platform/errors";
+import { type Refusable, refuse } from "../src/lib/platform/refusal";
 import { migrateSqlite } from "./sqlite-migrations";
-
-/** A refusal as a value: DO RPC loses error classes. */
-export type SearchResult<T> = { ok: true; value: T } | { ok: false; error: ErrorCode; message: string };
 
 export interface NodeView {
   id: number;
@@ -52,11 +50,9 @@ CREATE TABLE IF NOT EXISTS answers (node INTEGER PRIMARY KEY, answer TEXT NOT NU
 `,
 ];
 
-const fail = (error: ErrorCode, message: string): { ok: false; error: ErrorCode; message: string } => ({
-  ok: false,
-  error,
-  message,
-});
+/** A refusal; the llm-judge scorer's 503 says to come back much later (it waits on the LLM router being enabled). */
+const fail = (error: ErrorCode, message: string) =>
+  refuse(error, message, error === "unavailable" ? { retryAfter: 3600 } : {});
 
 export class SearchRun extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -100,7 +96,7 @@ export class SearchRun extends DurableObject<Env> {
   }
 
   /** The record and the search for its owner (others learn nothing: not found). */
-  private load(owner: string): SearchResult<{ record: SearchRecord; search: Search }> {
+  private load(owner: string): Refusable<{ record: SearchRecord; search: Search }> {
     if (!this.cached) {
       const record = this.read<SearchRecord>("record");
       const state = this.read<SearchState>("state");
@@ -110,7 +106,7 @@ export class SearchRun extends DurableObject<Env> {
     return { ok: true, value: this.cached };
   }
 
-  create(id: string, owner: string, request: SearchRequest, webhookSecret: string | null): SearchResult<SearchView> {
+  create(id: string, owner: string, request: SearchRequest, webhookSecret: string | null): Refusable<SearchView> {
     if (this.read<SearchRecord>("record")) return fail("conflict", "Search exists");
     let search: Search;
     try {
@@ -145,7 +141,7 @@ export class SearchRun extends DurableObject<Env> {
     return { ok: true, value: this.view(record, search) };
   }
 
-  get(owner: string): SearchResult<SearchView> {
+  get(owner: string): Refusable<SearchView> {
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
     const { record, search } = loaded.value;
@@ -153,7 +149,7 @@ export class SearchRun extends DurableObject<Env> {
     return { ok: true, value: this.view(record, search) };
   }
 
-  tree(owner: string): SearchResult<{ id: string; nodes: NodeView[] }> {
+  tree(owner: string): Refusable<{ id: string; nodes: NodeView[] }> {
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
     const answers = new Map(
@@ -173,7 +169,7 @@ export class SearchRun extends DurableObject<Env> {
     return { ok: true, value: { id: loaded.value.record.id, nodes } };
   }
 
-  cancel(owner: string): SearchResult<SearchView> {
+  cancel(owner: string): Refusable<SearchView> {
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
     const { record, search } = loaded.value;
@@ -184,7 +180,7 @@ export class SearchRun extends DurableObject<Env> {
   }
 
   /** External mode: up to `count` expansions to generate (fewer, or none, when the budget is spent). */
-  ask(owner: string, count: number): SearchResult<{ asks: AskView[]; status: SearchRecord["status"] }> {
+  ask(owner: string, count: number): Refusable<{ asks: AskView[]; status: SearchRecord["status"] }> {
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
     const { record, search } = loaded.value;
@@ -215,7 +211,7 @@ export class SearchRun extends DurableObject<Env> {
     answer: string,
     score: number | undefined,
     tokens: number,
-  ): Promise<SearchResult<{ node: NodeView; best: NodeView | null; status: SearchRecord["status"] }>> {
+  ): Promise<Refusable<{ node: NodeView; best: NodeView | null; status: SearchRecord["status"] }>> {
     const first = this.load(owner);
     if (!first.ok) return first;
     const { record } = first.value;

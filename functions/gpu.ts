@@ -7,7 +7,6 @@ import {
   jobArtifactKey,
   jobBoard,
   publicJob,
-  unwrap,
   verifyInputUrl,
   withInputUrls,
 } from "../src/lib/jobs/board";
@@ -23,6 +22,7 @@ import {
 } from "../src/lib/jobs/protocol";
 import { GPU_WORKER, gpuWorker } from "../src/lib/jobs/worker-credential";
 import { ApiError } from "../src/lib/platform/errors";
+import { unwrap } from "../src/lib/platform/refusal";
 import { ApiRouter } from "../src/lib/platform/router";
 import { readBodyBytes } from "../src/lib/platform/validate";
 

@@ -3,14 +3,9 @@
 // for admins only.
 import { z } from "zod";
 import { forwardUpgrade, HUB_SOCKET, hubSocket, isWebSocketUpgrade } from "../../src/lib/hub/connect";
-import type { Env } from "../../src/lib/platform/env";
+import { legacyHubStub as legacyHub } from "../../src/lib/hub/connections";
 import { ApiError } from "../../src/lib/platform/errors";
 import { ApiRouter } from "../../src/lib/platform/router";
-
-/** Everyone on /ws shares one object, as everyone shared the old process. */
-function legacyHub(env: Env) {
-  return env.LEGACY_HUB.get(env.LEGACY_HUB.idFromName("legacy"));
-}
 
 const Client = z.object({ id: z.string(), user_id: z.string(), rooms: z.array(z.string()) });
 

@@ -97,14 +97,14 @@ describe("room history (RPC)", () => {
     const room = freshRoom();
     const stub = roomStub(env, room);
     await runInDurableObject(stub, (hub: Hub) => {
-      for (let i = 1; i <= HUB_HISTORY_LIMIT + 10; i++) hub.publish(room, { data: i });
+      for (let i = 1; i <= HUB_HISTORY_LIMIT + 10; i++) hub.publish({ data: i });
     });
     const all = await historyOf(room);
     expect(all).toHaveLength(HUB_HISTORY_LIMIT);
     expect(all[0]?.seq).toBe(11);
     expect(all.at(-1)?.seq).toBe(HUB_HISTORY_LIMIT + 10);
     expect((await historyOf(room, 505)).map((f) => f.seq)).toEqual([506, 507, 508, 509, 510]);
-    expect(await stub.stats(room)).toEqual({ room, online: 0, lastSeq: HUB_HISTORY_LIMIT + 10 });
+    expect(await stub.stats()).toEqual({ room, online: 0, lastSeq: HUB_HISTORY_LIMIT + 10 });
   });
 
   it("publishToUser lands in user:<id>", async () => {
@@ -460,7 +460,7 @@ describe("frames", () => {
     const room = freshRoom();
     const stub = roomStub(env, room);
     await runInDurableObject(stub, (hub: Hub) => {
-      for (let i = 1; i <= HUB_HISTORY_LIMIT + 20; i++) hub.publish(room, { data: i });
+      for (let i = 1; i <= HUB_HISTORY_LIMIT + 20; i++) hub.publish({ data: i });
     });
     const s = await connect(room, { token: a.accessToken, query: "?since=5" });
     await s.until(joined(a.user.id));

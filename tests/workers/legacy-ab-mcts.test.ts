@@ -77,7 +77,7 @@ describe("legacy AB-MCTS", () => {
         return stub.feedback(`sess_c${i}`, "critic", 1);
       }),
     );
-    expect(outcomes.every((o) => o === "applied")).toBe(true);
+    expect(outcomes.every((o) => o.ok)).toBe(true);
     expect((await stub.arms()).find((a) => a.agent === "critic")?.observations).toBe(50);
   });
 

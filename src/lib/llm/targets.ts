@@ -141,7 +141,7 @@ export function snapshots(routes: RoutesConfig): TargetSnapshot[] {
 /** Tells the admins' hub room; a publish failure is logged by the caller, never fails the completion. */
 export async function publishChange(env: Env, change: StateChange): Promise<void> {
   const room = roomStub(env, LLM_ADMIN_ROOM);
-  // The room is made on first use; create() is a no-op answer (null) when it exists.
-  await room.create(LLM_ADMIN_ROOM, "system");
-  await room.publish(LLM_ADMIN_ROOM, { data: { event: "llm.breaker", ...change } });
+  // The room is made on first use; create() refuses (conflict) when it exists, which is the usual case.
+  await room.create("system");
+  await room.publish({ data: { event: "llm.breaker", ...change } });
 }
