@@ -7,9 +7,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../dev/lib/processes";
-import { type DevSuite, ROOT, startDevSuite } from "../../dev/lib/suite";
+import { type DevSuite, ROOT } from "../../dev/lib/suite";
 import type { Supervised } from "../../dev/lib/supervise";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
+import { signUp, startSuite } from "../support/client";
+import { processesUsing } from "../support/processes";
 import { createScratch, type Scratch } from "../support/scratch";
 
 const RECOVERY_MS = 180_000;
@@ -117,28 +119,16 @@ function expectOnlyUnavailable(outcome: Outcome): void {
 
 beforeAll(async () => {
   scratch = await createScratch("tessera-faults");
-  suite = await startDevSuite({
-    port: await freePort(),
-    bridgePort: await freePort(),
-    inspectorPort: await freePort(),
-    pgliteDir: join(scratch.dir, "pglite"),
-    databaseUrl: scratch.databaseUrl,
-    persistDir: join(scratch.dir, "wrangler"),
-    vars: {
+  suite = await startSuite(
+    scratch,
+    {
       ...(await generateKeyPairSecrets("ES256")),
       RATE_LIMIT_IP_PER_MINUTE: "100000",
       RATE_LIMIT_USER_PER_MINUTE: "100000",
     },
-    write: (line) => lines.push(line),
-  });
-  const name = `faults${Date.now().toString(36)}`;
-  const res = await fetch(`${suite.workerUrl}/v1/auth/register`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "fault password 1" }),
-  });
-  expect(res.status).toBe(201);
-  token = ((await res.json()) as { accessToken: string }).accessToken;
+    (line) => lines.push(line),
+  );
+  token = (await signUp(suite.workerUrl, "faults")).token;
 });
 
 afterAll(async () => {
@@ -235,23 +225,6 @@ describe("the runner's children die with it", () => {
       child.once("exit", (code) => reject(new Error(`dev exited early (${code}):\n${output}`)));
     });
     return child;
-  }
-
-  /** Processes whose command line or environment names `marker` (the bridge, wrangler, workerd, the guards). */
-  function processesUsing(marker: string): string[] {
-    const found: string[] = [];
-    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-      try {
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-        const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
-        if (pid !== String(process.pid) && (cmdline.includes(marker) || environ.includes(marker))) {
-          found.push(`${pid}: ${cmdline}`);
-        }
-      } catch {
-        // ended while we looked
-      }
-    }
-    return found;
   }
 
   async function noneLeft(marker: string): Promise<string[]> {

@@ -4,11 +4,13 @@ import { db } from "../../src/lib/db/client";
 import { hashPassword } from "../../src/lib/identity/passwords";
 import { createUser } from "../../src/lib/identity/users";
 
-let nextIp = 1;
-/** A fresh client address, so one test's rate-limit buckets never drain another's. */
+/**
+ * A fresh client address, so one test's rate-limit buckets never drain another's: random in the IPv6 documentation
+ * prefix, since files run in parallel in one runtime and a per-file counter gave two files the same addresses.
+ */
 export function freshIp(): string {
-  const n = nextIp++;
-  return `198.51.${(n >> 8) & 255}.${n & 255}`;
+  const hex = crypto.randomUUID().replaceAll("-", "");
+  return `2001:db8:${hex.slice(0, 4)}:${hex.slice(4, 8)}:${hex.slice(8, 12)}:${hex.slice(12, 16)}::1`;
 }
 
 export interface CallOptions {
@@ -39,10 +41,9 @@ export interface Tokens {
   user: { id: string; username: string; email: string; roles: string[]; active: boolean };
 }
 
-let userCounter = 0;
+/** A name no other test uses, in this file or another running beside it (workerd's clock stands still between I/O). */
 export function uniqueName(prefix = "user"): string {
-  userCounter++;
-  return `${prefix}${Date.now().toString(36)}${userCounter}`;
+  return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 }
 
 export async function registerUser(
