@@ -74,9 +74,4 @@ export class AgentBandit extends DurableObject<Env> {
     );
     return ok(undefined);
   }
-
-  /** Each agent's observations and posterior mean (for tests and the health page). */
-  arms(): { agent: string; observations: number; meanReward: number }[] {
-    return [...this.stats()].map(([agent, s]) => ({ agent, observations: s[0], meanReward: s[0] ? s[1] / s[0] : 0 }));
-  }
 }

@@ -45,7 +45,7 @@ export class HubConnections extends DurableObject<Env> {
     this.ctx.storage.sql.exec("DELETE FROM sockets WHERE conn_id = ?", connId);
   }
 
-  count(): number {
+  private count(): number {
     return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sockets").one().n;
   }
 

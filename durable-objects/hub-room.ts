@@ -44,12 +44,6 @@ export class Hub extends SocketRoom<Attachment> {
 
   // ---- RPC for the Worker and other services ----
 
-  /** The binding check (/health and tests/workers/bindings.test.ts): the object answers and has SQLite storage. */
-  ping(): { sqlite: boolean } {
-    const row = this.ctx.storage.sql.exec<{ one: number }>("SELECT 1 AS one").one();
-    return { sqlite: row.one === 1 };
-  }
-
   /**
    * A server event into the room's history, delivered to everyone online; refused (404) for a members-only room
    * that nobody created (or that was deleted): nobody could read it, and it must not wait for a future owner.
@@ -66,7 +60,7 @@ export class Hub extends SocketRoom<Attachment> {
   }
 
   /** Kept messages with a seq greater than `since`, oldest first, as the JSON text sent to sockets. */
-  history(since = 0): string[] {
+  private history(since = 0): string[] {
     return this.ctx.storage.sql
       .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq", since)
       .toArray()
@@ -77,7 +71,7 @@ export class Hub extends SocketRoom<Attachment> {
     return this.ctx.storage.sql.exec("SELECT 1 FROM members WHERE user_id = ?", userId).toArray().length > 0;
   }
 
-  members(): string[] {
+  private members(): string[] {
     return this.ctx.storage.sql
       .exec<{ user_id: string }>("SELECT user_id FROM members ORDER BY user_id")
       .toArray()

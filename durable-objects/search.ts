@@ -63,6 +63,8 @@ export class SearchRun extends DurableObject<Env> {
    * the stored state; a new instance (after an eviction) reads storage again.
    */
   private cached: { record: SearchRecord; search: Search } | null = null;
+  /** The last hub publish, which the next one waits for (events reach the rooms in the order they happened). */
+  private published: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -342,11 +344,14 @@ export class SearchRun extends DurableObject<Env> {
   /** Progress to the owner's channel and the search's room; a hub failure never fails the search. */
   private publish(record: SearchRecord, data: Record<string, unknown>): void {
     const event = { data: { ...data, searchId: record.id } };
-    this.ctx.waitUntil(
+    // In order: independent RPCs may land in any order (a loaded machine showed "done" before the last "best"), so
+    // each event waits for the one before it.
+    this.published = this.published.then(() =>
       Promise.allSettled([
         publishToRoom(this.env, userRoom(record.owner), event),
         publishToRoom(this.env, searchRoom(record.id), event),
-      ]),
+      ]).then(() => undefined),
     );
+    this.ctx.waitUntil(this.published);
   }
 }

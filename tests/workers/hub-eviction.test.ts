@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { HubFrame } from "../../src/lib/hub/frames";
 import { publishToRoom, roomStub } from "../../src/lib/hub/rooms";
+import { keptFrames } from "./support";
 
 describe("hub room eviction", () => {
   it("keeps history, sequence numbers and its name when the object is evicted and woken again", async () => {
@@ -13,7 +14,7 @@ describe("hub room eviction", () => {
     await publishToRoom(env, room, { data: "before too" });
     await abortAllDurableObjects();
     expect((await publishToRoom(env, room, { data: "after" })).seq).toBe(3);
-    const history = (await roomStub(env, room).history()).map((text) => JSON.parse(text) as HubFrame);
+    const history = (await keptFrames(room)).map((text) => JSON.parse(text) as HubFrame);
     expect(history.map((f) => [f.room, f.data])).toEqual([
       [room, "before"],
       [room, "before too"],

@@ -2,10 +2,9 @@
 // the LLM_ROUTES the workers config builds from it: shapes, fallbacks, retries, breakers, cache, usage, budgets.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { roomStub } from "../../src/lib/hub/rooms";
 import { completeChat } from "../../src/lib/llm/complete";
 import { LLM_ADMIN_ROOM } from "../../src/lib/llm/targets";
-import { api, createAdmin, json, registerUser } from "./support";
+import { api, createAdmin, json, keptFrames, registerUser } from "./support";
 
 const upstream = inject("llmUpstreamUrl");
 
@@ -253,7 +252,7 @@ describe("breakers", () => {
     // Each change of state went to the admins' hub room (published through waitUntil: poll).
     let history: string[] = [];
     for (let wait = 25; wait < 5000; wait *= 2) {
-      history = (await roomStub(env, LLM_ADMIN_ROOM).history()).filter((e) => e.includes("up/switch-breaker"));
+      history = (await keptFrames(LLM_ADMIN_ROOM)).filter((e) => e.includes("up/switch-breaker"));
       if (history.some((e) => e.includes('"to":"closed"'))) break;
       await new Promise((r) => setTimeout(r, wait));
     }

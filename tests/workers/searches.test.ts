@@ -1,12 +1,10 @@
 // /v1/searches through the Worker's own fetch handler: external ask/tell, the scorers, eviction and resumption,
 // hub progress, and bad input.
 import { abortAllDurableObjects } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { roomStub } from "../../src/lib/hub/rooms";
 import { scoreByWebhook } from "../../src/lib/orchestration/scorers";
 import { TEST_SCORER_SECRET } from "../support/scorer-secret";
-import { api, json, registerUser } from "./support";
+import { api, json, keptFrames, registerUser } from "./support";
 
 interface AskView {
   ticket: number;
@@ -168,15 +166,15 @@ describe("external mode", () => {
     const scores = [0.2, 0.1, 0.6];
     for (const [i, a] of asks.entries())
       await tell(token, search.id, { ticket: a.ticket, answer: "x", score: scores[i] });
-    const room = roomStub(env, `search:${search.id}`);
+    const room = `search:${search.id}`;
     let kinds: string[] = [];
     for (let wait = 10; wait < 5000; wait *= 2) {
-      kinds = (await room.history(0)).map((f) => (JSON.parse(f) as { data: { kind: string } }).data.kind);
+      kinds = (await keptFrames(room)).map((f) => (JSON.parse(f) as { data: { kind: string } }).data.kind);
       if (kinds.length >= 6) break;
       await new Promise((r) => setTimeout(r, wait));
     }
     expect(kinds).toEqual(["search.node", "search.best", "search.node", "search.node", "search.best", "search.done"]);
-    const mine = (await roomStub(env, `user:${user.id}`).history(0)).map((f) => JSON.parse(f) as { data: object });
+    const mine = (await keptFrames(`user:${user.id}`, 0)).map((f) => JSON.parse(f) as { data: object });
     expect(mine.some((f) => JSON.stringify(f.data).includes(search.id))).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 // Helpers for route tests: real requests through the Worker's own fetch handler.
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { db } from "../../src/lib/db/client";
 import { hashPassword } from "../../src/lib/identity/passwords";
@@ -86,4 +87,26 @@ export function send(
   const headers: Record<string, string> = { "CF-Connecting-IP": opts.ip ?? freshIp(), ...opts.headers };
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   return exports.default.fetch(new Request(`https://tessera.test${path}`, { method, headers, body: opts.body }));
+}
+
+/**
+ * Rows of an object's own SQLite storage, read inside the object (runInDurableObject): what tests check of an
+ * object's state without the object carrying test-only methods.
+ */
+export function objectRows<T extends Record<string, SqlStorageValue>>(
+  stub: DurableObjectStub,
+  query: string,
+  ...bindings: unknown[]
+): Promise<T[]> {
+  return runInDurableObject(stub, (_: unknown, state) => state.storage.sql.exec<T>(query, ...bindings).toArray());
+}
+
+/** A hub room's kept frames after `since` (JSON text, oldest first), read from its storage. */
+export async function keptFrames(room: string, since = 0): Promise<string[]> {
+  const rows = await objectRows<{ frame: string }>(
+    env.HUB.getByName(room),
+    "SELECT frame FROM messages WHERE seq > ? ORDER BY seq",
+    since,
+  );
+  return rows.map((row) => row.frame);
 }

@@ -57,7 +57,9 @@ function project(name: string, files: { include: string[]; exclude?: string[] },
       name,
       ...files,
       globalSetup: ["./tests/workers/global-setup.ts"],
-      testTimeout: 20_000,
+      // Generous: on a loaded 2-core machine, files running side by side stretch every test and every sign-up.
+      testTimeout: 40_000,
+      hookTimeout: 60_000,
       // Files share one runtime and one database; each test makes its own users, rooms and boards (random names,
       // random client addresses: tests/workers/support.ts), so files do not see each other.
       fileParallelism: parallel,
