@@ -10,7 +10,7 @@ import { ok, type Refusable, refuse } from "../src/lib/platform/refusal";
 import { migrateSqlite } from "./sqlite-migrations";
 
 /** Sessions are kept this long for their feedback, and at most this many per user. */
-export const BANDIT_LIMITS = { sessionTtlMs: 7 * 24 * 3600 * 1000, maxSessions: 1000, draws: 1000 } as const;
+const BANDIT_LIMITS = { sessionTtlMs: 7 * 24 * 3600 * 1000, maxSessions: 1000, draws: 1000 } as const;
 
 /** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
 const MIGRATIONS = [

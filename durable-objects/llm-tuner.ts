@@ -11,12 +11,12 @@ import { migrateSqlite } from "./sqlite-migrations";
 /** How long a completion stays open to feedback. */
 const FEEDBACK_WINDOW_MS = 7 * 86_400_000;
 
-export interface TunedArm extends Arm {
+interface TunedArm extends Arm {
   preset: string;
   mean: number;
 }
 
-export interface TuningSnapshot {
+interface TuningSnapshot {
   task: string;
   model: string;
   arms: TunedArm[];

@@ -13,7 +13,7 @@ import { createLogger, type Logger } from "../src/lib/platform/log";
 import { type Refusable, refuse } from "../src/lib/platform/refusal";
 
 /** What every socket carries through hibernation, whatever else its room keeps there. */
-export interface SocketAttachment {
+interface SocketAttachment {
   connId: string;
   requestId: string;
 }

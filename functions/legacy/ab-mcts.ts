@@ -55,7 +55,7 @@ const RecommendBody = z.object({
 });
 
 /** The AB-MCTS feedback shape; the old parameter service's feedback has `task_id` and `parameters_used` instead. */
-export const AbMctsFeedback = z.object({
+const AbMctsFeedback = z.object({
   session_id: z.string().min(1).max(128),
   agent_name: z.string().min(1).max(128),
   reward: z.object({

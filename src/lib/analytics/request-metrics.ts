@@ -7,7 +7,7 @@ import { createLogger } from "../platform/log";
 import { analyticsWriter, type RequestMetric } from "./writer";
 
 /** A full buffer is written at once, whatever the time: bounds an isolate's memory under load. */
-export const MAX_BUFFERED = 500;
+const MAX_BUFFERED = 500;
 
 let buffer: RequestMetric[] = [];
 let lastFlush = 0;

@@ -12,7 +12,7 @@ export type Bucket = z.infer<typeof Bucket>;
 
 const BUCKET_MS: Record<Bucket, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 /** Buckets one summary may span (400 above), and the routes it lists (busiest first). */
-export const SUMMARY_LIMITS = { maxBuckets: 1500, maxRoutes: 100, maxEventNames: 100 } as const;
+const SUMMARY_LIMITS = { maxBuckets: 1500, maxRoutes: 100, maxEventNames: 100 } as const;
 
 const round = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 100) / 100);
 
@@ -49,7 +49,7 @@ export const Summary = z.object({
 export type Summary = z.infer<typeof Summary>;
 
 /** Checks the window: `from` before `to`, and not more buckets than SUMMARY_LIMITS.maxBuckets. */
-export function checkWindow(from: Date, to: Date, bucket: Bucket): void {
+function checkWindow(from: Date, to: Date, bucket: Bucket): void {
   const issue = (message: string) =>
     new ApiError("invalid_request", message, {
       issues: [{ path: ["query", "from"], code: "invalid_window", message }],

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { JOB_LIMITS } from "../jobs/protocol";
 
-export const DOCUMENT_FORMATS = ["pdf", "docx", "xlsx", "pptx", "csv", "html", "markdown", "text"] as const;
+const DOCUMENT_FORMATS = ["pdf", "docx", "xlsx", "pptx", "csv", "html", "markdown", "text"] as const;
 export const DocumentFormat = z.enum(DOCUMENT_FORMATS);
 export type DocumentFormat = z.infer<typeof DocumentFormat>;
 
@@ -15,7 +15,7 @@ export const DocumentBlock = z.discriminatedUnion("type", [
 export type DocumentBlock = z.infer<typeof DocumentBlock>;
 
 /** Where a part sits: a PDF page, a spreadsheet sheet, a slide, or (for flowing formats) a section between breaks. */
-export const PartKind = z.enum(["page", "sheet", "slide", "section"]);
+const PartKind = z.enum(["page", "sheet", "slide", "section"]);
 
 export const DocumentPart = z.object({
   kind: PartKind,

@@ -13,7 +13,7 @@ type BreakerState = ReturnType<CircuitBreaker["snapshot"]>["state"];
 export const LLM_ADMIN_ROOM = "admin:llm";
 const LATENCY_SAMPLES = 200;
 
-export interface TargetSnapshot {
+interface TargetSnapshot {
   target: string;
   provider: string;
   model: string;
@@ -54,7 +54,7 @@ class TargetStats {
 
 const stats = new Map<string, TargetStats>();
 
-export function targetId(provider: string, model: string): string {
+function targetId(provider: string, model: string): string {
   return `${provider}/${model}`;
 }
 

@@ -9,10 +9,10 @@ import type { Random } from "./random";
 import type { Policy } from "./search";
 import { scoredChildren, type TreeNode } from "./tree";
 
-export const MIXED_PRIOR = { mu0: 0.5, v0: 0.25, aTau: 2, bTau: 0.02, aSigma: 2, bSigma: 0.02 };
-export const GIBBS_SWEEPS = 8;
+const MIXED_PRIOR = { mu0: 0.5, v0: 0.25, aTau: 2, bTau: 0.02, aSigma: 2, bSigma: 0.02 };
+const GIBBS_SWEEPS = 8;
 
-export interface MixedDraw {
+interface MixedDraw {
   mu: number;
   tau2: number;
   sigma2: number;

@@ -76,7 +76,7 @@ export const SearchRequest = z
   });
 export type SearchRequest = z.infer<typeof SearchRequest>;
 
-export type SearchStatus = "running" | "done" | "cancelled";
+type SearchStatus = "running" | "done" | "cancelled";
 
 /** A search's own record, beside the algorithm's state. */
 export interface SearchRecord {

@@ -4,7 +4,7 @@
 import { ApiError, type ErrorCode, errorBody, type Issue } from "./errors";
 
 /** An object's refusal: the API error it becomes, and how long to wait before trying again where that helps. */
-export interface Refusal {
+interface Refusal {
   ok: false;
   error: ErrorCode;
   message: string;
@@ -30,7 +30,7 @@ export function refuse(
 }
 
 /** The refusal as the API's error: its code fixes the status, `retryAfter` becomes `Retry-After`. */
-export function refusalError(refusal: Refusal): ApiError {
+function refusalError(refusal: Refusal): ApiError {
   const headers = refusal.retryAfter === undefined ? undefined : { "Retry-After": String(refusal.retryAfter) };
   return new ApiError(refusal.error, refusal.message, { headers, issues: refusal.issues });
 }

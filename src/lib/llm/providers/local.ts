@@ -4,7 +4,7 @@ import type { Env } from "../../platform/env";
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingResponse } from "../openai-shapes";
 import { type EmbedRequest, type LlmProvider, type ProviderChatRequest, ProviderError } from "./types";
 
-export const LOCAL_NOT_PROVISIONED =
+const LOCAL_NOT_PROVISIONED =
   "the local provider has no model: provision an instruct GGUF on a GPU worker (npm run models:fetch) and a worker that serves the llm.chat job type";
 
 export class LocalProvider implements LlmProvider {
