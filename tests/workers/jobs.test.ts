@@ -13,9 +13,7 @@ import { isPrivateHost } from "../../src/lib/net/guarded-fetch";
 import { toBase64 } from "../../src/lib/platform/base64";
 import { signUrl, verifySignedUrl } from "../../src/lib/platform/signed-url";
 import { newWorker } from "./gpu-worker";
-import { api, createAdmin, json, keptFrames, registerUser, send, type Tokens } from "./support";
-
-type ErrorJson = { error: { code: string } };
+import { api, createAdmin, type ErrorJson, json, keptFrames, registerUser, send, type Tokens } from "./support";
 
 let alice: Tokens;
 let bob: Tokens;

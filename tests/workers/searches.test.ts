@@ -2,36 +2,10 @@
 // hub progress, and bad input.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import type { AskView, NodeView, SearchView } from "../../durable-objects/search";
 import { scoreByWebhook } from "../../src/lib/orchestration/scorers";
 import { TEST_SCORER_SECRET } from "../support/scorer-secret";
-import { api, json, keptFrames, registerUser } from "./support";
-
-interface AskView {
-  ticket: number;
-  parent: number;
-  action: "generate" | "refine";
-  model: string;
-  parentAnswer: string | null;
-}
-interface NodeView {
-  id: number;
-  parent: number | null;
-  model: string;
-  score: number | null;
-  answer: string | null;
-}
-interface SearchView {
-  id: string;
-  status: string;
-  reason: string | null;
-  used: { nodes: number; told: number; tokens: number };
-  best: NodeView | null;
-  history: { node: number; score: number }[];
-  webhookSecret?: string;
-}
-interface ErrorView {
-  error: { code: string; message: string; issues?: { path: (string | number)[] }[] };
-}
+import { api, type ErrorJson, json, keptFrames, registerUser } from "./support";
 
 const base = {
   task: "Say the magic word",
@@ -43,10 +17,13 @@ const base = {
   mode: "external",
 };
 
-async function start(token: string, body: Record<string, unknown> = base): Promise<SearchView> {
+/** What POST /v1/searches answers: the search, and its webhook scorer's signing secret the first time only. */
+type Created = SearchView & { webhookSecret?: string };
+
+async function start(token: string, body: Record<string, unknown> = base): Promise<Created> {
   const res = await api("POST", "/v1/searches", { token, body });
   expect(res.status, await res.clone().text()).toBe(201);
-  return json<SearchView>(res);
+  return json<Created>(res);
 }
 
 async function ask(token: string, id: string, count = 1): Promise<AskView[]> {
@@ -219,11 +196,11 @@ describe("scorers", () => {
 });
 
 describe("bad input", () => {
-  async function refused(body: Record<string, unknown>, status = 400): Promise<ErrorView> {
+  async function refused(body: Record<string, unknown>, status = 400): Promise<ErrorJson> {
     const { accessToken: token } = await registerUser();
     const res = await api("POST", "/v1/searches", { token, body });
     expect(res.status, await res.clone().text()).toBe(status);
-    return json<ErrorView>(res);
+    return json<ErrorJson>(res);
   }
 
   it("an unknown algorithm, an empty model list, a budget over the limits: 400 naming the field", async () => {
@@ -282,7 +259,7 @@ describe("bad input", () => {
       scorer: { type: "webhook", url: "https://scorer.example.com/score" },
     });
     expect(search.webhookSecret).toMatch(/^whsec_/);
-    const again = await json<SearchView>(await api("GET", `/v1/searches/${search.id}`, { token }));
+    const again = await json<Created>(await api("GET", `/v1/searches/${search.id}`, { token }));
     expect(again.webhookSecret).toBeUndefined();
   });
 

@@ -1,9 +1,12 @@
 // Helpers for route tests: real requests through the Worker's own fetch handler.
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { z } from "zod";
+import type { TokensSchema } from "../../functions/auth";
 import { db } from "../../src/lib/db/client";
 import { hashPassword } from "../../src/lib/identity/passwords";
 import { createUser } from "../../src/lib/identity/users";
+import type { ErrorBodySchema } from "../../src/lib/platform/openapi";
 
 /**
  * A fresh client address, so one test's rate-limit buckets never drain another's: random in the IPv6 documentation
@@ -35,12 +38,11 @@ export async function json<T = Record<string, unknown>>(res: Response): Promise<
   return (await res.json()) as T;
 }
 
-export interface Tokens {
-  accessToken: string;
-  refreshToken: string;
-  expiresAt: string;
-  user: { id: string; username: string; email: string; roles: string[]; active: boolean };
-}
+/** What sign-up, sign-in and refresh answer (the route's schema). */
+export type Tokens = z.output<typeof TokensSchema>;
+
+/** The one error shape every non-2xx JSON body has (the schema /openapi.json documents). */
+export type ErrorJson = z.output<typeof ErrorBodySchema>;
 
 /** A name no other test uses, in this file or another running beside it (workerd's clock stands still between I/O). */
 export function uniqueName(prefix = "user"): string {
