@@ -41,7 +41,16 @@ import {
   TARGETS,
   targetFiles,
 } from "../tests/support/file-corpus";
-import { beginBench, envInt, failBench, log, printResults, settings, UNLIMITED_VARS } from "./lib/common";
+import {
+  beginBench,
+  envInt,
+  failBench,
+  log,
+  printResults,
+  registerBenchUser,
+  settings,
+  UNLIMITED_VARS,
+} from "./lib/common";
 import { roundLine, runRounds, type Scenario, startFloor, startTessera, type Target } from "./lib/harness";
 import { percentile } from "./lib/load";
 
@@ -283,13 +292,7 @@ async function main(): Promise<void> {
     if (server) pool = new pg.Pool({ connectionString: throwaway.target, max: 1 });
     const bulkDb: BulkDb = pool ? (drizzle(pool) as unknown as BulkDb) : database;
 
-    const name = `bench${Date.now().toString(36)}`;
-    const registered = (await (
-      await request(tessera, "POST", "/v1/auth/register", {
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "bench password 1" }),
-      })
-    ).json()) as { accessToken: string; user: { id: string } };
+    const registered = await registerBenchUser(tessera);
     const token = registered.accessToken;
 
     // 1. Through the upload route.
