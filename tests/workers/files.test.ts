@@ -11,7 +11,7 @@ import { activeRules, type FileFacts, ruleTags, TagRulesConfig } from "../../src
 import { htmlToText } from "../../src/lib/files/text";
 import { identifierWords, typoBudget } from "../../src/lib/files/words";
 import { type CorpusFile, fillerFiles, PNG_MAGIC, TARGETS, targetFiles } from "../support/file-corpus";
-import { api, type ErrorJson, json, registerUser, send, type Tokens } from "./support";
+import { api, apiPatient, type ErrorJson, json, registerUser, send, type Tokens } from "./support";
 
 const MAX_BYTES = 2 * 1024 * 1024; // FILES_MAX_BYTES in tests/workers/vitest.config.ts
 const INLINE_BYTES = 65_536; // FILES_INLINE_INDEX_MAX_BYTES there
@@ -694,11 +694,11 @@ describe("legacy /api/files", () => {
 
   it("lists recent and large files in the old shape", async () => {
     const recent = await json<{ lastModified: string }[]>(
-      await api("GET", "/api/files/recent?limit=3", { token: me.accessToken }),
+      await apiPatient("GET", "/api/files/recent?limit=3", { token: me.accessToken }),
     );
     expect(recent).toHaveLength(3);
     const large = await json<{ size: number }[]>(
-      await api("GET", "/api/files/large?limit=3", { token: me.accessToken }),
+      await apiPatient("GET", "/api/files/large?limit=3", { token: me.accessToken }),
     );
     expect(large.map((f) => f.size)).toEqual(large.map((f) => f.size).sort((a, b) => b - a));
     expect((await api("GET", "/api/files/recent")).status).toBe(401);

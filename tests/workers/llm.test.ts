@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { completeChat } from "../../src/lib/llm/complete";
 import { LLM_ADMIN_ROOM } from "../../src/lib/llm/targets";
-import { api, createAdmin, json, keptFrames, registerUser } from "./support";
+import { api, apiPatient, createAdmin, json, keptFrames, registerUser } from "./support";
 
 const upstream = inject("llmUpstreamUrl");
 
@@ -446,12 +446,19 @@ describe("tuning", () => {
     const reward = (preset: string) => (random() < (preset === "focused" ? 0.9 : 0.2) ? 1 : 0);
     const picks: string[] = [];
     for (let round = 0; round < 80; round++) {
-      const res = await chat(tuner.accessToken, "tune", { tessera: { params: "auto", task: "reasoning" } });
+      const res = await apiPatient("POST", "/v1/chat/completions", {
+        token: tuner.accessToken,
+        body: {
+          model: "tune",
+          messages: [{ role: "user", content: "hello there" }],
+          tessera: { params: "auto", task: "reasoning" },
+        },
+      });
       expect(res.status).toBe(200);
       const preset = res.headers.get("x-tessera-preset") ?? "";
       picks.push(preset);
       const { id } = await json<Completion>(res);
-      const fb = await api("POST", "/v1/feedback", {
+      const fb = await apiPatient("POST", "/v1/feedback", {
         token: tuner.accessToken,
         body: { completion_id: id, score: reward(preset) },
       });
