@@ -1,4 +1,14 @@
-import { beginBench, expectStatus, failBench, log, printResults, settings, startBenchTessera } from "./lib/common";
+import {
+  BENCH_PASSWORD,
+  beginBench,
+  expectStatus,
+  failBench,
+  log,
+  printResults,
+  registerBenchUser,
+  settings,
+  startBenchTessera,
+} from "./lib/common";
 import { roundLine, runRounds, type Scenario } from "./lib/harness";
 
 const NAME = "bench:auth";
@@ -6,13 +16,7 @@ async function main(): Promise<void> {
   const end = beginBench(NAME, 300_000);
   const { tessera, close } = await startBenchTessera("tessera-bench-auth");
   try {
-    const credentials = { username: "benchuser", email: "bench@example.com", password: "bench password 1" };
-    const reg = await fetch(new URL("/v1/auth/register", tessera.url), {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(credentials),
-    });
-    const { accessToken } = (await reg.json()) as { accessToken: string };
+    const { accessToken } = await registerBenchUser(tessera, "benchuser");
     const auth = { authorization: `Bearer ${accessToken}` };
     await expectStatus(tessera, "/api/auth/verify", 200, { headers: auth });
     await expectStatus(tessera, "/v1/auth/me", 200, { headers: auth });
@@ -47,7 +51,7 @@ async function main(): Promise<void> {
         load: {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ username: credentials.username, password: credentials.password }),
+          body: JSON.stringify({ username: "benchuser", password: BENCH_PASSWORD }),
         },
         baseline: "GET /health (cached)",
       },

@@ -3,23 +3,23 @@
 // recording request metrics adds per request; then POST /v1/events with 100 events a request (events/s accepted)
 // and the time until the EVENTS consumer has stored every one of them (events/s stored, end to end).
 // Interleaved rounds, medians of 3. Knobs: BENCH_ROUNDS, BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_CONNECTIONS.
-import { beginBench, expectStatus, failBench, log, printResults, settings, startBenchTessera } from "./lib/common";
+import {
+  beginBench,
+  expectStatus,
+  failBench,
+  log,
+  printResults,
+  registerBenchUser,
+  settings,
+  startBenchTessera,
+} from "./lib/common";
 import { roundLine, runRounds, type Scenario, type Target } from "./lib/harness";
 
 const HARD_LIMIT_MS = 420_000;
 const EVENTS_PER_REQUEST = 100;
 const EVENT_NAME = "bench.event";
 
-async function register(target: Target): Promise<{ accessToken: string }> {
-  const name = `bench${Date.now().toString(36)}`;
-  const res = await fetch(new URL("/v1/auth/register", target.url), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "bench password 1" }),
-  });
-  if (res.status !== 201) throw new Error(`register answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as { accessToken: string };
-}
+const register = (target: Target) => registerBenchUser(target);
 
 /** The user's stored count of EVENT_NAME, from their own analytics summary. */
 async function storedEvents(target: Target, token: string): Promise<number> {

@@ -21,7 +21,7 @@ import { WORKER_SECRET_PREFIX } from "../src/lib/jobs/protocol";
 import { writeE2eModelsFile } from "../tests/e2e/gpu-models";
 import { renderText } from "../tests/gpu-worker/support/images";
 import { writeTinyWhisperModel } from "../tests/gpu-worker/support/tiny-whisper";
-import { envInt, failBench, log, startBenchTessera, watchdog } from "./lib/common";
+import { envInt, failBench, log, registerBenchUser, startBenchTessera, watchdog } from "./lib/common";
 import { percentile } from "./lib/load";
 
 const NAME = "bench:gpu-worker";
@@ -134,12 +134,7 @@ async function main(): Promise<void> {
   });
   try {
     await waitForHttp(`http://127.0.0.1:${port}/health`, worker, 60_000);
-    const reg = await fetch(new URL("/v1/auth/register", tessera.url), {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "benchgpu", email: "benchgpu@example.com", password: "bench password 1" }),
-    });
-    const { accessToken } = (await reg.json()) as { accessToken: string };
+    const { accessToken } = await registerBenchUser(tessera, "benchgpu");
     const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
     const spoken = await fetch(new URL("/v1/audio/speech", tessera.url), {
       method: "POST",

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { startBridge } from "../dev/db-bridge/server";
 import { generateKeyPairSecrets } from "../src/lib/identity/keys";
 import { type BridgeLatency, measureBridgeLatency } from "./lib/bridge-latency";
-import { beginBench, expectStatus, log, settings, UNLIMITED_VARS } from "./lib/common";
+import { beginBench, expectStatus, log, registerBenchUser, settings, UNLIMITED_VARS } from "./lib/common";
 import {
   benchJson,
   ES256_FLOOR_SCRIPT,
@@ -82,13 +82,7 @@ async function bridgeLatencies(): Promise<{ results: BridgeLatency[]; notes: str
 async function prepare(tessera: Target, auth?: Record<string, string>): Promise<Record<string, string>> {
   let headers = auth;
   if (!headers) {
-    const res = await fetch(new URL("/v1/auth/register", tessera.url), {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "benchhttp", email: "benchhttp@example.com", password: "bench password 1" }),
-    });
-    if (res.status !== 201) throw new Error(`register answered ${res.status}: ${await res.text()}`);
-    headers = { authorization: `Bearer ${((await res.json()) as { accessToken: string }).accessToken}` };
+    headers = { authorization: `Bearer ${(await registerBenchUser(tessera, "benchhttp")).accessToken}` };
   }
   const put = await fetch(new URL("/v1/memory/bench/hot", tessera.url), {
     method: "PUT",

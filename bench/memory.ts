@@ -11,7 +11,7 @@ import { startThrowawayBridge, type ThrowawayBridge } from "../dev/db-bridge/thr
 import { db } from "../src/lib/db/client";
 import { memories } from "../src/lib/db/schema";
 import { generateKeyPairSecrets } from "../src/lib/identity/keys";
-import { beginBench, envInt, failBench, log, printResults, settings } from "./lib/common";
+import { beginBench, envInt, failBench, log, printResults, registerBenchUser, settings } from "./lib/common";
 import { roundLine, runRounds, type Scenario, startFloor, startTessera, type Target } from "./lib/harness";
 
 /** 12,000 at most: one INSERT of five columns a row stays under Postgres's 65,535 parameters. */
@@ -94,13 +94,7 @@ async function main(): Promise<void> {
     targets.push(tessera);
     log(`started: database ${backend}, workerd pids ${targets.map((x) => x.pids.join("+")).join(", ")}`);
 
-    const name = `bench${Date.now().toString(36)}`;
-    const registered = (await (
-      await request(tessera, "POST", "/v1/auth/register", {
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "bench password 1" }),
-      })
-    ).json()) as { accessToken: string; user: { id: string } };
+    const registered = await registerBenchUser(tessera);
     const auth = { authorization: `Bearer ${registered.accessToken}` };
 
     // Key-value: one 1 KiB JSON value to read, and the same size written on every PUT.

@@ -13,7 +13,16 @@ import { join } from "node:path";
 import { startBridge } from "../dev/db-bridge/server";
 import { generateKeyPairSecrets } from "../src/lib/identity/keys";
 import { startOpenAiUpstream } from "../tests/support/openai-upstream";
-import { beginBench, envInt, expectStatus, failBench, log, settings, UNLIMITED_VARS } from "./lib/common";
+import {
+  beginBench,
+  envInt,
+  expectStatus,
+  failBench,
+  log,
+  registerBenchUser,
+  settings,
+  UNLIMITED_VARS,
+} from "./lib/common";
 import { startCpuProfile, summarizeProfile } from "./lib/cpu-profile";
 import { startTessera } from "./lib/harness";
 import { runLoad } from "./lib/load";
@@ -62,12 +71,7 @@ async function main(): Promise<void> {
     },
   });
   try {
-    const reg = await fetch(new URL("/v1/auth/register", tessera.url), {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "profiler", email: "profiler@example.com", password: "bench password 1" }),
-    });
-    const { accessToken } = (await reg.json()) as { accessToken: string };
+    const { accessToken } = await registerBenchUser(tessera, "profiler");
     const auth = { authorization: `Bearer ${accessToken}` };
     await fetch(new URL("/v1/memory/bench/hot", tessera.url), {
       method: "PUT",

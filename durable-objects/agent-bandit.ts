@@ -6,10 +6,11 @@ import { type ArmRanking, rankAgents } from "../src/lib/orchestration/agent-band
 import { observe, type Stats } from "../src/lib/orchestration/posterior";
 import { Random } from "../src/lib/orchestration/random";
 import type { Env } from "../src/lib/platform/env";
+import { ok, type Refusable, refuse } from "../src/lib/platform/refusal";
 import { migrateSqlite } from "./sqlite-migrations";
 
 /** Sessions are kept this long for their feedback, and at most this many per user. */
-export const BANDIT_LIMITS = { sessionTtlMs: 7 * 24 * 3600 * 1000, maxSessions: 1000, draws: 1000 } as const;
+const BANDIT_LIMITS = { sessionTtlMs: 7 * 24 * 3600 * 1000, maxSessions: 1000, draws: 1000 } as const;
 
 /** The schema, one entry per version (durable-objects/sqlite-migrations.ts). */
 const MIGRATIONS = [
@@ -18,8 +19,6 @@ CREATE TABLE IF NOT EXISTS arms (agent TEXT PRIMARY KEY, n REAL NOT NULL, sum RE
 CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, agents TEXT NOT NULL, created_at INTEGER NOT NULL);
 `,
 ];
-
-export type FeedbackResult = "applied" | "unknown_session" | "unknown_agent";
 
 export class AgentBandit extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -56,10 +55,14 @@ export class AgentBandit extends DurableObject<Env> {
   }
 
   /** Applies a reward in [0, 1] to an agent that the session was offered. */
-  feedback(sessionId: string, agent: string, reward: number): FeedbackResult {
+  feedback(sessionId: string, agent: string, reward: number): Refusable<void> {
     const row = this.sql.exec<{ agents: string }>("SELECT agents FROM sessions WHERE id = ?", sessionId).toArray()[0];
-    if (!row) return "unknown_session";
-    if (!(JSON.parse(row.agents) as string[]).includes(agent)) return "unknown_agent";
+    if (!row) return refuse("not_found", "Unknown or expired session_id");
+    if (!(JSON.parse(row.agents) as string[]).includes(agent)) {
+      return refuse("invalid_request", "agent_name was not offered in that session", {
+        issues: [{ path: ["body", "agent_name"], code: "unknown_agent", message: "not offered in that session" }],
+      });
+    }
     const stats = this.stats().get(agent) ?? ([0, 0, 0] as Stats);
     observe(stats, reward);
     this.sql.exec(
@@ -69,11 +72,6 @@ export class AgentBandit extends DurableObject<Env> {
       stats[1],
       stats[2],
     );
-    return "applied";
-  }
-
-  /** Each agent's observations and posterior mean (for tests and the health page). */
-  arms(): { agent: string; observations: number; meanReward: number }[] {
-    return [...this.stats()].map(([agent, s]) => ({ agent, observations: s[0], meanReward: s[0] ? s[1] / s[0] : 0 }));
+    return ok(undefined);
   }
 }

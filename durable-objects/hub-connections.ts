@@ -1,10 +1,11 @@
-// One object per user (idFromName(userId)): the user's open hub sockets across every room, so that
+// One object per user (getByName(userId)): the user's open hub sockets across every room, so that
 // HUB_MAX_CONNECTIONS_PER_USER holds across rooms, not per room. Each row is a socket id with the room that
 // holds it; rooms add rows before accepting a socket and delete them on close. Nothing depends on a room
 // reporting every close: at the limit the object asks each room which of its rows are still open sockets.
 import { DurableObject } from "cloudflare:workers";
-import { openSockets, type RegisterResult } from "../src/lib/hub/connections";
+import { openSockets } from "../src/lib/hub/connections";
 import { type Env, getConfig } from "../src/lib/platform/env";
+import { ok, type Refusable, refuse } from "../src/lib/platform/refusal";
 import { migrateSqlite } from "./sqlite-migrations";
 
 /**
@@ -24,25 +25,27 @@ export class HubConnections extends DurableObject<Env> {
     migrateSqlite(ctx.storage, MIGRATIONS);
   }
 
-  async register(userId: string, holder: string, connId: string): Promise<RegisterResult> {
+  async register(userId: string, holder: string, connId: string): Promise<Refusable<void>> {
     const limit = getConfig(this.env).hub.maxConnectionsPerUser;
     if (this.count() >= limit) await this.prune(userId);
     // Synchronous from the count to the insert: two registrations cannot both take the last place.
-    if (this.count() >= limit) return { ok: false, limit };
+    if (this.count() >= limit) {
+      return refuse("rate_limited", `At most ${limit} hub connections per user, across all rooms`, { retryAfter: 5 });
+    }
     this.ctx.storage.sql.exec(
       "INSERT OR REPLACE INTO sockets (conn_id, holder, opened_at) VALUES (?, ?, ?)",
       connId,
       holder,
       Date.now(),
     );
-    return { ok: true };
+    return ok(undefined);
   }
 
   release(connId: string): void {
     this.ctx.storage.sql.exec("DELETE FROM sockets WHERE conn_id = ?", connId);
   }
 
-  count(): number {
+  private count(): number {
     return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sockets").one().n;
   }
 

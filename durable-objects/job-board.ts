@@ -1,5 +1,5 @@
-// The GPU job board: every job's state, leases and worker credentials in this object's SQLite storage, so
-// an eviction or restart loses nothing; one alarm, set to the earliest lease deadline, expires leases.
+// The GPU job board: every job's state and lease, and what it has seen of each worker, in this object's SQLite
+// storage, so an eviction or restart loses nothing (the workers' credentials live in ServiceCredentials); one alarm, set to the earliest lease deadline, expires leases.
 // One board for the deployment (jobBoard() in src/lib/jobs/board.ts): fairness needs every queued job in one place.
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
@@ -17,15 +17,17 @@ import {
   type JsonValue,
 } from "../src/lib/jobs/protocol";
 import { type JobType, jobTypeSpec } from "../src/lib/jobs/types";
+import type { GpuWorkerSeen } from "../src/lib/jobs/worker-credential";
 import { type Env, getConfig } from "../src/lib/platform/env";
+import type { Refusable } from "../src/lib/platform/refusal";
 import { JobOutputs, type OutputCursor, type OutputRead } from "./job-output";
 import { migrateSqlite } from "./sqlite-migrations";
 
 /** What a waiting lease call can take: its worker's report. */
 type WaitingWorker = z.output<typeof GpuWorkerState>;
 
-/** What a board call that can be refused answers: DO RPC loses error classes, so refusals are values. */
-export type BoardResult<T> = { ok: true; value: T } | { ok: false; error: "not_found" | "conflict"; message: string };
+/** What a board call that can be refused answers (the objects' convention, src/lib/platform/refusal.ts). */
+type BoardResult<T> = Refusable<T>;
 
 export interface OwnedJob extends JobRecord {
   owner: string;
@@ -35,18 +37,6 @@ interface JobPage {
   jobs: OwnedJob[];
   /** The `seq` to pass as `after` for the next page; null on the last. */
   next: number | null;
-}
-
-interface GpuWorkerInfo {
-  id: string;
-  name: string;
-  createdAt: string;
-  revokedAt: string | null;
-  lastSeenAt: string | null;
-  freeVramMiB: number | null;
-  loadedModels: string[];
-  /** Jobs it holds a live lease on. */
-  jobsInHand: number;
 }
 
 interface JobRow extends Record<string, SqlStorageValue> {
@@ -118,6 +108,17 @@ CREATE TABLE IF NOT EXISTS workers (
 `,
   // 2: the request body each Idempotency-Key was first used with (a SHA-256), so a reuse with another body is refused.
   "CREATE TABLE idempotency (job_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)",
+  // 3: the workers' credentials moved to ServiceCredentials (credentials issued before then are issued again); the
+  // board keeps only what it sees of a worker, by id.
+  `CREATE TABLE worker_seen (
+     id TEXT PRIMARY KEY,
+     last_seen_at INTEGER NOT NULL,
+     free_vram_mib INTEGER NOT NULL,
+     loaded_models TEXT NOT NULL
+   );
+   INSERT INTO worker_seen SELECT id, last_seen_at, free_vram_mib, loaded_models FROM workers
+     WHERE last_seen_at IS NOT NULL AND free_vram_mib IS NOT NULL;
+   DROP TABLE workers;`,
 ];
 
 /** Backoff before attempt n+1 after attempt n failed. */
@@ -273,11 +274,13 @@ export class JobBoard extends DurableObject<Env> {
     const types = worker.types ? JSON.stringify(worker.types) : null;
     const leases: JobLease[] = [];
     this.sql.exec(
-      "UPDATE workers SET last_seen_at = ?, free_vram_mib = ?, loaded_models = ? WHERE id = ?",
+      `INSERT INTO worker_seen (id, last_seen_at, free_vram_mib, loaded_models) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, free_vram_mib = excluded.free_vram_mib,
+         loaded_models = excluded.loaded_models`,
+      workerId,
       now,
       worker.freeVramMiB,
       JSON.stringify(worker.loadedModels),
-      workerId,
     );
     while (leases.length < worker.max) {
       const row = this.sql
@@ -473,75 +476,27 @@ export class JobBoard extends DurableObject<Env> {
     this.scheduleAlarm();
   }
 
-  // ---- worker credentials ----
+  // ---- workers ----
 
-  addWorker(id: string, name: string, secretHash: string): GpuWorkerInfo {
-    this.sql.exec(
-      "INSERT INTO workers (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)",
-      id,
-      name,
-      secretHash,
-      Date.now(),
-    );
-    return this.workers().find((w) => w.id === id) as GpuWorkerInfo;
-  }
-
-  /**
-   * The configured bootstrap credential as a worker: registered on first use, and refused once revoked (the row
-   * stays, so a revocation holds until the secret changes; a new secret is a new worker).
-   */
-  bootstrapWorker(id: string, name: string, secretHash: string): { id: string } | null {
-    this.sql.exec(
-      "INSERT OR IGNORE INTO workers (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)",
-      id,
-      name,
-      secretHash,
-      Date.now(),
-    );
-    return this.workerByHash(secretHash);
-  }
-
-  /** The live (unrevoked) worker whose secret hashes to this, if any. */
-  workerByHash(secretHash: string): { id: string } | null {
-    const row = this.sql
-      .exec<{ id: string }>("SELECT id FROM workers WHERE secret_hash = ? AND revoked_at IS NULL", secretHash)
-      .toArray()[0];
-    return row ?? null;
-  }
-
-  revokeWorker(id: string): boolean {
-    return (
-      this.sql.exec("UPDATE workers SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), id)
-        .rowsWritten > 0
-    );
-  }
-
-  workers(): GpuWorkerInfo[] {
-    return this.sql
-      .exec<{
-        id: string;
-        name: string;
-        created_at: number;
-        revoked_at: number | null;
-        last_seen_at: number | null;
-        free_vram_mib: number | null;
-        loaded_models: string;
-        jobs_in_hand: number;
-      }>(
+  /** What the board has seen of each worker that has asked for work, by worker id. */
+  workersSeen(): Record<string, GpuWorkerSeen> {
+    const rows = this.sql
+      .exec<{ id: string; last_seen_at: number; free_vram_mib: number; loaded_models: string; jobs_in_hand: number }>(
         `SELECT w.*, (SELECT COUNT(*) FROM jobs j WHERE j.status = 'running' AND j.lease_worker = w.id) AS jobs_in_hand
-         FROM workers w ORDER BY w.created_at`,
+         FROM worker_seen w`,
       )
-      .toArray()
-      .map((w) => ({
-        id: w.id,
-        name: w.name,
-        createdAt: iso(w.created_at),
-        revokedAt: w.revoked_at === null ? null : iso(w.revoked_at),
-        lastSeenAt: w.last_seen_at === null ? null : iso(w.last_seen_at),
-        freeVramMiB: w.free_vram_mib,
-        loadedModels: JSON.parse(w.loaded_models) as string[],
-        jobsInHand: w.jobs_in_hand,
-      }));
+      .toArray();
+    return Object.fromEntries(
+      rows.map((w) => [
+        w.id,
+        {
+          lastSeenAt: iso(w.last_seen_at),
+          freeVramMiB: w.free_vram_mib,
+          loadedModels: JSON.parse(w.loaded_models) as string[],
+          jobsInHand: w.jobs_in_hand,
+        },
+      ]),
+    );
   }
 
   // ---- internals ----

@@ -5,17 +5,18 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Arm, chooseArm, freshArm, type Outcome, observe, PRESETS } from "../src/lib/llm/tuning";
 import type { Env } from "../src/lib/platform/env";
+import { ok, type Refusable, refuse } from "../src/lib/platform/refusal";
 import { migrateSqlite } from "./sqlite-migrations";
 
 /** How long a completion stays open to feedback. */
 const FEEDBACK_WINDOW_MS = 7 * 86_400_000;
 
-export interface TunedArm extends Arm {
+interface TunedArm extends Arm {
   preset: string;
   mean: number;
 }
 
-export interface TuningSnapshot {
+interface TuningSnapshot {
   task: string;
   model: string;
   arms: TunedArm[];
@@ -74,14 +75,14 @@ export class LlmTuner extends DurableObject<Env> {
     if (row) this.update(row.arm_key, row.arm, outcome);
   }
 
-  /** A caller's score for one of their completions; once each. */
-  feedback(completionId: string, userId: string, score: number): "ok" | "unknown" | "already_scored" {
+  /** A caller's score for one of their completions; once each (again → 409, not theirs or unknown → 404). */
+  feedback(completionId: string, userId: string, score: number): Refusable<void> {
     const row = this.pending(completionId);
-    if (!row || row.user_id !== userId) return "unknown";
-    if (row.scored) return "already_scored";
+    if (!row || row.user_id !== userId) return refuse("not_found", "No tuned completion of yours with that id");
+    if (row.scored) return refuse("conflict", "That completion has already been scored");
     this.update(row.arm_key, row.arm, { kind: "feedback", score });
     this.ctx.storage.sql.exec("UPDATE pending SET scored = 1 WHERE id = ?", completionId);
-    return "ok";
+    return ok(undefined);
   }
 
   snapshot(): TuningSnapshot[] {

@@ -11,10 +11,8 @@ import { SEARCH_LIMITS, type SearchRecord, type SearchRequest } from "../src/lib
 import type { TreeNode } from "../src/lib/orchestration/tree";
 import { type Env, getConfig } from "../src/lib/platform/env";
 import { ApiError, type ErrorCode } from "../src/lib/platform/errors";
+import { type Refusable, refuse } from "../src/lib/platform/refusal";
 import { migrateSqlite } from "./sqlite-migrations";
-
-/** A refusal as a value: DO RPC loses error classes. */
-export type SearchResult<T> = { ok: true; value: T } | { ok: false; error: ErrorCode; message: string };
 
 export interface NodeView {
   id: number;
@@ -65,18 +63,14 @@ const TRANSIENT: ReadonlySet<ErrorCode> = new Set(["unavailable", "rate_limited"
 type Scored = { score: number; feedback: string | null; tokens: number };
 
 /** A scorer's or the router's refusal as a result (anything else is a bug and stays thrown). */
-function refusalOf(err: unknown): { ok: false; error: ErrorCode; message: string } | null {
+function refusalOf(err: unknown): ReturnType<typeof refuse> | null {
   if (err instanceof ScorerError)
     return fail(err.kind === "invalid" ? "invalid_request" : "upstream_error", err.message);
   if (err instanceof ApiError) return fail(err.code, err.message);
   return null;
 }
 
-const fail = (error: ErrorCode, message: string): { ok: false; error: ErrorCode; message: string } => ({
-  ok: false,
-  error,
-  message,
-});
+const fail = (error: ErrorCode, message: string) => refuse(error, message);
 
 export class SearchRun extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -144,7 +138,7 @@ export class SearchRun extends DurableObject<Env> {
   }
 
   /** The record and the search for its owner (others learn nothing: not found). */
-  private load(owner: string): SearchResult<{ record: SearchRecord; search: Search }> {
+  private load(owner: string): Refusable<{ record: SearchRecord; search: Search }> {
     const current = this.current();
     if (!current || current.record.owner !== owner) return fail("not_found", "Search not found");
     return { ok: true, value: current };
@@ -156,7 +150,7 @@ export class SearchRun extends DurableObject<Env> {
     roles: string[],
     request: SearchRequest,
     webhookSecret: string | null,
-  ): Promise<SearchResult<SearchView>> {
+  ): Promise<Refusable<SearchView>> {
     if (this.read<SearchRecord>("record")) return fail("conflict", "Search exists");
     let search: Search;
     try {
@@ -195,7 +189,7 @@ export class SearchRun extends DurableObject<Env> {
     return { ok: true, value: this.view(record, search) };
   }
 
-  async get(owner: string): Promise<SearchResult<SearchView>> {
+  async get(owner: string): Promise<Refusable<SearchView>> {
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
     const { record, search } = loaded.value;
@@ -210,7 +204,7 @@ export class SearchRun extends DurableObject<Env> {
     return { ok: true, value: this.view(record, search) };
   }
 
-  tree(owner: string): SearchResult<{ id: string; nodes: NodeView[] }> {
+  tree(owner: string): Refusable<{ id: string; nodes: NodeView[] }> {
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
     const answers = new Map(
@@ -230,7 +224,7 @@ export class SearchRun extends DurableObject<Env> {
     return { ok: true, value: { id: loaded.value.record.id, nodes } };
   }
 
-  cancel(owner: string): SearchResult<SearchView> {
+  cancel(owner: string): Refusable<SearchView> {
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
     const { record, search } = loaded.value;
@@ -243,7 +237,7 @@ export class SearchRun extends DurableObject<Env> {
   }
 
   /** External mode: up to `count` expansions to generate (fewer, or none, when the budget is spent). */
-  ask(owner: string, count: number): SearchResult<{ asks: AskView[]; status: SearchRecord["status"] }> {
+  ask(owner: string, count: number): Refusable<{ asks: AskView[]; status: SearchRecord["status"] }> {
     const loaded = this.load(owner);
     if (!loaded.ok) return loaded;
     const { record, search } = loaded.value;
@@ -274,7 +268,7 @@ export class SearchRun extends DurableObject<Env> {
     answer: string,
     score: number | undefined,
     tokens: number,
-  ): Promise<SearchResult<{ node: NodeView; best: NodeView | null; status: SearchRecord["status"] }>> {
+  ): Promise<Refusable<{ node: NodeView; best: NodeView | null; status: SearchRecord["status"] }>> {
     const first = this.load(owner);
     if (!first.ok) return first;
     const { record } = first.value;
@@ -536,7 +530,7 @@ export class SearchRun extends DurableObject<Env> {
       Promise.allSettled([
         publishToRoom(this.env, userRoom(record.owner), event),
         publishToRoom(this.env, searchRoom(record.id), event),
-      ]),
+      ]).then(() => undefined),
     );
     this.ctx.waitUntil(this.published);
   }

@@ -23,7 +23,7 @@ import { ApiError } from "../src/lib/platform/errors";
 import { clientIp, enforceLimits } from "../src/lib/platform/rate-limit";
 import { ApiRouter } from "../src/lib/platform/router";
 
-const TokensSchema = z.object({
+export const TokensSchema = z.object({
   user: UserSchema,
   tokenType: z.literal("Bearer"),
   accessToken: z.string(),

@@ -7,7 +7,6 @@ import {
   jobArtifactKey,
   jobBoard,
   publicJob,
-  unwrap,
   verifyInputUrl,
   withInputUrls,
 } from "../src/lib/jobs/board";
@@ -25,6 +24,7 @@ import {
 import { redactPaths } from "../src/lib/jobs/redact";
 import { GPU_WORKER, gpuWorker } from "../src/lib/jobs/worker-credential";
 import { ApiError } from "../src/lib/platform/errors";
+import { unwrap } from "../src/lib/platform/refusal";
 import { ApiRouter } from "../src/lib/platform/router";
 import { readBodyBytes } from "../src/lib/platform/validate";
 

@@ -12,6 +12,7 @@ import { principal } from "../src/lib/identity/auth";
 import { requireUserById } from "../src/lib/identity/users";
 import type { AppEnv } from "../src/lib/platform/env";
 import { ApiError } from "../src/lib/platform/errors";
+import { unwrap } from "../src/lib/platform/refusal";
 import { ApiRouter } from "../src/lib/platform/router";
 
 const RoomParams = z.object({ room: RoomName });
@@ -43,7 +44,7 @@ async function managed(
   need: "read" | "manage",
 ): Promise<{ info: HubRoomInfo; role: RoomRole }> {
   membersOnly(room);
-  const info = await roomStub(c.env, room).info(room);
+  const info = await roomStub(c.env, room).info();
   const role = roomRole(info, principal(c));
   if (!info || role === "stranger") throw new ApiError("not_found", `No room ${room}`);
   if (need === "manage" && role === "member") {
@@ -95,7 +96,7 @@ export const hubService = new ApiRouter("hub")
       const { room } = params;
       if (!isWebSocketUpgrade(c)) {
         await ensureEntry(c, room, principal(c));
-        return c.json(await roomStub(c.env, room).stats(room));
+        return c.json(await roomStub(c.env, room).stats());
       }
       const { holder, protocol } = hubSocket(c);
       await ensureEntry(c, room, holder);
@@ -142,9 +143,7 @@ export const hubService = new ApiRouter("hub")
     },
     async (c, { body }) => {
       membersOnly(body.room);
-      const info = await roomStub(c.env, body.room).create(body.room, principal(c).sub);
-      if (!info) throw new ApiError("conflict", `${body.room} exists`);
-      return c.json(info, 201);
+      return c.json(unwrap(await roomStub(c.env, body.room).create(principal(c).sub)), 201);
     },
   )
   .route(
@@ -158,7 +157,7 @@ export const hubService = new ApiRouter("hub")
     },
     async (c, { params }) => {
       await managed(c, params.room, "manage");
-      await roomStub(c.env, params.room).destroy();
+      unwrap(await roomStub(c.env, params.room).destroy());
       return c.body(null, 204);
     },
   )
@@ -175,9 +174,7 @@ export const hubService = new ApiRouter("hub")
     async (c, { params, body }) => {
       await managed(c, params.room, "manage");
       await requireUserById(db(c.env), body.userId);
-      const info = await roomStub(c.env, params.room).transfer(params.room, body.userId);
-      if (!info) throw new ApiError("not_found", `No room ${params.room}`);
-      return c.json(info);
+      return c.json(unwrap(await roomStub(c.env, params.room).transfer(body.userId)));
     },
   )
   .route(
@@ -207,9 +204,7 @@ export const hubService = new ApiRouter("hub")
     async (c, { params }) => {
       await managed(c, params.room, "manage");
       await requireUserById(db(c.env), params.userId);
-      const result = await roomStub(c.env, params.room).addMember(params.userId);
-      if (result === "no_room") throw new ApiError("not_found", `No room ${params.room}`);
-      if (result === "full") throw new ApiError("conflict", `${params.room} has as many members as a room may`);
+      unwrap(await roomStub(c.env, params.room).addMember(params.userId));
       return c.body(null, 204);
     },
   )
@@ -229,11 +224,7 @@ export const hubService = new ApiRouter("hub")
     async (c, { params }) => {
       const leaving = params.userId === principal(c).sub;
       await managed(c, params.room, leaving ? "read" : "manage");
-      const result = await roomStub(c.env, params.room).removeMember(params.userId);
-      if (result === "owner")
-        throw new ApiError("conflict", "The owner cannot be removed; transfer or delete the room");
-      if (result === "not_member")
-        throw new ApiError("not_found", `${params.userId} is not a member of ${params.room}`);
+      unwrap(await roomStub(c.env, params.room).removeMember(params.userId));
       return c.body(null, 204);
     },
   );

@@ -1,24 +1,18 @@
 // /v1/admin: GPU worker credentials and the job board seen whole (role admin, checked against the live session).
 import { z } from "zod";
+import { serviceCredentials } from "../src/lib/identity/service-credentials";
 import { randomToken, sha256Hex } from "../src/lib/identity/tokens";
-import { jobBoard, unwrap } from "../src/lib/jobs/board";
+import { jobBoard } from "../src/lib/jobs/board";
 import { JobRecord, JobStatus, WORKER_SECRET_PREFIX } from "../src/lib/jobs/protocol";
-import { ApiError } from "../src/lib/platform/errors";
+import { GpuWorkerCredential, GpuWorkerSeen } from "../src/lib/jobs/worker-credential";
+import { unwrap } from "../src/lib/platform/refusal";
 import { ApiRouter } from "../src/lib/platform/router";
 
 const ADMIN = { role: "admin" } as const;
 const IdParams = z.object({ id: z.string().min(1).max(128) });
 const AdminJob = JobRecord.extend({ owner: z.string() });
-const GpuWorker = z.object({
-  id: z.string(),
-  name: z.string(),
-  createdAt: z.string(),
-  revokedAt: z.string().nullable(),
-  lastSeenAt: z.string().nullable(),
-  freeVramMiB: z.number().nullable(),
-  loadedModels: z.array(z.string()),
-  jobsInHand: z.number().int(),
-});
+const GpuWorker = GpuWorkerCredential.extend(GpuWorkerSeen.shape);
+const NEVER_SEEN: GpuWorkerSeen = { lastSeenAt: null, freeVramMiB: null, loadedModels: [], jobsInHand: 0 };
 
 export const jobsAdminService = new ApiRouter("admin-jobs")
   .route(
@@ -35,8 +29,8 @@ export const jobsAdminService = new ApiRouter("admin-jobs")
     async (c, { body }) => {
       const secret = randomToken(WORKER_SECRET_PREFIX);
       const id = `gpuw_${crypto.randomUUID().replaceAll("-", "")}`;
-      const worker = await jobBoard(c.env).addWorker(id, body.name, await sha256Hex(secret));
-      return c.json({ ...worker, secret }, 201);
+      const worker = await serviceCredentials(c.env).addGpuWorker(id, body.name, await sha256Hex(secret));
+      return c.json({ ...worker, ...NEVER_SEEN, secret }, 201);
     },
   )
   .route(
@@ -47,7 +41,13 @@ export const jobsAdminService = new ApiRouter("admin-jobs")
       summary: "Every GPU worker: last seen, loaded models, free VRAM, jobs in hand",
       responses: { 200: { description: "Workers", schema: z.object({ workers: z.array(GpuWorker) }) } },
     },
-    async (c) => c.json({ workers: await jobBoard(c.env).workers() }),
+    async (c) => {
+      const [credentials, seen] = await Promise.all([
+        serviceCredentials(c.env).gpuWorkers(),
+        jobBoard(c.env).workersSeen(),
+      ]);
+      return c.json({ workers: credentials.map((w) => ({ ...w, ...(seen[w.id] ?? NEVER_SEEN) })) });
+    },
   )
   .route(
     {
@@ -59,7 +59,7 @@ export const jobsAdminService = new ApiRouter("admin-jobs")
       responses: { 204: { description: "Revoked" }, 404: { description: "No such live worker" } },
     },
     async (c, { params }) => {
-      if (!(await jobBoard(c.env).revokeWorker(params.id))) throw new ApiError("not_found", "Worker not found");
+      unwrap(await serviceCredentials(c.env).revokeGpuWorker(params.id));
       return c.body(null, 204);
     },
   )

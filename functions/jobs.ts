@@ -1,7 +1,7 @@
 // /v1/jobs: GPU jobs as their owner sees them — submit, read, list, cancel (docs/jobs.md).
 import { z } from "zod";
 import { principal } from "../src/lib/identity/auth";
-import { artifactResponse, jobBoard, publicJob, unwrap } from "../src/lib/jobs/board";
+import { artifactResponse, jobBoard, publicJob } from "../src/lib/jobs/board";
 import { JobRecord, JobStatus } from "../src/lib/jobs/protocol";
 import {
   assertSameSubmission,
@@ -14,6 +14,7 @@ import {
 } from "../src/lib/jobs/submission";
 import { decodeCursor, encodeCursor } from "../src/lib/platform/cursor";
 import { ApiError } from "../src/lib/platform/errors";
+import { unwrap } from "../src/lib/platform/refusal";
 import { ApiRouter } from "../src/lib/platform/router";
 
 const JobParams = z.object({ id: z.string().min(1).max(128) });

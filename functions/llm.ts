@@ -13,7 +13,7 @@ import { snapshots } from "../src/lib/llm/targets";
 import { tuner } from "../src/lib/llm/tuner";
 import { startOfToday, usageSummary } from "../src/lib/llm/usage";
 import type { AppEnv } from "../src/lib/platform/env";
-import { ApiError } from "../src/lib/platform/errors";
+import { unwrap } from "../src/lib/platform/refusal";
 import { ApiRouter } from "../src/lib/platform/router";
 
 /** A user's access token (stateless) or a service credential with the `llm` scope. */
@@ -143,9 +143,7 @@ export const llmService = new ApiRouter("llm")
       },
     },
     async (c, { body }) => {
-      const result = await tuner(c.env).feedback(body.completion_id, llmCaller(c).userId, body.score);
-      if (result === "unknown") throw new ApiError("not_found", "No tuned completion of yours with that id");
-      if (result === "already_scored") throw new ApiError("conflict", "That completion has already been scored");
+      unwrap(await tuner(c.env).feedback(body.completion_id, llmCaller(c).userId, body.score));
       return c.json({ status: "accepted" }, 202);
     },
   )

@@ -5,10 +5,11 @@ import { principal } from "../src/lib/identity/auth";
 import { randomToken } from "../src/lib/identity/tokens";
 import { openSearchRoom } from "../src/lib/orchestration/rooms";
 import { scorerProblem } from "../src/lib/orchestration/scorers";
-import { checkModels, searchObject, unwrapSearch } from "../src/lib/orchestration/service";
+import { checkModels, searchObject } from "../src/lib/orchestration/service";
 import { SEARCH_LIMITS, SearchRequest } from "../src/lib/orchestration/spec";
 import { newWebhookSecret } from "../src/lib/orchestration/webhook-signature";
 import { ApiError } from "../src/lib/platform/errors";
+import { unwrap } from "../src/lib/platform/refusal";
 import { ApiRouter } from "../src/lib/platform/router";
 
 const SearchParams = z.object({ id: z.string().regex(/^srch_[A-Za-z0-9_-]{16,64}$/, "a search id") });
@@ -57,7 +58,7 @@ export const searchesService = new ApiRouter("searches")
       const id = randomToken("srch_", 16);
       const webhookSecret = body.scorer.type === "webhook" ? newWebhookSecret() : null;
       await openSearchRoom(c.env, id, owner);
-      const view = unwrapSearch(await searchObject(c.env, id).create(id, owner, who.roles, body, webhookSecret));
+      const view = unwrap(await searchObject(c.env, id).create(id, owner, who.roles, body, webhookSecret));
       return c.json(webhookSecret ? { ...view, webhookSecret } : view, 201);
     },
   )
@@ -70,7 +71,7 @@ export const searchesService = new ApiRouter("searches")
       params: SearchParams,
       responses: { 200: { description: "The search" }, 404: { description: "No such search of yours" } },
     },
-    async (c, { params }) => c.json(unwrapSearch(await searchObject(c.env, params.id).get(principal(c).sub))),
+    async (c, { params }) => c.json(unwrap(await searchObject(c.env, params.id).get(principal(c).sub))),
   )
   .route(
     {
@@ -81,7 +82,7 @@ export const searchesService = new ApiRouter("searches")
       params: SearchParams,
       responses: { 200: { description: "The tree" }, 404: { description: "No such search of yours" } },
     },
-    async (c, { params }) => c.json(unwrapSearch(await searchObject(c.env, params.id).tree(principal(c).sub))),
+    async (c, { params }) => c.json(unwrap(await searchObject(c.env, params.id).tree(principal(c).sub))),
   )
   .route(
     {
@@ -96,7 +97,7 @@ export const searchesService = new ApiRouter("searches")
         409: { description: "It had already stopped" },
       },
     },
-    async (c, { params }) => c.json(unwrapSearch(await searchObject(c.env, params.id).cancel(principal(c).sub))),
+    async (c, { params }) => c.json(unwrap(await searchObject(c.env, params.id).cancel(principal(c).sub))),
   )
   .route(
     {
@@ -112,7 +113,7 @@ export const searchesService = new ApiRouter("searches")
       responses: { 200: { description: "`{asks, status}`" }, 409: { description: "Not an external search" } },
     },
     async (c, { params, body }) =>
-      c.json(unwrapSearch(await searchObject(c.env, params.id).ask(principal(c).sub, body.count))),
+      c.json(unwrap(await searchObject(c.env, params.id).ask(principal(c).sub, body.count))),
   )
   .route(
     {
@@ -130,7 +131,7 @@ export const searchesService = new ApiRouter("searches")
     },
     async (c, { params, body }) =>
       c.json(
-        unwrapSearch(
+        unwrap(
           await searchObject(c.env, params.id).tell(
             principal(c).sub,
             body.ticket,

@@ -7,7 +7,7 @@ import {
   ServiceScope,
   serviceCredentials,
 } from "../src/lib/identity/service-credentials";
-import { ApiError } from "../src/lib/platform/errors";
+import { unwrap } from "../src/lib/platform/refusal";
 import { ApiRouter } from "../src/lib/platform/router";
 
 const ADMIN = { role: "admin" } as const;
@@ -51,9 +51,7 @@ export const serviceCredentialsService = new ApiRouter("admin-service-credential
       responses: { 204: { description: "Revoked" }, 404: { description: "No such live credential" } },
     },
     async (c, { params }) => {
-      if (!(await serviceCredentials(c.env).revoke(params.id))) {
-        throw new ApiError("not_found", "Service credential not found");
-      }
+      unwrap(await serviceCredentials(c.env).revoke(params.id));
       return c.body(null, 204);
     },
   );

@@ -131,3 +131,20 @@ export async function startBenchTessera(
     throw err;
   }
 }
+
+/** Every bench user's password. */
+export const BENCH_PASSWORD = "bench password 1";
+
+/** Signs a new bench user up (a fresh name unless one is given); answers its access token and id. */
+export async function registerBenchUser(
+  target: Target,
+  name = `bench${crypto.randomUUID().slice(0, 8)}`,
+): Promise<{ accessToken: string; user: { id: string } }> {
+  const res = await fetch(new URL("/v1/auth/register", target.url), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: BENCH_PASSWORD }),
+  });
+  if (res.status !== 201) throw new Error(`register answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { accessToken: string; user: { id: string } };
+}

@@ -1,7 +1,7 @@
 // bench:mcts's service half, against `npm run start` (the production runtime): the overhead of one external-mode
 // ask/tell round trip (the caller's generation and scoring cost nothing here), and searches per second completed
 // end to end (create, 16 ask/tell rounds, read the result) by concurrent clients.
-import { envInt, log, startBenchTessera } from "./common";
+import { envInt, log, registerBenchUser, startBenchTessera } from "./common";
 import type { Target } from "./harness";
 import { percentile } from "./load";
 
@@ -24,13 +24,7 @@ async function call<T>(target: Target, method: string, path: string, token: stri
 }
 
 async function register(target: Target, name: string): Promise<string> {
-  const res = await fetch(new URL("/v1/auth/register", target.url), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "bench password 1" }),
-  });
-  if (res.status !== 201) throw new Error(`register → ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { accessToken: string }).accessToken;
+  return (await registerBenchUser(target, name)).accessToken;
 }
 
 const searchBody = (nodes: number, seed: number) => ({

@@ -11,6 +11,7 @@ import { applyParameterFeedback, LegacyParameterFeedback } from "../../src/lib/l
 import type { ArmRanking } from "../../src/lib/orchestration/agent-bandit";
 import type { AppEnv } from "../../src/lib/platform/env";
 import { ApiError } from "../../src/lib/platform/errors";
+import { unwrap } from "../../src/lib/platform/refusal";
 import { ApiRouter } from "../../src/lib/platform/router";
 import { parseInput } from "../../src/lib/platform/validate";
 
@@ -54,7 +55,7 @@ const RecommendBody = z.object({
 });
 
 /** The AB-MCTS feedback shape; the old parameter service's feedback has `task_id` and `parameters_used` instead. */
-export const AbMctsFeedback = z.object({
+const AbMctsFeedback = z.object({
   session_id: z.string().min(1).max(128),
   agent_name: z.string().min(1).max(128),
   reward: z.object({
@@ -212,13 +213,7 @@ export const legacyAbMctsService = new ApiRouter("legacy ab-mcts")
         return c.json(await applyParameterFeedback(c.env, principal(c).sub, parameters));
       }
       const feedback = parseInput(AbMctsFeedback, body, "body");
-      const result = await bandit(c).feedback(feedback.session_id, feedback.agent_name, feedback.reward.value);
-      if (result === "unknown_session") throw new ApiError("not_found", "Unknown or expired session_id");
-      if (result === "unknown_agent") {
-        throw new ApiError("invalid_request", "agent_name was not offered in that session", {
-          issues: [{ path: ["body", "agent_name"], code: "unknown_agent", message: "not offered in that session" }],
-        });
-      }
+      unwrap(await bandit(c).feedback(feedback.session_id, feedback.agent_name, feedback.reward.value));
       return c.json({
         status: "accepted",
         message: `Reward ${feedback.reward.value} applied to ${feedback.agent_name}`,

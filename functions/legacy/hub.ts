@@ -5,14 +5,10 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { LegacyClient } from "../../durable-objects/legacy-hub";
 import { forwardUpgrade, HUB_SOCKET, hubSocket, isWebSocketUpgrade } from "../../src/lib/hub/connect";
-import type { AppEnv, Env } from "../../src/lib/platform/env";
+import { legacyHubStub as legacyHub } from "../../src/lib/hub/connections";
+import type { AppEnv } from "../../src/lib/platform/env";
 import { ApiError } from "../../src/lib/platform/errors";
 import { ApiRouter } from "../../src/lib/platform/router";
-
-/** Everyone on /ws shares one object, as everyone shared the old process. */
-function legacyHub(env: Env) {
-  return env.LEGACY_HUB.get(env.LEGACY_HUB.idFromName("legacy"));
-}
 
 const Client = z.object({ id: z.string(), user_id: z.string(), rooms: z.array(z.string()) });
 

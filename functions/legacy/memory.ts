@@ -58,7 +58,7 @@ const serviceMemory = (m: Memory): z.infer<typeof ServiceMemory> => ({
 });
 
 /** memory-service stored memories without a type; Tessera needs one, so a typeless memory gets this one. */
-export const LEGACY_DEFAULT_MEMORY_TYPE = "memory";
+const LEGACY_DEFAULT_MEMORY_TYPE = "memory";
 const LEGACY_SEARCH_DEFAULT_LIMIT = 20;
 
 /** Go's encoder sends every field of its struct: "" for an unset type, null for unset tags and metadata. */

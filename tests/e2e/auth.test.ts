@@ -1,18 +1,11 @@
 // The auth flows over real HTTP against `wrangler dev`, on a fresh database (so the bootstrap is open).
 import { describe, expect, inject, it } from "vitest";
+import { call } from "../support/client";
 
 const base = inject("workerUrl");
 const bootstrapToken = inject("bootstrapToken");
 
-async function post(path: string, body: unknown, token?: string) {
-  const res = await fetch(`${base}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-}
+const post = (path: string, body: unknown, token?: string) => call(base, "POST", path, { body, token });
 
 describe("auth over HTTP", () => {
   const admin = { username: "firstadmin", email: "first@example.com", password: "bootstrap password" };

@@ -1,10 +1,10 @@
 // `npm run dev` as a user runs it: it comes up, reports the database, stops every child on SIGTERM,
 // and finds the same data when started again.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertPortFree, freePort } from "../../dev/lib/processes";
 import { ROOT } from "../../dev/lib/suite";
+import { processesUsing } from "../support/processes";
 import { createScratch, type Scratch } from "../support/scratch";
 
 let scratch: Scratch;
@@ -61,22 +61,6 @@ async function stopDev(running: Running): Promise<number | null> {
   const exit = new Promise<number | null>((resolve) => running.child.once("exit", (code) => resolve(code)));
   running.child.kill("SIGTERM");
   return exit;
-}
-
-/** Every process whose command line mentions this test's scratch dir (wrangler, workerd, the bridge). */
-function processesUsing(marker: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-      const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
-      if (pid !== String(process.pid) && (cmdline.includes(marker) || environ.includes(marker)))
-        found.push(`${pid}: ${cmdline}`);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
 }
 
 async function instanceId(url: string): Promise<string> {

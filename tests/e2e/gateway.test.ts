@@ -4,22 +4,12 @@
 import { request } from "node:http";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
+import { signUp as signUpAt } from "../support/client";
 
 const base = inject("workerUrl");
 const upstream = inject("upstreamUrl");
 
-let counter = 0;
-async function signUp(): Promise<{ token: string; id: string }> {
-  const name = `gw${Date.now().toString(36)}${counter++}`;
-  const res = await fetch(`${base}/v1/auth/register`, {
-    method: "POST",
-    // The registration limit is raised for the e2e suite (global-setup.ts), and tested elsewhere.
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "gateway password" }),
-  });
-  const body = (await res.json()) as { accessToken: string; user: { id: string } };
-  return { token: body.accessToken, id: body.user.id };
-}
+const signUp = () => signUpAt(base, "gw");
 
 type Echo = { method: string; path: string; query: string; headers: Record<string, string>; body: string };
 let user: { token: string; id: string };

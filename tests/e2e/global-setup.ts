@@ -1,11 +1,9 @@
 // One real suite (bridge + `wrangler dev`) for the end-to-end files, on free ports with its own state.
-import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { freePort } from "../../dev/lib/processes";
-import { startDevSuite } from "../../dev/lib/suite";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
 import { randomToken } from "../../src/lib/identity/tokens";
 import { WORKER_SECRET_PREFIX } from "../../src/lib/jobs/protocol";
+import { startSuite } from "../support/client";
 import { startOpenAiUpstream, testLlmRoutes } from "../support/openai-upstream";
 import { createScratch } from "../support/scratch";
 import { startTestUpstream, testGatewayRoutes } from "../support/upstream";
@@ -32,14 +30,9 @@ export default async function setup(project: TestProject) {
   const lines: string[] = [];
   const gpuWorkerSecret = randomToken(WORKER_SECRET_PREFIX);
   try {
-    const suite = await startDevSuite({
-      port: await freePort(),
-      bridgePort: await freePort(),
-      inspectorPort: await freePort(),
-      pgliteDir: join(scratch.dir, "pglite"),
-      databaseUrl: scratch.databaseUrl,
-      persistDir: join(scratch.dir, "wrangler"),
-      vars: {
+    const suite = await startSuite(
+      scratch,
+      {
         ...(await generateKeyPairSecrets("ES256")),
         ADMIN_BOOTSTRAP_TOKEN: BOOTSTRAP_TOKEN,
         GATEWAY_ROUTES: testGatewayRoutes(upstream),
@@ -57,8 +50,8 @@ export default async function setup(project: TestProject) {
         // The LLM router over a local OpenAI-protocol server (tests/support/openai-upstream.ts).
         LLM_ROUTES: testLlmRoutes(llmUpstream.url, upstream.deadUrl),
       },
-      write: (line) => lines.push(line),
-    });
+      (line) => lines.push(line),
+    );
     project.provide("workerUrl", suite.workerUrl);
     project.provide("bridgeUrl", suite.bridgeUrl);
     project.provide("databaseUrl", suite.databaseUrl);

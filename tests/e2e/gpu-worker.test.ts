@@ -13,11 +13,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, type ManagedProcess, waitForHttp } from "../../dev/lib/processes";
 import { startGpuWorker } from "../../dev/lib/suite";
 import { decodeWav, durationSeconds, rmsDbfs } from "../../gpu-worker/audio/wav";
+import type { FileItem, SearchResponse } from "../../src/lib/files/model";
 import type { LegacyFusionResult } from "../../src/lib/fusion/legacy";
 import type { FusionResult } from "../../src/lib/fusion/model";
 import type { JobRecord } from "../../src/lib/jobs/protocol";
 import { renderText } from "../gpu-worker/support/images";
 import { TINY_WHISPER_TEXT } from "../gpu-worker/support/tiny-whisper";
+import { call, poll, type Reply, send } from "../support/client";
 import { docx, pdf } from "../support/documents";
 import { writeE2eModelsFile } from "./gpu-models";
 import { deleteAdmin, signUp, signUpAdmin, type User } from "./users";
@@ -65,27 +67,17 @@ afterAll(async () => {
 
 const ascii = (b: Uint8Array, from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
 
-async function post(path: string, body: unknown, token = user.token) {
-  return fetch(`${base}${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-}
+const post = (path: string, body: unknown, token = user.token) => send(base, "POST", path, { body, token });
+const readJob = (id: string) => call<JobRecord>(base, "GET", `/v1/jobs/${id}`, { token: user.token });
 
 async function job(id: string): Promise<JobRecord> {
-  const res = await fetch(`${base}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${user.token}` } });
-  return (await res.json()) as JobRecord;
+  return (await readJob(id)).body;
 }
 
-/** Polls a job until it is finished (or the timeout passes). */
+/** Polls a job until it is finished (or the timeout passes), backing off and honouring Retry-After. */
 async function finished(id: string, timeoutMs = 30_000): Promise<JobRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const current = await job(id);
-    if (!["queued", "running"].includes(current.status) || Date.now() > deadline) return current;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const done = (r: Reply<JobRecord>) => r.status === 200 && !["queued", "running"].includes(r.body.status);
+  return (await poll(() => readJob(id), done, timeoutMs)).body;
 }
 
 async function submit(type: string, bytes: Uint8Array, mediaType: string): Promise<JobRecord> {
@@ -138,18 +130,13 @@ describe("documents through the GPU worker (pdf.js, OCR for scans)", () => {
       "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     );
     // The PDF's text arrives through the queue once the worker has read it.
-    const deadline = Date.now() + 60_000;
-    let status = "";
-    while (Date.now() < deadline) {
-      const res = await fetch(`${base}/v1/files/${pdfId}`, { headers: { authorization: `Bearer ${user.token}` } });
-      status = ((await res.json()) as { index: { status: string } }).index.status;
-      if (status !== "queued") break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    expect(status).toBe("indexed");
+    const indexed = await poll(
+      () => call<FileItem>(base, "GET", `/v1/files/${pdfId}`, { token: user.token }),
+      (r) => r.status === 200 && r.body.index.status !== "queued",
+    );
+    expect(indexed.body.index.status).toBe("indexed");
     const search = async (q: string) => {
-      const res = await fetch(`${base}/v1/files/search?q=${q}`, { headers: { authorization: `Bearer ${user.token}` } });
-      return ((await res.json()) as { results: { item: { name: string }; snippet: string | null }[] }).results;
+      return (await call<SearchResponse>(base, "GET", `/v1/files/search?q=${q}`, { token: user.token })).body.results;
     };
     const [inPdf] = await search("marlinspike");
     expect(inPdf?.item.name).toBe("harbour.pdf");

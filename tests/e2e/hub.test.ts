@@ -2,6 +2,7 @@
 // (A room's history surviving a restart of the whole runtime is in restart.test.ts.)
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
+import { send } from "../support/client";
 import { Client, chats, joinOf, refusal } from "./hub-client";
 import { deleteAdmin, signUp, signUpAdmin, type User, unique } from "./users";
 
@@ -156,11 +157,7 @@ async function publishToBob(secret: string, data: unknown): Promise<void> {
 }
 
 const adminCall = (admin: User, method: string, path: string, body?: unknown) =>
-  fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${admin.token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  send(base, method, path, { token: admin.token, body });
 
 describe("service publishing", () => {
   it("delivers a service credential's publish (and an admin's) to user:<id>; a revoked credential gets 401", async () => {

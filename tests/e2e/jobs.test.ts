@@ -5,24 +5,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { JobLease, JobRecord } from "../../src/lib/jobs/protocol";
 import { JOB_TYPES, type JobType } from "../../src/lib/jobs/types";
+import { call as callAt } from "../support/client";
 import { deleteAdmin, signUp, signUpAdmin, type User } from "./users";
 
 const base = inject("workerUrl");
 const upstream = inject("upstreamUrl");
 type Body = Record<string, unknown>;
 
-async function call(method: string, path: string, token: string | undefined, body?: unknown, headers = {}) {
-  const all: Record<string, string> = { ...headers };
-  if (token) all.authorization = `Bearer ${token}`;
-  if (body !== undefined) all["content-type"] = "application/json";
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: all,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Body };
-}
+const call = (method: string, path: string, token: string | undefined, body?: unknown, headers = {}) =>
+  callAt<Body>(base, method, path, { token, body, headers });
 
 let user: User;
 let other: User;

@@ -1,5 +1,6 @@
 // The key-value API and memory search over real HTTP against `wrangler dev` (local KV, the bridge's database).
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import { signUp } from "../support/client";
 
 const base = inject("workerUrl");
 let token = "";
@@ -13,14 +14,7 @@ function call(method: string, path: string, init: { body?: BodyInit; headers?: R
 }
 
 beforeAll(async () => {
-  const name = `mem${Date.now().toString(36)}`;
-  const res = await fetch(`${base}/v1/auth/register`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "memory e2e password" }),
-  });
-  expect(res.status).toBe(201);
-  token = ((await res.json()) as { accessToken: string }).accessToken;
+  token = (await signUp(base, "mem")).token;
 });
 
 describe("key-value over HTTP", () => {

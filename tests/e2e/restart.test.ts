@@ -2,11 +2,10 @@
 // another started afterwards on the same state directory. The whole runtime going away is eviction at its most
 // thorough: nothing in memory survives, only the objects' SQLite storage.
 // Its own suite (not the shared one), so it can be stopped; tokens are signed here, so no user is needed.
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../dev/lib/processes";
-import { type DevSuite, startDevSuite } from "../../dev/lib/suite";
+import type { DevSuite } from "../../dev/lib/suite";
 import { generateKeyPairSecrets, type KeyPairSecrets } from "../../src/lib/identity/keys";
+import { call as callAt, signUp, startSuite as startSuiteIn } from "../support/client";
 import { createScratch, type Scratch } from "../support/scratch";
 import { Client, chats, joinOf } from "./hub-client";
 
@@ -26,16 +25,11 @@ afterAll(async () => {
 /** A suite on the same state directories each time (new ports: the old ones may linger in TIME_WAIT). */
 async function startSuite(): Promise<DevSuite> {
   try {
-    return await startDevSuite({
-      port: await freePort(),
-      bridgePort: await freePort(),
-      inspectorPort: await freePort(),
-      pgliteDir: join(scratch.dir, "pglite"),
-      databaseUrl: scratch.databaseUrl,
-      persistDir: join(scratch.dir, "wrangler"),
-      vars: { ...secrets, LOG_LEVEL: "warn", GPU_WORKER_BOOTSTRAP_SECRET: workerSecret },
-      write: (line) => output.push(line),
-    });
+    return await startSuiteIn(
+      scratch,
+      { ...secrets, LOG_LEVEL: "warn", GPU_WORKER_BOOTSTRAP_SECRET: workerSecret },
+      (line) => output.push(line),
+    );
   } catch (err) {
     console.error(output.slice(-40).join("\n"));
     throw err;
@@ -51,28 +45,15 @@ const workerSecret = `tgw_restart-${crypto.randomUUID()}`;
 let runningJob: { id: string; leaseId: string };
 let queuedJob: string;
 
-async function call(suite: DevSuite, method: string, path: string, auth: string, body?: unknown) {
-  const res = await fetch(`${suite.workerUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${auth}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const call = (suite: DevSuite, method: string, path: string, token: string, body?: unknown) =>
+  callAt(suite.workerUrl, method, path, { token, body });
 
 beforeAll(async () => {
   const first = await startSuite();
   // A real account: the hub checks the live session behind a token before every upgrade (docs/hub.md).
-  const name = `evicted${crypto.randomUUID().slice(0, 8)}`;
-  const registered = await fetch(`${first.workerUrl}/v1/auth/register`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "restart password 1" }),
-  });
-  expect(registered.status).toBe(201);
-  const account = (await registered.json()) as { accessToken: string; user: { id: string } };
-  token = account.accessToken;
-  userId = account.user.id;
+  const account = await signUp(first.workerUrl, "evicted");
+  token = account.token;
+  userId = account.id;
   try {
     const a = await Client.open(first.workerUrl, room, token);
     await a.until(joinOf(userId));

@@ -10,11 +10,13 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../dev/lib/processes";
-import { type DevSuite, ROOT, startDevSuite } from "../../dev/lib/suite";
+import { type DevSuite, ROOT } from "../../dev/lib/suite";
 import type { Supervised } from "../../dev/lib/supervise";
 import { generateKeyPairSecrets } from "../../src/lib/identity/keys";
 import { randomToken } from "../../src/lib/identity/tokens";
 import { WORKER_SECRET_PREFIX } from "../../src/lib/jobs/protocol";
+import { signUp, startSuite } from "../support/client";
+import { processesUsing } from "../support/processes";
 import { createScratch, type Scratch } from "../support/scratch";
 
 const RECOVERY_MS = 180_000;
@@ -167,14 +169,9 @@ beforeAll(async () => {
       ],
     }),
   );
-  suite = await startDevSuite({
-    port: await freePort(),
-    bridgePort: await freePort(),
-    inspectorPort: await freePort(),
-    pgliteDir: join(scratch.dir, "pglite"),
-    databaseUrl: scratch.databaseUrl,
-    persistDir: join(scratch.dir, "wrangler"),
-    vars: {
+  suite = await startSuite(
+    scratch,
+    {
       ...(await generateKeyPairSecrets("ES256")),
       RATE_LIMIT_IP_PER_MINUTE: "100000",
       RATE_LIMIT_USER_PER_MINUTE: "100000",
@@ -182,28 +179,23 @@ beforeAll(async () => {
       // A frozen worker's leases run out in seconds, so its jobs go to its replacement within the test.
       JOBS_LEASE_MS: "4000",
     },
-    gpuWorker: {
-      secret: gpuSecret,
-      port: await freePort(),
-      env: {
-        GPU_WORKER_MODELS: models,
-        GPU_WORKER_TYPES: "vision.classify",
-        GPU_WORKER_LEASE_WAIT_MS: "0",
-        GPU_WORKER_IDLE_POLL_MS: "50",
-        GPU_WORKER_IDLE_POLL_MAX_MS: "200",
-        LOG_LEVEL: "warn",
+    (line) => lines.push(line),
+    {
+      gpuWorker: {
+        secret: gpuSecret,
+        port: await freePort(),
+        env: {
+          GPU_WORKER_MODELS: models,
+          GPU_WORKER_TYPES: "vision.classify",
+          GPU_WORKER_LEASE_WAIT_MS: "0",
+          GPU_WORKER_IDLE_POLL_MS: "50",
+          GPU_WORKER_IDLE_POLL_MAX_MS: "200",
+          LOG_LEVEL: "warn",
+        },
       },
     },
-    write: (line) => lines.push(line),
-  });
-  const name = `faults${Date.now().toString(36)}`;
-  const res = await fetch(`${suite.workerUrl}/v1/auth/register`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: name, email: `${name}@example.com`, password: "fault password 1" }),
-  });
-  expect(res.status).toBe(201);
-  token = ((await res.json()) as { accessToken: string }).accessToken;
+  );
+  token = (await signUp(suite.workerUrl, "faults")).token;
 });
 
 afterAll(async () => {
@@ -417,23 +409,6 @@ describe("the runner's children die with it", () => {
       child.once("exit", (code) => reject(new Error(`dev exited early (${code}):\n${output}`)));
     });
     return child;
-  }
-
-  /** Processes whose command line or environment names `marker` (the bridge, wrangler, workerd, the guards). */
-  function processesUsing(marker: string): string[] {
-    const found: string[] = [];
-    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-      try {
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-        const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
-        if (pid !== String(process.pid) && (cmdline.includes(marker) || environ.includes(marker))) {
-          found.push(`${pid}: ${cmdline}`);
-        }
-      } catch {
-        // ended while we looked
-      }
-    }
-    return found;
   }
 
   async function noneLeft(marker: string): Promise<string[]> {

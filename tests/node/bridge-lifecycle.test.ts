@@ -18,6 +18,7 @@ import {
   startThrowawayBridge,
   type ThrowawayBridge,
 } from "../../dev/db-bridge/throwaway";
+import { freePort } from "../../dev/lib/processes";
 
 const backends: BackendKind[] = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -105,14 +106,6 @@ function runCli(env: Record<string, string | undefined>): CliRun {
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid !== undefined) process.kill(-child.pid, signal);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address ? address.port : 0;
 }
 
 describe("db bridge CLI (pglite)", () => {

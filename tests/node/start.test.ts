@@ -9,7 +9,9 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { descendantPids, isAlive } from "../../bench/lib/proc";
 import { type Bridge, startBridge } from "../../dev/db-bridge/server";
+import { freePort } from "../../dev/lib/processes";
 import { type ProductionServer, startProduction } from "../../dev/start";
+import { call } from "../support/client";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -18,10 +20,7 @@ interface Health {
   checks: Record<string, { status: string; detail?: Record<string, unknown>; error?: string }>;
 }
 
-async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(url);
-  return { status: res.status, body: (await res.json()) as T };
-}
+const getJson = <T>(url: string) => call<T>(url, "GET", "");
 
 /** Starts the runtime and names the workerd process(es) it added. */
 async function startWithPids(opts: Parameters<typeof startProduction>[0]) {
@@ -230,17 +229,3 @@ describe("npm run start (dev/start.ts)", () => {
     await expect(fetch(`http://127.0.0.1:${bridgePort}/health`)).rejects.toThrow();
   });
 });
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolvePromise, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === "object" && address ? resolvePromise(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}

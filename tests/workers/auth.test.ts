@@ -3,9 +3,7 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { db } from "../../src/lib/db/client";
-import { api, freshIp, json, registerUser, type Tokens, uniqueName } from "./support";
-
-type ErrorJson = { error: { code: string; message: string; issues?: { path: unknown[] }[] } };
+import { api, type ErrorJson, freshIp, json, registerUser, type Tokens, uniqueName } from "./support";
 
 describe("register", () => {
   it("creates a user with the user role and signs them in, never returning the password hash", async () => {

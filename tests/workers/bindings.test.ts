@@ -6,6 +6,7 @@ import type { HubTickets } from "../../durable-objects/hub-tickets";
 import type { JobBoard } from "../../durable-objects/job-board";
 import { migrateSqlite, schemaVersion } from "../../durable-objects/sqlite-migrations";
 import worker from "../../src/index";
+import { objectRows } from "./support";
 
 describe("Durable Objects", () => {
   it("JobBoard answers ping through its SQLite storage", async () => {
@@ -48,8 +49,13 @@ describe("Durable Objects", () => {
     });
   });
 
-  it("Hub answers ping", async () => {
-    expect(await env.HUB.get(env.HUB.idFromName("t")).ping()).toEqual({ sqlite: true });
+  it("Hub answers, named by getByName, with its SQLite storage", async () => {
+    expect(await env.HUB.getByName("public:binding").stats()).toEqual({
+      room: "public:binding",
+      online: 0,
+      lastSeq: 0,
+    });
+    expect(await objectRows(env.HUB.getByName("public:binding"), "SELECT 1 AS one")).toEqual([{ one: 1 }]);
   });
 });
 

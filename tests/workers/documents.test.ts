@@ -7,10 +7,9 @@ import { extractAtEdge } from "../../src/lib/documents/extract";
 import { DOCUMENT_LIMITS, type ExtractedDocument } from "../../src/lib/documents/model";
 import { toBase64 } from "../../src/lib/platform/base64";
 import { docx, epub, pdf, pptx, xlsx, zipBombDocx } from "../support/documents";
-import { api, json, registerUser, send, type Tokens } from "./support";
+import { api, type ErrorJson, json, registerUser, send, type Tokens } from "./support";
 
 const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
-type ErrorJson = { error: { code: string; message: string } };
 
 let user: Tokens;
 beforeAll(async () => {

@@ -4,11 +4,12 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type JobBoard, retryDelayMs } from "../../durable-objects/job-board";
-import { type BoardClient, jobBoard } from "../../src/lib/jobs/board";
+import { jobBoard } from "../../src/lib/jobs/board";
 import { JOB_LIMITS, type JobSpec } from "../../src/lib/jobs/protocol";
+import type { RpcClient } from "../../src/lib/platform/rpc";
 
 let boardCounter = 0;
-type Board = BoardClient;
+type Board = RpcClient<JobBoard>;
 /** Each board's object name (a stub is a proxy, so it cannot carry the name itself). */
 const names = new WeakMap<Board, string>();
 /** The board's object itself, for runInDurableObject and runDurableObjectAlarm. */

@@ -5,12 +5,15 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JobBoard } from "../../durable-objects/job-board";
-import { type BoardClient, jobBoard } from "../../src/lib/jobs/board";
+import { jobBoard } from "../../src/lib/jobs/board";
+
+type BoardClient = ReturnType<typeof jobBoard>;
+
 import { newWorker } from "./gpu-worker";
 import { api, createAdmin, json } from "./support";
 
 let counter = 0;
-const freshBoard = (): BoardClient => jobBoard(env, `output-board-${Date.now()}-${counter++}`);
+const freshBoard = (): BoardClient => jobBoard(env, `output-board-${crypto.randomUUID()}`);
 const roomy = { freeVramMiB: 80_000, loadedModels: [], types: ["llm.chat" as const] };
 const start = { after: 0, generation: 0, status: "queued" as const };
 
@@ -59,7 +62,7 @@ describe("JobBoard streamed output", () => {
   });
 
   it("shows a job only to its owner, and a retried job's new lease's pieces from their own start", async () => {
-    const name = `output-board-${Date.now()}-${counter++}`;
+    const name = `output-board-${crypto.randomUUID()}`;
     const board = jobBoard(env, name);
     const { id, lease } = await leasedChat(board);
     expect(await board.readOutput(id, "someone-else", start, 0)).toBeNull();
@@ -82,7 +85,7 @@ describe("POST /v1/gpu/jobs/:id/output", () => {
     const admin = await createAdmin();
     const worker = await newWorker(admin.accessToken, "stream-test");
     const board = jobBoard(env);
-    const id = `route-chat-${Date.now()}`;
+    const id = `route-chat-${crypto.randomUUID()}`;
     await board.enqueue({ id, owner: "llm-local", type: "llm.chat", input: { text: "" }, options: {} });
     const lease = await worker.leaseJob(id);
     const res = await worker.call("POST", `/v1/gpu/jobs/${id}/output`, { leaseId: lease.leaseId, pieces: ["a", "b"] });

@@ -6,16 +6,14 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { formatTranscript, TranscriptResult } from "../../src/lib/audio/transcript-formats";
-import { roomStub, userRoom } from "../../src/lib/hub/rooms";
+import { userRoom } from "../../src/lib/hub/rooms";
 import { jobBoard } from "../../src/lib/jobs/board";
 import type { JobLease, JobRecord } from "../../src/lib/jobs/protocol";
 import { isPrivateHost } from "../../src/lib/net/guarded-fetch";
 import { toBase64 } from "../../src/lib/platform/base64";
 import { signUrl, verifySignedUrl } from "../../src/lib/platform/signed-url";
 import { newWorker } from "./gpu-worker";
-import { api, createAdmin, json, registerUser, send, type Tokens } from "./support";
-
-type ErrorJson = { error: { code: string } };
+import { api, createAdmin, type ErrorJson, json, keptFrames, registerUser, send, type Tokens } from "./support";
 
 let alice: Tokens;
 let bob: Tokens;
@@ -532,7 +530,7 @@ describe("the GPU_JOBS consumer and job events", () => {
     let events: string[] = [];
     // Publishing is best effort and asynchronous (the board's waitUntil): wait for both to land.
     for (let i = 0; i < 50 && events.length < 2; i++) {
-      const frames = (await roomStub(env, room).history()).map((t) => JSON.parse(t) as { data: { event: string } });
+      const frames = (await keptFrames(room)).map((t) => JSON.parse(t) as { data: { event: string } });
       events = frames.map((f) => f.data.event);
       if (events.length < 2) await new Promise((r) => setTimeout(r, 20));
     }

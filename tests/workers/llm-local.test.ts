@@ -3,14 +3,17 @@
 // is repeated once bytes went out (a re-leased job ends the stream with an error), and a worker without the model
 // answers `unavailable` naming what to provision (docs/llm.md "The local provider").
 import { env } from "cloudflare:workers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BoardClient, jobBoard } from "../../src/lib/jobs/board";
+import { beforeAll, describe, expect, it } from "vitest";
+import { jobBoard } from "../../src/lib/jobs/board";
+
+type BoardClient = ReturnType<typeof jobBoard>;
+
 import type { JobLease } from "../../src/lib/jobs/protocol";
 import type { ChatCompletionChunk } from "../../src/lib/llm/openai-shapes";
 import { LocalProvider } from "../../src/lib/llm/providers/local";
 import { type ProviderChatRequest, ProviderError } from "../../src/lib/llm/providers/types";
 
-const WORKER = `w-local-${Date.now()}`;
+const WORKER = `w-local-${crypto.randomUUID()}`;
 let board: BoardClient;
 const request: ProviderChatRequest = {
   model: "qwen2.5-0.5b-instruct",
@@ -37,11 +40,8 @@ const contents = (batch: ChatCompletionChunk[]) => batch.map((c) => c.choices[0]
 
 beforeAll(async () => {
   board = jobBoard(env);
-  // A registered worker, so the provider counts one present (docs/llm.md: without any it fails at once).
-  await board.addWorker(WORKER, "local provider test", `hash-${WORKER}`);
-});
-afterAll(async () => {
-  await board.revokeWorker(WORKER);
+  // A worker that has asked for work, so the provider counts one present (docs/llm.md: without any it fails at once).
+  await board.lease(WORKER, { freeVramMiB: 80_000, loadedModels: [], types: ["llm.chat"], waitMs: 0 });
 });
 
 describe("the local provider on the job board", () => {

@@ -2,10 +2,9 @@
 // the LLM_ROUTES the workers config builds from it: shapes, fallbacks, retries, breakers, cache, usage, budgets.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { roomStub } from "../../src/lib/hub/rooms";
 import { completeChat } from "../../src/lib/llm/complete";
 import { LLM_ADMIN_ROOM } from "../../src/lib/llm/targets";
-import { api, createAdmin, json, registerUser } from "./support";
+import { api, apiPatient, createAdmin, json, keptFrames, registerUser } from "./support";
 
 const upstream = inject("llmUpstreamUrl");
 
@@ -263,7 +262,7 @@ describe("breakers", () => {
     // Each change of state went to the admins' hub room (published through waitUntil: poll).
     let history: string[] = [];
     for (let wait = 25; wait < 5000; wait *= 2) {
-      history = (await roomStub(env, LLM_ADMIN_ROOM).history()).filter((e) => e.includes("up/switch-breaker"));
+      history = (await keptFrames(LLM_ADMIN_ROOM)).filter((e) => e.includes("up/switch-breaker"));
       if (history.some((e) => e.includes('"to":"closed"'))) break;
       await new Promise((r) => setTimeout(r, wait));
     }
@@ -439,16 +438,6 @@ describe("providers", () => {
   });
 });
 
-/** The call's answer, after waiting out any 429 as its Retry-After says (at most five times). */
-async function honouringRetryAfter(call: () => Promise<Response>): Promise<Response> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await call();
-    if (res.status !== 429 || attempt === 5) return res;
-    await res.body?.cancel();
-    await new Promise((r) => setTimeout(r, Number(res.headers.get("retry-after") ?? 1) * 1000));
-  }
-}
-
 describe("tuning", () => {
   /** A small seeded generator, so the simulated rewards are the same on every run. */
   function seeded(seed: number): () => number {
@@ -467,17 +456,22 @@ describe("tuning", () => {
     const reward = (preset: string) => (random() < (preset === "focused" ? 0.9 : 0.2) ? 1 : 0);
     const picks: string[] = [];
     for (let round = 0; round < 80; round++) {
-      // 160 calls outrun the per-user burst (RATE_LIMIT_USER_PER_MINUTE): wait as Retry-After says, as a client would.
-      const res = await honouringRetryAfter(() =>
-        chat(tuner.accessToken, "tune", { tessera: { params: "auto", task: "reasoning" } }),
-      );
+      const res = await apiPatient("POST", "/v1/chat/completions", {
+        token: tuner.accessToken,
+        body: {
+          model: "tune",
+          messages: [{ role: "user", content: "hello there" }],
+          tessera: { params: "auto", task: "reasoning" },
+        },
+      });
       expect(res.status).toBe(200);
       const preset = res.headers.get("x-tessera-preset") ?? "";
       picks.push(preset);
       const { id } = await json<Completion>(res);
-      const fb = await honouringRetryAfter(() =>
-        api("POST", "/v1/feedback", { token: tuner.accessToken, body: { completion_id: id, score: reward(preset) } }),
-      );
+      const fb = await apiPatient("POST", "/v1/feedback", {
+        token: tuner.accessToken,
+        body: { completion_id: id, score: reward(preset) },
+      });
       expect(fb.status).toBe(202);
     }
     const late = picks.slice(-20);

@@ -2,25 +2,14 @@
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { z } from "zod";
 import { db } from "../../src/lib/db/client";
 import { MEMORY_CACHE_PREFIX } from "../../src/lib/memory/keys";
+import type { Memory, SearchHitSchema } from "../../src/lib/memory/memories";
 import { MEMORY_LIMITS } from "../../src/lib/memory/memories";
-import { api, json, registerUser, type Tokens } from "./support";
+import { api, type ErrorJson, json, registerUser, type Tokens } from "./support";
 
-type ErrorJson = { error: { code: string; message: string; issues?: { path: (string | number)[] }[] } };
-interface Memory {
-  id: string;
-  userId: string;
-  type: string;
-  content: string;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  createdAt: string;
-  expiresAt: string | null;
-  accessCount: number;
-  lastAccessedAt: string | null;
-}
-type Page = { memories: (Memory & { rank: number })[]; nextCursor: string | null };
+type Page = { memories: z.output<typeof SearchHitSchema>[]; nextCursor: string | null };
 
 let me: Tokens;
 let other: Tokens;

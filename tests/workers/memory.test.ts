@@ -4,9 +4,18 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { KV_KEY_MAX_BYTES, USER_PREFIX } from "../../src/lib/memory/keys";
 import { USER_METADATA_MAX_BYTES } from "../../src/lib/memory/kv";
 import { BATCH_MAX_KEYS } from "../../src/lib/memory/kv-batch";
-import { api, createAdmin, createUserWithRoles, json, registerUser, send, type Tokens, uniqueName } from "./support";
+import {
+  api,
+  createAdmin,
+  createUserWithRoles,
+  type ErrorJson,
+  json,
+  registerUser,
+  send,
+  type Tokens,
+  uniqueName,
+} from "./support";
 
-type ErrorJson = { error: { code: string; message: string; issues?: { path: (string | number)[]; code: string }[] } };
 type Info = {
   key: string;
   contentType: string;

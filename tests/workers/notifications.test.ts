@@ -1,13 +1,9 @@
-// Notifications through the Worker's own fetch: the inbox, who may post, preferences, live delivery on the hub,
-// webhooks to a local receiver that verifies Standard Webhooks signatures (tests/support/webhook-receiver.ts),
-// and a finished job notifying its owner.
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { roomStub, userRoom } from "../../src/lib/hub/rooms";
+import { userRoom } from "../../src/lib/hub/rooms";
 import type { JobLease } from "../../src/lib/jobs/protocol";
 import { backoffSeconds } from "../../src/lib/notifications/webhooks";
 import { newWorker } from "./gpu-worker";
-import { api, createAdmin, freshIp, json, registerUser, send, type Tokens } from "./support";
+import { api, createAdmin, freshIp, json, keptFrames, registerUser, send, type Tokens } from "./support";
 
 interface View {
   id: string;
@@ -192,7 +188,7 @@ describe("preferences", () => {
     expect((await inbox(user)).notifications.map((n) => n.title)).toEqual(["Shown"]);
 
     // Live: only the kind whose row turns it on reached the user's hub room.
-    const history = (await roomStub(env, userRoom(user.user.id)).history()).map(
+    const history = (await keptFrames(userRoom(user.user.id))).map(
       (text) => JSON.parse(text) as { data: { event: string; notification: View } },
     );
     const live = history.filter((f) => f.data.event === "notification").map((f) => f.data.notification.title);

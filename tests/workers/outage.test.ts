@@ -4,11 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { freshIp, registerUser } from "./support";
-
-interface ErrorBody {
-  error: { code: string; message: string };
-}
+import { type ErrorJson, freshIp, registerUser } from "./support";
 
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 
@@ -26,7 +22,7 @@ function withDatabase(url: string) {
 }
 
 async function expectUnavailable(res: Response): Promise<void> {
-  const body = (await res.json()) as ErrorBody;
+  const body = (await res.json()) as ErrorJson;
   expect(res.status, JSON.stringify(body)).toBe(503);
   expect(body.error.code).toBe("unavailable");
   expect(body.error.message).not.toMatch(/127\.0\.0\.1|postgres:|frozen/);

@@ -1,39 +1,11 @@
 // /v1/searches through the Worker's own fetch handler: external ask/tell, the scorers, eviction and resumption,
 // hub progress, and bad input.
 import { abortAllDurableObjects } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { roomStub } from "../../src/lib/hub/rooms";
+import type { AskView, NodeView, SearchView } from "../../durable-objects/search";
 import { scoreByWebhook } from "../../src/lib/orchestration/scorers";
 import { TEST_SCORER_SECRET } from "../support/scorer-secret";
-import { api, json, registerUser } from "./support";
-
-interface AskView {
-  ticket: number;
-  parent: number;
-  action: "generate" | "refine";
-  model: string;
-  parentAnswer: string | null;
-}
-interface NodeView {
-  id: number;
-  parent: number | null;
-  model: string;
-  score: number | null;
-  answer: string | null;
-}
-interface SearchView {
-  id: string;
-  status: string;
-  reason: string | null;
-  used: { nodes: number; told: number; tokens: number; seconds: number };
-  best: NodeView | null;
-  history: { node: number; score: number }[];
-  webhookSecret?: string;
-}
-interface ErrorView {
-  error: { code: string; message: string; issues?: { path: (string | number)[] }[] };
-}
+import { api, type ErrorJson, json, keptFrames, registerUser } from "./support";
 
 const base = {
   task: "Say the magic word",
@@ -45,10 +17,13 @@ const base = {
   mode: "external",
 };
 
-async function start(token: string, body: Record<string, unknown> = base): Promise<SearchView> {
+/** What POST /v1/searches answers: the search, and its webhook scorer's signing secret the first time only. */
+type Created = SearchView & { webhookSecret?: string };
+
+async function start(token: string, body: Record<string, unknown> = base): Promise<Created> {
   const res = await api("POST", "/v1/searches", { token, body });
   expect(res.status, await res.clone().text()).toBe(201);
-  return json<SearchView>(res);
+  return json<Created>(res);
 }
 
 async function ask(token: string, id: string, count = 1): Promise<AskView[]> {
@@ -168,15 +143,15 @@ describe("external mode", () => {
     const scores = [0.2, 0.1, 0.6];
     for (const [i, a] of asks.entries())
       await tell(token, search.id, { ticket: a.ticket, answer: "x", score: scores[i] });
-    const room = roomStub(env, `search:${search.id}`);
+    const room = `search:${search.id}`;
     let kinds: string[] = [];
     for (let wait = 10; wait < 5000; wait *= 2) {
-      kinds = (await room.history(0)).map((f) => (JSON.parse(f) as { data: { kind: string } }).data.kind);
+      kinds = (await keptFrames(room)).map((f) => (JSON.parse(f) as { data: { kind: string } }).data.kind);
       if (kinds.length >= 6) break;
       await new Promise((r) => setTimeout(r, wait));
     }
     expect(kinds).toEqual(["search.node", "search.best", "search.node", "search.node", "search.best", "search.done"]);
-    const mine = (await roomStub(env, `user:${user.id}`).history(0)).map((f) => JSON.parse(f) as { data: object });
+    const mine = (await keptFrames(`user:${user.id}`, 0)).map((f) => JSON.parse(f) as { data: object });
     expect(mine.some((f) => JSON.stringify(f.data).includes(search.id))).toBe(true);
   });
 });
@@ -221,11 +196,11 @@ describe("scorers", () => {
 });
 
 describe("bad input", () => {
-  async function refused(body: Record<string, unknown>, status = 400): Promise<ErrorView> {
+  async function refused(body: Record<string, unknown>, status = 400): Promise<ErrorJson> {
     const { accessToken: token } = await registerUser();
     const res = await api("POST", "/v1/searches", { token, body });
     expect(res.status, await res.clone().text()).toBe(status);
-    return json<ErrorView>(res);
+    return json<ErrorJson>(res);
   }
 
   it("an unknown algorithm, an empty model list, a budget over the limits: 400 naming the field", async () => {
@@ -283,7 +258,7 @@ describe("bad input", () => {
       scorer: { type: "webhook", url: "https://scorer.example.com/score" },
     });
     expect(search.webhookSecret).toMatch(/^whsec_/);
-    const again = await json<SearchView>(await api("GET", `/v1/searches/${search.id}`, { token }));
+    const again = await json<Created>(await api("GET", `/v1/searches/${search.id}`, { token }));
     expect(again.webhookSecret).toBeUndefined();
   });
 
@@ -402,7 +377,7 @@ describe("managed mode: generation through the LLM router", () => {
     expect(done.used).toMatchObject({ nodes: 7, told: 7, tokens: 7 * TOKENS_PER_CALL });
     // Progress reached the owner's channel and the search's room, search.done included.
     const kinds = async (room: string) =>
-      (await roomStub(env, room).history(0))
+      (await keptFrames(room))
         .map((f) => JSON.parse(f) as { data: { kind: string; searchId: string } })
         .filter((f) => f.data.searchId === search.id)
         .map((f) => f.data.kind);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { ServiceCredentials } from "../../durable-objects/service-credentials";
 import { serviceCredentials } from "../../src/lib/identity/service-credentials";
 import { sha256Hex } from "../../src/lib/identity/tokens";
-import { api, createAdmin, json, registerUser } from "./support";
+import { api, createAdmin, json, keptFrames, registerUser } from "./support";
 
 interface Issued {
   id: string;
@@ -59,7 +59,7 @@ describe("service credentials", () => {
     const sent = await publish(channel, issued.secret, { kind: "job.done" });
     expect(sent.status).toBe(202);
     const { seq } = await json<{ seq: number }>(sent);
-    const kept = (await env.HUB.get(env.HUB.idFromName(channel)).history(seq - 1)).map((t) => JSON.parse(t));
+    const kept = (await keptFrames(channel, seq - 1)).map((t) => JSON.parse(t));
     expect(kept).toEqual([expect.objectContaining({ type: "event", room: channel, seq, data: { kind: "job.done" } })]);
 
     const list = await json<{ credentials: Record<string, unknown>[] }>(

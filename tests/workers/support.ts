@@ -1,14 +1,20 @@
 // Helpers for route tests: real requests through the Worker's own fetch handler.
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { z } from "zod";
+import type { TokensSchema } from "../../functions/auth";
 import { db } from "../../src/lib/db/client";
 import { hashPassword } from "../../src/lib/identity/passwords";
 import { createUser } from "../../src/lib/identity/users";
+import type { ErrorBodySchema } from "../../src/lib/platform/openapi";
 
-let nextIp = 1;
-/** A fresh client address, so one test's rate-limit buckets never drain another's. */
+/**
+ * A fresh client address, so one test's rate-limit buckets never drain another's: random in the IPv6 documentation
+ * prefix, since files run in parallel in one runtime and a per-file counter gave two files the same addresses.
+ */
 export function freshIp(): string {
-  const n = nextIp++;
-  return `198.51.${(n >> 8) & 255}.${n & 255}`;
+  const hex = crypto.randomUUID().replaceAll("-", "");
+  return `2001:db8:${hex.slice(0, 4)}:${hex.slice(4, 8)}:${hex.slice(8, 12)}:${hex.slice(12, 16)}::1`;
 }
 
 export interface CallOptions {
@@ -32,17 +38,15 @@ export async function json<T = Record<string, unknown>>(res: Response): Promise<
   return (await res.json()) as T;
 }
 
-export interface Tokens {
-  accessToken: string;
-  refreshToken: string;
-  expiresAt: string;
-  user: { id: string; username: string; email: string; roles: string[]; active: boolean };
-}
+/** What sign-up, sign-in and refresh answer (the route's schema). */
+export type Tokens = z.output<typeof TokensSchema>;
 
-let userCounter = 0;
+/** The one error shape every non-2xx JSON body has (the schema /openapi.json documents). */
+export type ErrorJson = z.output<typeof ErrorBodySchema>;
+
+/** A name no other test uses, in this file or another running beside it (workerd's clock stands still between I/O). */
 export function uniqueName(prefix = "user"): string {
-  userCounter++;
-  return `${prefix}${Date.now().toString(36)}${userCounter}`;
+  return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 }
 
 export async function registerUser(
@@ -85,4 +89,41 @@ export function send(
   const headers: Record<string, string> = { "CF-Connecting-IP": opts.ip ?? freshIp(), ...opts.headers };
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   return exports.default.fetch(new Request(`https://tessera.test${path}`, { method, headers, body: opts.body }));
+}
+
+/**
+ * Rows of an object's own SQLite storage, read inside the object (runInDurableObject): what tests check of an
+ * object's state without the object carrying test-only methods.
+ */
+export function objectRows<T extends Record<string, SqlStorageValue>>(
+  stub: DurableObjectStub,
+  query: string,
+  ...bindings: unknown[]
+): Promise<T[]> {
+  return runInDurableObject(stub, (_: unknown, state) => state.storage.sql.exec<T>(query, ...bindings).toArray());
+}
+
+/** A hub room's kept frames after `since` (JSON text, oldest first), read from its storage. */
+export async function keptFrames(room: string, since = 0): Promise<string[]> {
+  const rows = await objectRows<{ frame: string }>(
+    env.HUB.getByName(room),
+    "SELECT frame FROM messages WHERE seq > ? ORDER BY seq",
+    since,
+  );
+  return rows.map((row) => row.frame);
+}
+
+/**
+ * `api`, waiting out the per-user request limit: a 429 `rate_limited` is asked again after its Retry-After (up to
+ * five times). For tests that make many requests as one user, which a fast machine sends faster than the limit's
+ * burst (RATE_LIMIT_USER_PER_MINUTE / 5) refills; the limit itself is tested elsewhere.
+ */
+export async function apiPatient(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await api(method, path, opts);
+    if (res.status !== 429 || attempt === 5) return res;
+    const body = (await res.clone().json()) as ErrorJson;
+    if (body.error.code !== "rate_limited") return res;
+    await new Promise((resolve) => setTimeout(resolve, Number(res.headers.get("retry-after") ?? "1") * 1000));
+  }
 }

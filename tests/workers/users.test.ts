@@ -3,10 +3,9 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { db } from "../../src/lib/db/client";
-import { api, createAdmin, json, registerUser, type Tokens, uniqueName } from "./support";
+import { api, createAdmin, type ErrorJson, json, registerUser, type Tokens, uniqueName } from "./support";
 
 type User = Tokens["user"];
-type ErrorJson = { error: { code: string; message: string } };
 let admin: Tokens & { password: string };
 
 beforeAll(async () => {

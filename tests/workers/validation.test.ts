@@ -5,6 +5,7 @@ import { z } from "zod";
 import { createGateway } from "../../src/lib/platform/app";
 import { ApiError } from "../../src/lib/platform/errors";
 import { ApiRouter } from "../../src/lib/platform/router";
+import type { ErrorJson } from "./support";
 
 const echo = new ApiRouter("test")
   .route(
@@ -35,15 +36,6 @@ const post = (
   headers: Record<string, string> = { "content-type": "application/json" },
   path = "/v1/things/7",
 ) => app.fetch(new Request(`https://t.test${path}`, { method: "POST", body, headers }), env, ctx);
-
-type ErrorJson = {
-  error: {
-    code: string;
-    message: string;
-    requestId: string;
-    issues?: { path: unknown[]; code: string; message: string }[];
-  };
-};
 
 describe("JSON bodies", () => {
   it("passes a valid body, path and query to the handler", async () => {

@@ -20,7 +20,7 @@ export const EVENT_LIMITS = {
 
 const PropValue = z.union([z.string().max(EVENT_LIMITS.propStringChars), z.number().finite(), z.boolean(), z.null()]);
 
-export const ClientEvent = z
+const ClientEvent = z
   .object({
     name: z
       .string()
@@ -39,7 +39,7 @@ export const ClientEvent = z
       .optional(),
   })
   .strict();
-export type ClientEvent = z.infer<typeof ClientEvent>;
+type ClientEvent = z.infer<typeof ClientEvent>;
 
 export const EventsBody = z.object({ events: z.array(ClientEvent).min(1).max(EVENT_LIMITS.eventsPerBatch) }).strict();
 

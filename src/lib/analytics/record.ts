@@ -16,7 +16,7 @@ export const PLATFORM_EVENTS = {
   llmUsage: "tessera.llm.usage",
 } as const;
 
-export type PlatformEventName = (typeof PLATFORM_EVENTS)[keyof typeof PLATFORM_EVENTS];
+type PlatformEventName = (typeof PLATFORM_EVENTS)[keyof typeof PLATFORM_EVENTS];
 
 /** Records one platform event; `id` should be stable for the occurrence, so a repeat is not counted twice. */
 export function recordPlatformEvent(

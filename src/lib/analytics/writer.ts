@@ -16,7 +16,7 @@ export interface RequestMetric {
   userId: string | null;
 }
 
-export interface AnalyticsWriter {
+interface AnalyticsWriter {
   writeEvents(events: StoredEvent[]): Promise<void>;
   writeRequests(metrics: RequestMetric[]): Promise<void>;
 }

@@ -48,7 +48,7 @@ function cues(t: TranscriptResult, separator: "," | "."): string[] {
 }
 
 /** What the request asked for, which verbose_json reports back. */
-export interface TranscriptRequest {
+interface TranscriptRequest {
   task: "transcribe" | "translate";
   temperature?: number | undefined;
 }

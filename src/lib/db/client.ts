@@ -14,7 +14,7 @@ export type HttpDb = NeonHttpDatabase<Schema>;
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 /** Each database call's own limit (docs/operations.md): past it the call fails as `unavailable`. */
-export const DB_CALL_TIMEOUT_MS = 10_000;
+const DB_CALL_TIMEOUT_MS = 10_000;
 
 /**
  * Every SQL-over-HTTP call goes through this fetch: bounded by DB_CALL_TIMEOUT_MS, and a connection failure,

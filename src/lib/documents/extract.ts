@@ -31,9 +31,6 @@ export function documentFormat(mediaType: string): DocumentFormat | null {
   return BY_MEDIA_TYPE[mediaType.split(";")[0]?.trim().toLowerCase() ?? ""] ?? null;
 }
 
-/** Formats the GPU worker extracts (the `document.extract` job type); the rest are read at the edge. */
-export const WORKER_FORMATS: ReadonlySet<DocumentFormat> = new Set(["pdf"]);
-
 /** Extracts a document the edge can read. Throws 413 past the byte limit and 422 for a corrupt file or a bomb. */
 export function extractAtEdge(bytes: Uint8Array, format: DocumentFormat): ExtractedDocument {
   if (bytes.byteLength > DOCUMENT_LIMITS.maxBytes) throw refused(`it is over ${DOCUMENT_LIMITS.maxBytes} bytes`);

@@ -15,7 +15,7 @@ export const DocumentBlock = z.discriminatedUnion("type", [
 export type DocumentBlock = z.infer<typeof DocumentBlock>;
 
 /** Where a part sits: a PDF page, a spreadsheet sheet, a slide, or (for flowing formats) a section between breaks. */
-export const PartKind = z.enum(["page", "sheet", "slide", "section"]);
+const PartKind = z.enum(["page", "sheet", "slide", "section"]);
 
 export const DocumentPart = z.object({
   kind: PartKind,

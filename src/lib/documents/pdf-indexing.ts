@@ -7,8 +7,7 @@ import { documentIndexText } from "./index-text";
 import { extractedDocument, submitExtraction } from "./service";
 
 /** A PDF's extraction job: one per file content, so a redelivered message finds the job it already made. */
-export const pdfIndexJobId = (fileId: string, sha256: string) =>
-  `doc_${fileId.replaceAll("-", "")}_${sha256.slice(0, 16)}`;
+const pdfIndexJobId = (fileId: string, sha256: string) => `doc_${fileId.replaceAll("-", "")}_${sha256.slice(0, 16)}`;
 
 /** How often and how long the queue looks for a PDF's extraction before it gives up and marks the file failed. */
 export const PDF_POLL = { maxPolls: 40, maxDelaySeconds: 30 } as const;

@@ -2,7 +2,7 @@
 // building a tree, so a large sheet or page costs its text, not a DOM.
 import { Parser } from "htmlparser2";
 
-export interface SaxHandlers {
+interface SaxHandlers {
   open?(name: string, attributes: Record<string, string>): void;
   text?(text: string): void;
   close?(name: string): void;

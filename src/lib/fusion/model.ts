@@ -60,7 +60,7 @@ export const FusionRequest = z
   .strict();
 export type FusionRequest = z.infer<typeof FusionRequest>;
 
-export const MODALITIES = ["text", "image", "audio", "document"] as const;
+const MODALITIES = ["text", "image", "audio", "document"] as const;
 export type Modality = (typeof MODALITIES)[number];
 
 /** One piece of evidence: a word or phrase, where it was found, and how sure the engine was. */

@@ -8,7 +8,7 @@ import type { ModalityResult } from "./model";
 import type { FusionPlan } from "./plan";
 import { evidencePrompt, parseSynthesis, SYSTEM_PROMPT, type SynthesisAnswer } from "./synthesis";
 
-export type SynthesisOutcome =
+type SynthesisOutcome =
   | { status: "done"; model: string; answer: SynthesisAnswer }
   | { status: "skipped" | "failed"; reason: string };
 

@@ -2,7 +2,7 @@
 // object, and publishing to rooms (or a user's own channel) over the object's RPC.
 import { z } from "zod";
 import type { Env } from "../platform/env";
-import { ApiError } from "../platform/errors";
+import { unwrap } from "../platform/refusal";
 import { type HubEvent, type HubRoomInfo, HubSender, RoomName } from "./frames";
 
 export const HUB_PROTOCOL_PREFIX = "bearer.";
@@ -21,7 +21,8 @@ export const HUB_HISTORY_TRUNCATED = "history.truncated";
 
 /** The room object for a room name: one object per room, found by name. */
 export function roomStub(env: Env, room: string) {
-  return env.HUB.get(env.HUB.idFromName(room));
+  // By name, so the object knows its own name (ctx.id.name) without storing it.
+  return env.HUB.getByName(room);
 }
 
 /** A user's private event channel (job progress, notifications). */
@@ -107,9 +108,7 @@ export function withinBytes(message: string | ArrayBuffer, limit: number): boole
  * room must exist: otherwise this throws `not_found` (`public:*` and `user:<id>` rooms always exist).
  */
 export async function publishToRoom(env: Env, room: string, event: HubEvent): Promise<{ seq: number }> {
-  const published = await roomStub(env, room).publish(room, event);
-  if (!published) throw new ApiError("not_found", `No room ${room}`);
-  return published;
+  return unwrap(await roomStub(env, room).publish(event));
 }
 
 /** Publishes a server event to a user's own channel, `user:<id>` (which always exists). */

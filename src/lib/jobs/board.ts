@@ -1,31 +1,16 @@
 // GPU jobs as the routes see them: the one board, turning its refusals into API errors, and storing a submission's input in R2.
 import type { Context } from "hono";
-import type { BoardResult, JobBoard, OwnedJob } from "../../../durable-objects/job-board";
+import type { JobBoard, OwnedJob } from "../../../durable-objects/job-board";
 import type { AppEnv, Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
+import type { RpcClient } from "../platform/rpc";
 import { signUrl, verifySignedUrl } from "../platform/signed-url";
 import { untrustedContentHeaders } from "../platform/untrusted-content";
 import { JOB_LIMITS, type JobInputRef, type JobLease, type JobRecord, type JsonValue } from "./protocol";
 
-/** The board's public methods as callers see them over RPC: the same signatures, answering promises. */
-export type BoardClient = {
-  [K in keyof JobBoard]: JobBoard[K] extends (...args: infer A) => infer R
-    ? (...args: A) => Promise<Awaited<R>>
-    : never;
-};
-
 /** Every job lives on one board: fair scheduling needs to see every queued job at once (docs/jobs.md). */
-export function jobBoard(env: Env, name = "global"): BoardClient {
-  const stub = env.JOB_BOARD.get(env.JOB_BOARD.idFromName(name));
-  // The runtime's RPC stub type recurses through the JSON result type until the compiler gives up
-  // ("excessively deep"); every value the board returns is plain serialisable data, so this view is exact.
-  return stub as unknown as BoardClient;
-}
-
-/** A board refusal as the API's error. */
-export function unwrap<T>(result: BoardResult<T>): T {
-  if (result.ok) return result.value;
-  throw new ApiError(result.error, result.message);
+export function jobBoard(env: Env, name = "global"): RpcClient<JobBoard> {
+  return env.JOB_BOARD.getByName(name) as unknown as RpcClient<JobBoard>;
 }
 
 /** A job as its owner sees it (without the owner). */

@@ -14,7 +14,7 @@ interface UrlInputLimits {
 }
 
 /** The one answer for a URL that was refused, unreachable, slow, or answered anything but 2xx. */
-export const URL_INPUT_FAILED = "input.url could not be fetched";
+const URL_INPUT_FAILED = "input.url could not be fetched";
 
 const invalid = (message: string) =>
   new ApiError("invalid_request", message, {

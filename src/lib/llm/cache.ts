@@ -7,7 +7,7 @@ import type { ChatCompletion, ParsedChatRequest } from "./openai-shapes";
 const PREFIX = "llm:cache:";
 
 /** JSON with object keys sorted at every depth; undefined fields dropped. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(",")}]`;
   if (value && typeof value === "object") {
     const entries = Object.entries(value)

@@ -30,7 +30,7 @@ export interface LlmCaller {
   roles: string[];
 }
 
-export interface CompleteOptions {
+interface CompleteOptions {
   signal?: AbortSignal;
   /** Skip the completion cache (Cache-Control: no-cache on the HTTP route). */
   noCache?: boolean;
@@ -38,7 +38,7 @@ export interface CompleteOptions {
   parsed?: boolean;
 }
 
-export type CacheStatus = "hit" | "miss" | "bypass";
+type CacheStatus = "hit" | "miss" | "bypass";
 
 /** What the HTTP route tells its caller beside the body (headers). */
 export interface ChatMeta {
@@ -65,7 +65,7 @@ interface Prepared {
 
 /** Characters per token for estimates when a provider reports no usage (a cut stream, a bare server). */
 const CHARS_PER_TOKEN = 4;
-export const estimateTokens = (text: string) => Math.ceil(text.length / CHARS_PER_TOKEN);
+const estimateTokens = (text: string) => Math.ceil(text.length / CHARS_PER_TOKEN);
 
 function dropNulls<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;

@@ -6,7 +6,7 @@ import type { Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
 
 /** Only secrets named LLM_KEY_* can hold a provider's key: a route table can never read JWT_PRIVATE_KEY. */
-export const KEY_SECRET_PREFIX = "LLM_KEY_";
+const KEY_SECRET_PREFIX = "LLM_KEY_";
 
 const HttpUrl = z
   .string()
@@ -141,7 +141,7 @@ function describe(error: z.ZodError): string {
 }
 
 /** Parses a route table; throws the problems named (for the var, a deployment error; for the admin, a 400). */
-export function parseRoutes(raw: unknown): { ok: true; routes: RoutesConfig } | { ok: false; message: string } {
+function parseRoutes(raw: unknown): { ok: true; routes: RoutesConfig } | { ok: false; message: string } {
   const parsed = RoutesConfig.safeParse(raw);
   return parsed.success ? { ok: true, routes: parsed.data } : { ok: false, message: describe(parsed.error) };
 }

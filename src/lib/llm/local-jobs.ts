@@ -24,13 +24,11 @@ export const LOCAL_LIMITS = {
   workerSeenMs: 60_000,
 } as const;
 
-/** Whether any unrevoked GPU worker has asked for work lately (whatever its job types). */
+/** Whether any GPU worker has asked for work lately (whatever its job types; a revoked one can no longer ask). */
 export async function workerPresent(env: Env): Promise<boolean> {
-  const workers = await jobBoard(env).workers();
+  const seen = Object.values(await jobBoard(env).workersSeen());
   const now = Date.now();
-  return workers.some(
-    (w) => !w.revokedAt && w.lastSeenAt !== null && now - Date.parse(w.lastSeenAt) < LOCAL_LIMITS.workerSeenMs,
-  );
+  return seen.some((w) => w.lastSeenAt !== null && now - Date.parse(w.lastSeenAt) < LOCAL_LIMITS.workerSeenMs);
 }
 
 export const LOCAL_NOT_PROVISIONED =

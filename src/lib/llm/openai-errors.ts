@@ -16,12 +16,12 @@ const OPENAI_TYPE: Partial<Record<ErrorCode, string>> = {
   timeout: "timeout_error",
 };
 
-export function openAiType(code: ErrorCode): string {
+function openAiType(code: ErrorCode): string {
   return OPENAI_TYPE[code] ?? (code === "internal" ? "server_error" : "api_error");
 }
 
 /** The body field an error is about, in OpenAI's dotted form (`messages.0.content`), from the first issue. */
-export function openAiParam(err: ApiError): string | null {
+function openAiParam(err: ApiError): string | null {
   const path = err.issues?.[0]?.path;
   if (path?.[0] !== "body" || path.length < 2) return null;
   return path.slice(1).join(".");

@@ -12,8 +12,7 @@ const ImagePart = z.object({
     detail: z.enum(["auto", "low", "high"]).optional(),
   }),
 });
-export const ContentPart = z.discriminatedUnion("type", [TextPart, ImagePart]);
-export type ContentPart = z.infer<typeof ContentPart>;
+const ContentPart = z.discriminatedUnion("type", [TextPart, ImagePart]);
 
 const ToolCall = z.object({
   id: z.string(),
@@ -39,7 +38,7 @@ export type ChatMessage = z.infer<typeof ChatMessage>;
 
 const JsonObject = z.record(z.string(), z.unknown());
 
-export const ResponseFormat = z.discriminatedUnion("type", [
+const ResponseFormat = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text") }),
   z.object({ type: z.literal("json_object") }),
   z.object({
@@ -69,7 +68,7 @@ const ToolChoice = z.union([
 ]);
 
 /** Tessera's own extension: `{"params": "auto", "task": "code_generation"}` lets the tuner pick the sampling. */
-export const TesseraOptions = z
+const TesseraOptions = z
   .object({
     params: z.enum(["auto", "fixed"]).default("fixed"),
     task: z.enum(TASKS).optional(),
@@ -118,7 +117,7 @@ export interface Usage {
   total_tokens: number;
 }
 
-export interface ChatChoice {
+interface ChatChoice {
   index: number;
   message: {
     role: "assistant";
@@ -140,7 +139,7 @@ export interface ChatCompletion {
   system_fingerprint?: string | null;
 }
 
-export interface ChunkDelta {
+interface ChunkDelta {
   role?: "assistant";
   content?: string | null;
   tool_calls?: { index: number; id?: string; type?: "function"; function?: { name?: string; arguments?: string } }[];
@@ -163,7 +162,7 @@ export interface EmbeddingResponse {
 }
 
 /** The sampling parameters the router and the tuner read and set. */
-export const SAMPLING_KEYS = ["temperature", "top_p", "max_tokens", "presence_penalty", "frequency_penalty"] as const;
+const SAMPLING_KEYS = ["temperature", "top_p", "max_tokens", "presence_penalty", "frequency_penalty"] as const;
 export type SamplingParams = Partial<Record<(typeof SAMPLING_KEYS)[number], number>>;
 
 export function usageOf(prompt: number, completion: number): Usage {

@@ -26,7 +26,10 @@ export async function applyParameterFeedback(
 ): Promise<{ status: "accepted"; message: string }> {
   if (body.error_occurred) await tuner(env).outcome(body.task_id, { kind: "error" });
   const result = await tuner(env).feedback(body.task_id, userId, body.quality_score);
-  if (result === "unknown") throw new ApiError("not_found", "No parameters of yours with that task_id");
-  if (result === "already_scored") throw new ApiError("conflict", "That task has already been scored");
+  // The old service's words for the same refusals: its clients know a task, not a completion.
+  if (!result.ok && result.error === "not_found") {
+    throw new ApiError("not_found", "No parameters of yours with that task_id");
+  }
+  if (!result.ok) throw new ApiError(result.error, "That task has already been scored");
   return { status: "accepted", message: "Feedback applied to the tuner" };
 }

@@ -20,7 +20,7 @@ export function llmLog(env: Env): Logger {
 const BACKOFF_MAX_MS = 2000;
 
 /** Targets in the order to try: as listed, or drawn by weight without replacement. */
-export function orderTargets(alias: AliasConfig, random = Math.random): TargetConfig[] {
+function orderTargets(alias: AliasConfig, random = Math.random): TargetConfig[] {
   if (alias.strategy === "ordered") return alias.targets;
   const pool = alias.targets.filter((t) => t.weight > 0);
   const order: TargetConfig[] = [];
@@ -38,7 +38,7 @@ export function orderTargets(alias: AliasConfig, random = Math.random): TargetCo
 }
 
 /** Full jitter: a random wait up to the exponential step, so retries from many requests do not line up. */
-export function backoffMs(attempt: number, random = Math.random): number {
+function backoffMs(attempt: number, random = Math.random): number {
   return Math.round(random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt));
 }
 

@@ -13,7 +13,7 @@ type BreakerState = ReturnType<CircuitBreaker["snapshot"]>["state"];
 export const LLM_ADMIN_ROOM = "admin:llm";
 const LATENCY_SAMPLES = 200;
 
-export interface TargetSnapshot {
+interface TargetSnapshot {
   target: string;
   provider: string;
   model: string;
@@ -54,7 +54,7 @@ class TargetStats {
 
 const stats = new Map<string, TargetStats>();
 
-export function targetId(provider: string, model: string): string {
+function targetId(provider: string, model: string): string {
   return `${provider}/${model}`;
 }
 
@@ -141,7 +141,7 @@ export function snapshots(routes: RoutesConfig): TargetSnapshot[] {
 /** Tells the admins' hub room; a publish failure is logged by the caller, never fails the completion. */
 export async function publishChange(env: Env, change: StateChange): Promise<void> {
   const room = roomStub(env, LLM_ADMIN_ROOM);
-  // The room is made on first use; create() is a no-op answer (null) when it exists.
-  await room.create(LLM_ADMIN_ROOM, "system");
-  await room.publish(LLM_ADMIN_ROOM, { data: { event: "llm.breaker", ...change } });
+  // The room is made on first use; create() refuses (conflict) when it exists, which is the usual case.
+  await room.create("system");
+  await room.publish({ data: { event: "llm.breaker", ...change } });
 }

@@ -18,7 +18,7 @@ export const TASKS = [
   "reasoning",
   "general",
 ] as const;
-export type Task = (typeof TASKS)[number];
+type Task = (typeof TASKS)[number];
 
 export interface Preset {
   name: string;
@@ -49,9 +49,9 @@ export const PRESETS: readonly Preset[] = [
 ];
 
 /** How much one success's latency counts against a full feedback score. */
-export const LATENCY_WEIGHT = 0.2;
+const LATENCY_WEIGHT = 0.2;
 /** The latency at which that weak observation is half good, half bad. */
-export const LATENCY_HALF_MS = 5000;
+const LATENCY_HALF_MS = 5000;
 
 export interface Arm {
   alpha: number;
@@ -116,7 +116,7 @@ function gamma(k: number, random: () => number): number {
   }
 }
 
-export function betaSample(alpha: number, beta: number, random: () => number = Math.random): number {
+function betaSample(alpha: number, beta: number, random: () => number = Math.random): number {
   const a = gamma(alpha, random);
   return a / (a + gamma(beta, random));
 }

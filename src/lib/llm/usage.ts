@@ -64,7 +64,7 @@ function startOfUtcDay(now = new Date()): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
 }
 
-export async function tokensToday(env: Env, userId: string): Promise<number> {
+async function tokensToday(env: Env, userId: string): Promise<number> {
   const [row] = await db(env)
     .select({ total: sum(sql`${llmUsage.promptTokens} + ${llmUsage.completionTokens}`) })
     .from(llmUsage)
@@ -87,7 +87,7 @@ export async function enforceBudget(env: Env, userId: string, budget: number): P
   );
 }
 
-export interface UsageSummary {
+interface UsageSummary {
   since: string;
   totals: { requests: number; promptTokens: number; completionTokens: number; costUsd: number };
   byModel: { alias: string; provider: string | null; model: string | null; requests: number; tokens: number }[];

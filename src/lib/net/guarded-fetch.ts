@@ -6,7 +6,7 @@
 // configured (NET_RESOLVER_URL) and refuses it when any address it resolves to is private, follows redirects by
 // hand checking each hop, and bounds the whole exchange in time. Every refusal and every network failure is the
 // same GuardedFetchError, so a caller's answer cannot map ports or hosts.
-export interface GuardedFetchLimits {
+interface GuardedFetchLimits {
   timeoutMs: number;
   maxRedirects: number;
   /** Loopback and private addresses allowed (local development only). */
@@ -53,7 +53,7 @@ function privateAddress(address: string): boolean {
 }
 
 /** The host as the network will see it: lower case, without the trailing dot(s) that name the DNS root. */
-export function normalizedHost(hostname: string): string {
+function normalizedHost(hostname: string): string {
   return hostname.toLowerCase().replace(/\.+$/, "");
 }
 

@@ -5,7 +5,7 @@ import { z } from "zod";
  * Every notification kind. Platform kinds are raised by Tessera's own code through notify(); a feature adds its
  * kind here (and to docs/notifications.md). `service.message` is what services and admins post by default.
  */
-export const NOTIFICATION_KINDS = [
+const NOTIFICATION_KINDS = [
   "job.completed",
   "job.dead",
   "file.indexed",
@@ -15,8 +15,7 @@ export const NOTIFICATION_KINDS = [
   "service.message",
 ] as const;
 
-export const NotificationKind = z.enum(NOTIFICATION_KINDS);
-export type NotificationKind = z.infer<typeof NotificationKind>;
+const NotificationKind = z.enum(NOTIFICATION_KINDS);
 
 /** Preferences may name one kind, or "*" for every kind without its own entry. */
 export const PreferenceKind = z.union([NotificationKind, z.literal("*")]);

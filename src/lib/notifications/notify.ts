@@ -11,12 +11,12 @@ import { channelsFor } from "./preferences";
 import { queueDeliveries } from "./webhooks";
 
 /** The hub event's `data.event` for a live notification on `user:<id>`. */
-export const LIVE_EVENT = "notification";
+const LIVE_EVENT = "notification";
 
 /** Who raised an event: "tessera" for the platform, a service credential's id (`svc_…`), or "admin". */
-export type NotificationSource = string;
+type NotificationSource = string;
 
-export interface NotifyResult {
+interface NotifyResult {
   /** The entry, or null when the user's preferences turn every channel off for this kind. */
   notification: NotificationView | null;
   /** False when this event id had already been seen for this user and source (nothing was sent again). */

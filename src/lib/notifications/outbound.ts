@@ -3,7 +3,7 @@
 // time limit (docs/security.md).
 import { GuardedFetchError, guardedFetch, type NetConfig, outgoingUrlProblem } from "../net/guarded-fetch";
 
-export interface OutboundOptions {
+interface OutboundOptions {
   /** Loopback and private addresses allowed (WEBHOOKS_ALLOW_PRIVATE; local development and tests only). */
   allowPrivate: boolean;
   timeoutMs: number;
@@ -18,7 +18,7 @@ export function webhookUrlProblem(raw: string, allowPrivate: boolean): string | 
 }
 
 /** The outcome of one attempt, with nothing of the receiver's body kept beyond a short excerpt. */
-export type OutboundResult = { ok: true; status: number } | { ok: false; status: number | null; error: string };
+type OutboundResult = { ok: true; status: number } | { ok: false; status: number | null; error: string };
 
 /** POSTs `body` to `url`; a redirect counts as a failure (a receiver must answer at the address it gave). */
 export async function postOutbound(

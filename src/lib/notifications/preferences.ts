@@ -5,16 +5,16 @@ import type { HttpDb } from "../db/client";
 import { notificationPreferences } from "../db/schema";
 import { PreferenceKind } from "./kinds";
 
-export const Channels = z.object({
+const Channels = z.object({
   inbox: z.boolean(),
   live: z.boolean(),
   webhook: z.boolean(),
   muted: z.boolean(),
 });
-export type Channels = z.infer<typeof Channels>;
+type Channels = z.infer<typeof Channels>;
 
 /** With no preference at all, every channel is on. */
-export const DEFAULT_CHANNELS: Channels = { inbox: true, live: true, webhook: true, muted: false };
+const DEFAULT_CHANNELS: Channels = { inbox: true, live: true, webhook: true, muted: false };
 
 export const Preference = Channels.extend({ kind: PreferenceKind });
 export type Preference = z.infer<typeof Preference>;

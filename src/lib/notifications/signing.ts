@@ -11,7 +11,7 @@ export function newWebhookSecret(): string {
 }
 
 /** The `webhook-signature` header value for one message. */
-export async function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): Promise<string> {
+async function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): Promise<string> {
   const keyBytes = fromBase64(secret.slice(WEBHOOK_SECRET_PREFIX.length));
   const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${id}.${timestampSeconds}.${body}`));

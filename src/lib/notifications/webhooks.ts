@@ -16,7 +16,7 @@ export type WebhookMessage = z.infer<typeof WebhookMessage>;
 /** At most this many endpoints per user, and per service credential (docs/notifications.md). */
 export const MAX_ENDPOINTS_PER_USER = 10;
 /** The longest wait between two attempts, in seconds. */
-export const MAX_BACKOFF_SECONDS = 3600;
+const MAX_BACKOFF_SECONDS = 3600;
 
 /**
  * Whose endpoints: a user's (the notifications they receive, as their preferences allow) or a service credential's
@@ -127,14 +127,14 @@ export async function queueDeliveries(
 }
 
 /** The Standard Webhooks payload: `{type, timestamp, data}` with the notification as its user sees it. */
-export function webhookPayload(row: typeof notifications.$inferSelect): string {
+function webhookPayload(row: typeof notifications.$inferSelect): string {
   return JSON.stringify({ type: row.kind, timestamp: row.createdAt.toISOString(), data: toView(row) });
 }
 
 type AttemptOutcome = "delivered" | "skipped" | { retry: true; error: string };
 
 /** One attempt at one delivery. A delivery that is not pending (done, dead, gone) is skipped. */
-export async function attemptDelivery(env: Env, database: HttpDb, deliveryId: string): Promise<AttemptOutcome> {
+async function attemptDelivery(env: Env, database: HttpDb, deliveryId: string): Promise<AttemptOutcome> {
   const [found] = await database
     .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints, notification: notifications })
     .from(webhookDeliveries)
@@ -164,7 +164,7 @@ export async function attemptDelivery(env: Env, database: HttpDb, deliveryId: st
   return result.ok ? "delivered" : { retry: true, error: result.error };
 }
 
-export async function markDead(database: HttpDb, deliveryId: string): Promise<void> {
+async function markDead(database: HttpDb, deliveryId: string): Promise<void> {
   await database
     .update(webhookDeliveries)
     .set({ status: "dead", updatedAt: new Date() })

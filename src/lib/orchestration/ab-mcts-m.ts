@@ -16,7 +16,7 @@ import { scoredChildren, type TreeNode } from "./tree";
 export const MIXED_PRIOR = { mu0: 0.5, v0: 0.04, aTau: 2, bTau: 0.04, aSigma: 2, bSigma: 0.09 };
 export const GIBBS_SWEEPS = 8;
 
-export interface MixedDraw {
+interface MixedDraw {
   mu: number;
   tau2: number;
   sigma2: number;

@@ -18,7 +18,7 @@ export function mean(stats: Stats): number | null {
 }
 
 /** Normal-inverse-gamma prior: mean m, pseudo-count kappa, degrees of freedom nu, scale tau² of the noise variance. */
-export interface GaussianPrior {
+interface GaussianPrior {
   m: number;
   kappa: number;
   nu: number;
@@ -26,14 +26,14 @@ export interface GaussianPrior {
 }
 
 /** Beta prior over a success probability (scores in [0, 1] count as fractional successes). */
-export interface BetaPrior {
+interface BetaPrior {
   a: number;
   b: number;
 }
 
 export type PosteriorKind = "gaussian" | "beta";
 
-export const DEFAULT_GAUSSIAN_PRIOR: GaussianPrior = { m: 0, kappa: 1, nu: 1, tau2: 0.1 };
+const DEFAULT_GAUSSIAN_PRIOR: GaussianPrior = { m: 0, kappa: 1, nu: 1, tau2: 0.1 };
 /** Jeffreys' prior. */
 export const DEFAULT_BETA_PRIOR: BetaPrior = { a: 0.5, b: 0.5 };
 

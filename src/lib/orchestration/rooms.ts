@@ -11,5 +11,5 @@ export function searchRoom(id: string): string {
 /** Creates the search's room with its owner in it (idempotent: an existing room is left as it is). */
 export async function openSearchRoom(env: Env, id: string, owner: string): Promise<void> {
   const room = searchRoom(id);
-  await roomStub(env, room).create(room, owner);
+  await roomStub(env, room).create(owner);
 }

@@ -7,7 +7,7 @@ import { readCapped } from "../net/read-capped";
 import type { Scorer } from "./spec";
 import { webhookSignatureHeaders } from "./webhook-signature";
 
-export const WEBHOOK_SCORER = { timeoutMs: 10_000, maxResponseBytes: 4096 } as const;
+const WEBHOOK_SCORER = { timeoutMs: 10_000, maxResponseBytes: 4096 } as const;
 
 /** A scorer refusal: what went wrong, for the caller (no secrets, no internal addresses). */
 export class ScorerError extends Error {

@@ -10,7 +10,7 @@ import { backUp, newNode, type TreeNode } from "./tree";
 export const ALGORITHMS = ["ab-mcts-a", "ab-mcts-m", "repeated-sampling", "sequential-refinement"] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
-export interface SearchConfig {
+interface SearchConfig {
   algorithm: Algorithm;
   /** The models (arms); more than one makes AB-MCTS the multi-model variant. */
   models: string[];
@@ -61,7 +61,7 @@ export class SearchError extends Error {
   }
 }
 
-export function newSearchState(config: SearchConfig): SearchState {
+function newSearchState(config: SearchConfig): SearchState {
   if (!ALGORITHMS.includes(config.algorithm)) throw new SearchError("invalid", `Unknown algorithm ${config.algorithm}`);
   if (config.models.length === 0) throw new SearchError("invalid", "A search needs at least one model");
   if (new Set(config.models).size !== config.models.length) throw new SearchError("invalid", "Models must differ");

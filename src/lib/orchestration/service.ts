@@ -1,25 +1,14 @@
-// Searches as the routes see them: the object that holds each one, and its refusals as API errors.
-import type { SearchResult, SearchRun } from "../../../durable-objects/search";
+// Searches as the routes see them: the object that holds each one (its refusals go through unwrap,
+// src/lib/platform/refusal.ts), and the models a search names, checked against the LLM router.
+import type { SearchRun } from "../../../durable-objects/search";
 import { loadRoutes, resolveAlias } from "../llm/config";
 import type { Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
+import type { RpcClient } from "../platform/rpc";
 import type { SearchRequest } from "./spec";
 
-/** The object's public methods as callers see them over RPC (plain serialisable data in and out). */
-export type SearchClient = {
-  [K in keyof SearchRun]: SearchRun[K] extends (...args: infer A) => infer R
-    ? (...args: A) => Promise<Awaited<R>>
-    : never;
-};
-
-export function searchObject(env: Env, id: string): SearchClient {
-  return env.SEARCHES.get(env.SEARCHES.idFromName(id)) as unknown as SearchClient;
-}
-
-export function unwrapSearch<T>(result: SearchResult<T>): T {
-  if (result.ok) return result.value;
-  const headers = result.error === "unavailable" ? { "Retry-After": "3600" } : undefined;
-  throw new ApiError(result.error, result.message, { headers });
+export function searchObject(env: Env, id: string): RpcClient<SearchRun> {
+  return env.SEARCHES.getByName(id) as unknown as RpcClient<SearchRun>;
 }
 
 /**

@@ -103,9 +103,9 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
 }
 
 /** Seconds a client should wait before retrying while the database is unreachable. */
-export const DATABASE_RETRY_AFTER_SECONDS = 5;
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
-export function databaseUnavailable(): ApiError {
+function databaseUnavailable(): ApiError {
   return new ApiError("unavailable", "The database is unavailable; retry shortly", {
     headers: { "Retry-After": String(DATABASE_RETRY_AFTER_SECONDS) },
   });

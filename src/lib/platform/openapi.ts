@@ -12,7 +12,8 @@ export interface ApiInfo {
 
 type JsonSchema = Record<string, unknown>;
 
-const ErrorBodySchema = z.object({
+/** The one error shape (src/lib/platform/errors.ts) as a schema: the document's `Error` and the tests' type. */
+export const ErrorBodySchema = z.object({
   error: z.object({
     code: z.string(),
     message: z.string(),

@@ -18,7 +18,7 @@ export function providerKey(env: Env, name: string | undefined): string | undefi
 }
 
 /** Maps a provider's error answer onto the router's kinds; the provider's words stay out of client messages. */
-export async function errorFromResponse(res: Response, name: string): Promise<ProviderError> {
+async function errorFromResponse(res: Response, name: string): Promise<ProviderError> {
   const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
   const text = await res.text().catch(() => "");
   const status = res.status;

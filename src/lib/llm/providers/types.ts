@@ -29,7 +29,7 @@ export interface LlmProvider {
  *   misconfigured target should not fail the call: the router still falls back, and reports the first error.
  * - unavailable: the provider cannot serve at all (no model provisioned); fall back.
  */
-export type ProviderErrorKind =
+type ProviderErrorKind =
   | "rate_limited"
   | "server"
   | "timeout"
