@@ -22,6 +22,7 @@ import { TINY_WHISPER_TEXT } from "../gpu-worker/support/tiny-whisper";
 import { call, poll, type Reply, send } from "../support/client";
 import { docx, pdf } from "../support/documents";
 import { writeE2eModelsFile } from "./gpu-models";
+import { Client } from "./hub-client";
 import { deleteAdmin, signUp, signUpAdmin, type User } from "./users";
 
 const base = inject("workerUrl");
@@ -190,6 +191,8 @@ describe("fusion through the real engines", () => {
         name: "berths.pdf",
       },
     ];
+    // The owner watches progress on their hub channel.
+    const watcher = await Client.open(base, `user:${user.id}`, user.token);
     const res = await fetch(`${base}/v1/fusion`, {
       method: "POST",
       headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json", prefer: "wait=60" },
@@ -228,6 +231,23 @@ describe("fusion through the real engines", () => {
     expect(result.synthesis).toMatchObject({ status: "done", model: "fusion" });
     expect(result.summary).toBe("Fused inputs: 0 image, 1 audio, 2 document.");
     expect(result.timings.jobsMs).toBeGreaterThan(0);
+    // Progress reached the owner's channel: each input as it finished, then the fusion's end.
+    const progress = (f: { data?: unknown }) =>
+      f.data as { event?: string; fusionId?: string; input?: number; status?: string };
+    await watcher.until((f) => progress(f).fusionId === result.id && progress(f).input === undefined, 10_000);
+    const mine = watcher.frames.map(progress).filter((d) => d.event === "fusion.progress" && d.fusionId === result.id);
+    expect(
+      mine
+        .filter((d) => d.input !== undefined)
+        .map((d) => [d.input, d.status])
+        .sort(),
+    ).toEqual([
+      [0, "ok"],
+      [1, "ok"],
+      [2, "ok"],
+    ]);
+    expect(mine.at(-1)).toMatchObject({ status: "completed" });
+    watcher.ws.close();
 
     // The same fusion in the old library's shape.
     const uuid = result.id.replace(/^fus_(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
