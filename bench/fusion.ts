@@ -1,32 +1,15 @@
-// `npm run bench:fusion`: multimodal fusion and document extraction on this machine's CPU.
-//
-// 1. Documents per second, per format, in this process: the edge's readers (DOCX, XLSX, PPTX, CSV, HTML, Markdown;
-//    the same code the Worker runs) and the GPU worker's PDF reader (pdf.js), each on a generated 10-page document.
-// 2. A three-modality fusion end to end on the production runtime (`npm run start`'s Miniflare on the built bundle)
-//    with a real GPU worker on CPU: an image with text (PaddleOCR), a spoken clip (whisper.cpp on the tiny generated
-//    model), a PDF with a table (pdf.js), and one synthesis through the LLM router to a local OpenAI-protocol server.
-//    Prints client latency p50/p95 and how it splits between the parallel jobs and synthesis (the result's timings).
-//
-// Knobs: BENCH_FUSION_RUNS (fusions, 12), BENCH_FUSION_CONCURRENCY (in flight, 2), BENCH_DOCS (documents per format, 40).
-import { mkdtemp, rm } from "node:fs/promises";
-import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort, waitForHttp } from "../dev/lib/processes";
-import { startGpuWorker } from "../dev/lib/suite";
+import { availableParallelism, cpus, loadavg } from "node:os";
 import { pdfBackend } from "../gpu-worker/backends/pdf";
 import type { ModelEntry } from "../gpu-worker/config";
 import { silentLog } from "../gpu-worker/log";
 import { extractAtEdge } from "../src/lib/documents/extract";
 import type { DocumentFormat } from "../src/lib/documents/model";
 import type { FusionResult } from "../src/lib/fusion/model";
-import { randomToken } from "../src/lib/identity/tokens";
-import { WORKER_SECRET_PREFIX } from "../src/lib/jobs/protocol";
-import { writeE2eModelsFile } from "../tests/e2e/gpu-models";
-import { renderText } from "../tests/gpu-worker/support/images";
-import { TINY_WHISPER_TEXT } from "../tests/gpu-worker/support/tiny-whisper";
-import { docx, pdf, pptx, xlsx } from "../tests/support/documents";
+import { docx, epub, pdf, pptx, xlsx } from "../tests/support/documents";
+import { threeModalityInputs } from "../tests/support/fusion-inputs";
 import { startOpenAiUpstream } from "../tests/support/openai-upstream";
-import { envInt, failBench, log, startBenchTessera, watchdog } from "./lib/common";
+import { envInt, failBench, log, registerBenchUser, watchdog } from "./lib/common";
+import { startBenchGpuSuite } from "./lib/gpu-suite";
 import { percentile } from "./lib/load";
 
 const NAME = "bench:fusion";
@@ -58,6 +41,13 @@ async function corpus(): Promise<{ format: DocumentFormat; bytes: Uint8Array }[]
     },
     { format: "xlsx", bytes: xlsx(pages.map((p) => ({ name: `Sheet${p}`, rows: table(p).concat(table(p)) }))) },
     { format: "pptx", bytes: pptx(pages.map((p) => ({ title: `Slide ${p}`, lines: lines(p).slice(0, 6) }))) },
+    {
+      format: "epub",
+      bytes: epub(
+        pages.map((p) => ({ heading: `Chapter ${p}`, paragraphs: lines(p) })),
+        "Harbour log",
+      ),
+    },
     {
       format: "csv",
       bytes: enc(pages.flatMap((p) => table(p).map((r) => r.map((c) => `"${c}"`).join(","))).join("\n")),
@@ -138,74 +128,21 @@ async function documentsPerSecond() {
 }
 
 async function fusionLatency() {
-  const dir = await mkdtemp(join(tmpdir(), "tessera-bench-fusion-"));
-  const secret = randomToken(WORKER_SECRET_PREFIX);
   const upstream = await startOpenAiUpstream();
   const routes = JSON.stringify({
-    providers: { up: { type: "openai-compatible", baseUrl: upstream.url } },
+    providers: { up: { type: "openai-compatible", baseUrl: upstream.url, allowPrivate: true } },
     aliases: { fusion: { targets: [{ provider: "up", model: "fusion-json" }] } },
   });
-  const { tessera, close } = await startBenchTessera("tessera-bench-fusion", {
-    GPU_WORKER_BOOTSTRAP_SECRET: secret,
-    LLM_ROUTES: routes,
-  });
-  const port = await freePort();
-  const worker = startGpuWorker({
-    secret,
-    edgeUrl: tessera.url.replace(/\/$/, ""),
-    port,
-    env: {
-      GPU_WORKER_MODELS: await writeE2eModelsFile(dir),
-      GPU_WORKER_TYPES: "speech,transcribe,vision.ocr,document.extract",
-      GPU_WORKER_MAX_JOBS: "4",
-      LOG_LEVEL: "warn",
-    },
-    write: (line) => {
-      if (line.includes('"level":"error"')) log(line);
-    },
-  });
+  const suite = await startBenchGpuSuite(
+    "tessera-bench-fusion",
+    { LLM_ROUTES: routes },
+    { GPU_WORKER_TYPES: "speech,transcribe,vision.ocr,document.extract", GPU_WORKER_MAX_JOBS: "4" },
+  );
+  const { tessera } = suite;
   try {
-    await waitForHttp(`http://127.0.0.1:${port}/health`, worker, 60_000);
-    const reg = await fetch(new URL("/v1/auth/register", tessera.url), {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "benchfusion", email: "benchfusion@example.com", password: "bench password 1" }),
-    });
-    const { accessToken } = (await reg.json()) as { accessToken: string };
+    const { accessToken } = await registerBenchUser(tessera, "benchfusion");
     const headers = { authorization: `Bearer ${accessToken}`, "content-type": "application/json" };
-    const spoken = await fetch(new URL("/v1/audio/speech", tessera.url), {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ model: "tts-1", input: TINY_WHISPER_TEXT, voice: "alloy", response_format: "wav" }),
-    });
-    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-    const body = JSON.stringify({
-      model: "fusion",
-      inputs: [
-        {
-          type: "image",
-          base64: b64(await renderText("Tessera harbour office")),
-          mediaType: "image/png",
-          analyses: ["ocr"],
-        },
-        { type: "audio", base64: b64(new Uint8Array(await spoken.arrayBuffer())), mediaType: "audio/wav" },
-        {
-          type: "document",
-          base64: b64(
-            await pdf([
-              {
-                heading: "Berths",
-                table: [
-                  ["Vessel", "Quay"],
-                  ["Tessera", "Northgate"],
-                ],
-              },
-            ]),
-          ),
-          mediaType: "application/pdf",
-        },
-      ],
-    });
+    const body = JSON.stringify({ model: "fusion", inputs: await threeModalityInputs(tessera.url, accessToken) });
     const fuseOnce = async () => {
       const started = performance.now();
       const res = await fetch(new URL("/v1/fusion", tessera.url), {
@@ -251,10 +188,8 @@ async function fusionLatency() {
       synthesisMs: { p50: pct("synthesisMs", 50), p95: pct("synthesisMs", 95) },
     };
   } finally {
-    await worker.stop();
-    await close();
+    await suite.close();
     await upstream.close();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -6,22 +6,18 @@
 // BENCH_GPU_MAX_JOBS (the worker's GPU_WORKER_MAX_JOBS, 4), BENCH_GPU_LOADS (load/unload repetitions, 3).
 // Transcription runs whisper.cpp on the tiny generated model (tests/gpu-worker/support/tiny-whisper.ts): it measures
 // the path and the decoder's fixed costs, not a real Whisper model's speed.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { availableParallelism, cpus, tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
+import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
-import { freePort, waitForHttp } from "../dev/lib/processes";
-import { startGpuWorker } from "../dev/lib/suite";
 import { backend } from "../gpu-worker/backends";
 import { HUMAN_DIR } from "../gpu-worker/backends/human";
 import type { ModelEntry } from "../gpu-worker/config";
 import { silentLog } from "../gpu-worker/log";
-import { randomToken } from "../src/lib/identity/tokens";
 import type { JobRecord } from "../src/lib/jobs/protocol";
-import { WORKER_SECRET_PREFIX } from "../src/lib/jobs/protocol";
-import { writeE2eModelsFile } from "../tests/e2e/gpu-models";
 import { renderText } from "../tests/gpu-worker/support/images";
 import { writeTinyWhisperModel } from "../tests/gpu-worker/support/tiny-whisper";
-import { envInt, failBench, log, registerBenchUser, startBenchTessera, watchdog } from "./lib/common";
+import { envInt, failBench, log, registerBenchUser, watchdog } from "./lib/common";
+import { startBenchGpuSuite } from "./lib/gpu-suite";
 import { percentile } from "./lib/load";
 
 const NAME = "bench:gpu-worker";
@@ -115,25 +111,9 @@ async function main(): Promise<void> {
   const disarm = watchdog(NAME, 600_000);
   log(`${NAME} on ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node ${process.version}`);
   log(`${JOBS} jobs per type, ${CONCURRENCY} in flight, worker GPU_WORKER_MAX_JOBS=${MAX_JOBS}, device cpu`);
-  const dir = await mkdtemp(join(tmpdir(), "tessera-bench-gpu-"));
-  const secret = randomToken(WORKER_SECRET_PREFIX);
-  const { tessera, close } = await startBenchTessera("tessera-bench-gpu", { GPU_WORKER_BOOTSTRAP_SECRET: secret });
-  const port = await freePort();
-  const worker = startGpuWorker({
-    secret,
-    edgeUrl: tessera.url.replace(/\/$/, ""),
-    port,
-    env: {
-      GPU_WORKER_MODELS: await writeE2eModelsFile(dir),
-      GPU_WORKER_MAX_JOBS: String(MAX_JOBS),
-      LOG_LEVEL: "warn",
-    },
-    write: (line) => {
-      if (line.includes('"level":"error"')) log(line);
-    },
-  });
+  const suite = await startBenchGpuSuite("tessera-bench-gpu", {}, { GPU_WORKER_MAX_JOBS: String(MAX_JOBS) });
+  const { tessera, dir } = suite;
   try {
-    await waitForHttp(`http://127.0.0.1:${port}/health`, worker, 60_000);
     const { accessToken } = await registerBenchUser(tessera, "benchgpu");
     const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
     const spoken = await fetch(new URL("/v1/audio/speech", tessera.url), {
@@ -167,11 +147,11 @@ async function main(): Promise<void> {
         `${r.type.padEnd(14)} ${r.jobsPerSecond.toFixed(2).padStart(7)} jobs/s   p50 ${r.p50.toFixed(0).padStart(5)} ms   p95 ${r.p95.toFixed(0).padStart(5)} ms`,
       );
     }
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metrics = await (await fetch(`${suite.workerUrl}/metrics`)).text();
     const rss = /tessera_gpu_worker_model_vram_mib\{model="([^"]+)",kind="measured"\} (\d+)/g;
     const measured = Object.fromEntries([...metrics.matchAll(rss)].map((m) => [m[1], Number(m[2])]));
     log(`measured RSS growth per model load (MiB): ${JSON.stringify(measured)}`);
-    await worker.stop();
+    await suite.stopWorker();
     log();
     log(`model load / unload (in this process, CPU; first load includes importing the engine; median of the rest):`);
     const loads = await loadTimes(dir);
@@ -192,9 +172,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    await worker.stop();
-    await close();
-    await rm(dir, { recursive: true, force: true });
+    await suite.close();
     disarm();
   }
 }

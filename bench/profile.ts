@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const inspectorPort = await freePort();
   const upstream = await startOpenAiUpstream();
   const llmRoutes = {
-    providers: { up: { type: "openai-compatible", baseUrl: upstream.url } },
+    providers: { up: { type: "openai-compatible", baseUrl: upstream.url, allowPrivate: true } },
     aliases: {
       chat: { targets: [{ provider: "up", model: "echo" }] },
       long: { targets: [{ provider: "up", model: "words-500" }] },

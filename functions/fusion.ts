@@ -206,6 +206,22 @@ export async function startFusion(c: Context<AppEnv>, body: FusionRequest): Prom
   return id;
 }
 
+/**
+ * Starts a fusion and waits for it as long as the request's `Prefer: wait=N` says (`defaultWaitMs` without one, at
+ * most WAIT_MAX_MS): the result, finished or as it stands.
+ */
+export async function fuseAndWait(
+  c: Context<AppEnv>,
+  body: FusionRequest,
+  defaultWaitMs: number,
+): Promise<FusionResult> {
+  const id = await startFusion(c, body);
+  const waitMs = preferredWaitMs(c.req.header("prefer"), defaultWaitMs, WAIT_MAX_MS);
+  const result = await waitForFusion(c.env, id, principal(c).sub, waitMs);
+  if (!result) throw new ApiError("internal", "The fusion was not recorded");
+  return result;
+}
+
 /** The owner's fusion once it has finished, or as it stands when `ms` have passed; null for no such fusion. */
 export async function waitForFusion(env: Env, id: string, owner: string, ms: number): Promise<FusionResult | null> {
   const deadline = Date.now() + ms;
@@ -242,13 +258,7 @@ export const fusionService = new ApiRouter("fusion")
         202: { description: "Still running: the result so far", schema: FusionResult },
       },
     },
-    async (c, { body }) => {
-      const id = await startFusion(c, body);
-      const waitMs = preferredWaitMs(c.req.header("prefer"), 0, WAIT_MAX_MS);
-      const result = await waitForFusion(c.env, id, principal(c).sub, waitMs);
-      if (!result) throw new ApiError("internal", "The fusion was not recorded");
-      return answer(c, result);
-    },
+    async (c, { body }) => answer(c, await fuseAndWait(c, body, 0)),
   )
   .route(
     {

@@ -16,9 +16,8 @@ import type { FusionResult } from "../../src/lib/fusion/model";
 import { principal } from "../../src/lib/identity/auth";
 import type { AppEnv } from "../../src/lib/platform/env";
 import { ApiError } from "../../src/lib/platform/errors";
-import { preferredWaitMs } from "../../src/lib/platform/prefer";
 import { ApiRouter } from "../../src/lib/platform/router";
-import { startFusion, WAIT_MAX_MS, waitForFusion } from "../fusion";
+import { fuseAndWait, WAIT_MAX_MS, waitForFusion } from "../fusion";
 
 const Running = z.object({ id: z.string(), status: z.literal("running") });
 
@@ -49,13 +48,7 @@ export const legacyFusionService = new ApiRouter("legacy-fusion")
         202: { description: "Still running: poll the Location", schema: Running },
       },
     },
-    async (c, { body }) => {
-      const id = await startFusion(c, toFusionRequest(body));
-      const waitMs = preferredWaitMs(c.req.header("prefer"), WAIT_MAX_MS, WAIT_MAX_MS);
-      const result = await waitForFusion(c.env, id, principal(c).sub, waitMs);
-      if (!result) throw new ApiError("internal", "The fusion was not recorded");
-      return answer(c, result);
-    },
+    async (c, { body }) => answer(c, await fuseAndWait(c, toFusionRequest(body), WAIT_MAX_MS)),
   )
   .route(
     {

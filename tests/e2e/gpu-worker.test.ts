@@ -21,6 +21,7 @@ import { renderText } from "../gpu-worker/support/images";
 import { TINY_WHISPER_TEXT } from "../gpu-worker/support/tiny-whisper";
 import { call, poll, type Reply, send } from "../support/client";
 import { docx, pdf } from "../support/documents";
+import { threeModalityInputs } from "../support/fusion-inputs";
 import { writeE2eModelsFile } from "./gpu-models";
 import { Client } from "./hub-client";
 import { deleteAdmin, signUp, signUpAdmin, type User } from "./users";
@@ -149,58 +150,11 @@ describe("documents through the GPU worker (pdf.js, OCR for scans)", () => {
 });
 
 describe("fusion through the real engines", () => {
-  it("an image, a spoken clip and a PDF table that share a word: connected across all three, synthesized once", async () => {
-    // Each input read by its own engine: PaddleOCR on a rendered sign, whisper.cpp on speech espeak-ng made (the
-    // tiny test model decodes it to TINY_WHISPER_TEXT), pdf.js on a generated table.
-    const speech = await post("/v1/audio/speech", {
-      model: "tts-1",
-      input: TINY_WHISPER_TEXT,
-      voice: "alloy",
-      response_format: "wav",
-    });
-    expect(speech.status).toBe(200);
-    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-    const inputs = [
-      {
-        type: "image",
-        base64: b64(await renderText("Tessera harbour office")),
-        mediaType: "image/png",
-        name: "sign.png",
-        analyses: ["ocr"],
-      },
-      {
-        type: "audio",
-        base64: b64(new Uint8Array(await speech.arrayBuffer())),
-        mediaType: "audio/wav",
-        name: "clip.wav",
-      },
-      {
-        type: "document",
-        base64: b64(
-          await pdf([
-            {
-              heading: "Berths",
-              table: [
-                ["Vessel", "Quay"],
-                ["Tessera", "Northgate"],
-              ],
-            },
-          ]),
-        ),
-        mediaType: "application/pdf",
-        name: "berths.pdf",
-      },
-    ];
-    // The owner watches progress on their hub channel.
-    const watcher = await Client.open(base, `user:${user.id}`, user.token);
-    const res = await fetch(`${base}/v1/fusion`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json", prefer: "wait=60" },
-      body: JSON.stringify({ inputs, model: "fusion" }),
-    });
+  /** POSTs a fusion waiting up to 60 s and, while it still runs (a loaded machine), polls it with backoff. */
+  async function fused(body: unknown): Promise<FusionResult> {
+    const res = await send(base, "POST", "/v1/fusion", { body, token: user.token, headers: { prefer: "wait=60" } });
     expect([200, 202]).toContain(res.status);
     let result = (await res.json()) as FusionResult;
-    // A loaded machine may need longer than the wait: poll the fusion, as a client would, with backoff.
     for (let delay = 250, deadline = Date.now() + 120_000; result.status === "running" && Date.now() < deadline; ) {
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2_000);
@@ -209,6 +163,15 @@ describe("fusion through the real engines", () => {
       });
       result = (await again.json()) as FusionResult;
     }
+    return result;
+  }
+
+  it("an image, a spoken clip and a PDF table that share a word: connected across all three, synthesized once", async () => {
+    // Each input read by its own engine: PaddleOCR, whisper.cpp, pdf.js (tests/support/fusion-inputs.ts).
+    const inputs = await threeModalityInputs(base, user.token);
+    // The owner watches progress on their hub channel.
+    const watcher = await Client.open(base, `user:${user.id}`, user.token);
+    const result = await fused({ inputs, model: "fusion" });
     expect(result.status).toBe("completed");
     expect(result.modalities.map((m) => [m.type, m.status])).toEqual([
       ["image", "ok"],
@@ -269,30 +232,17 @@ describe("fusion through the real engines", () => {
 
   it("one modality failing (a corrupt PDF) leaves a partial result that says why and keeps the others' findings", async () => {
     const corrupt = new TextEncoder().encode("%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage without xref");
-    const res = await fetch(`${base}/v1/fusion`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json", prefer: "wait=60" },
-      body: JSON.stringify({
-        inputs: [
-          { type: "text", text: "The Northgate ledger is attached.", name: "note" },
-          {
-            type: "document",
-            base64: Buffer.from(corrupt).toString("base64"),
-            mediaType: "application/pdf",
-            name: "ledger.pdf",
-          },
-        ],
-      }),
+    const result = await fused({
+      inputs: [
+        { type: "text", text: "The Northgate ledger is attached.", name: "note" },
+        {
+          type: "document",
+          base64: Buffer.from(corrupt).toString("base64"),
+          mediaType: "application/pdf",
+          name: "ledger.pdf",
+        },
+      ],
     });
-    let result = (await res.json()) as FusionResult;
-    for (let delay = 250, deadline = Date.now() + 120_000; result.status === "running" && Date.now() < deadline; ) {
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 2_000);
-      const again = await fetch(`${base}/v1/fusion/${result.id}`, {
-        headers: { authorization: `Bearer ${user.token}` },
-      });
-      result = (await again.json()) as FusionResult;
-    }
     expect(result.status).toBe("partial");
     const [note, ledger] = result.modalities;
     expect(note).toMatchObject({ status: "ok", source: "note" });
