@@ -1,18 +1,7 @@
-// `npm run bench:hub`: 200 WebSocket clients in one room of the hub on the production runtime (dev/start.ts):
-// how long they take to connect (each until its own presence arrives; the first round also creates each user's
-// connection counter object, later rounds reuse them, so both are reported), then chat fanned out to all of them:
-// deliveries per second and delivery latency (send → receipt at each client), with one client alone in a room
-// as the baseline in the same run. Tokens are signed here with the run's own key, so no database is needed.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import WebSocket from "ws";
 import type { HubFrame } from "../src/lib/hub/frames";
-import { signAccessToken } from "../src/lib/identity/jwt";
-import { generateKeyPairSecrets, type KeyPairSecrets } from "../src/lib/identity/keys";
-import type { Env } from "../src/lib/platform/env";
-import { beginBench, envInt, expectStatus, failBench, log, settings } from "./lib/common";
-import { cpuMs, median, startTessera, type Target } from "./lib/harness";
+import { beginBench, envInt, failBench, log, registerBenchUser, settings, startBenchTessera } from "./lib/common";
+import { cpuMs, median, type Target } from "./lib/harness";
 import { percentile } from "./lib/load";
 
 const NAME = "bench:hub";
@@ -25,14 +14,17 @@ interface Member {
   id: string;
 }
 
-async function tokens(secrets: KeyPairSecrets, n: number): Promise<{ id: string; token: string }[]> {
-  // Signing reads only the key and the issuer/audience/TTL vars; no binding is touched.
-  const env = { ...secrets } as unknown as Env;
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const id = crypto.randomUUID();
-    const { token } = await signAccessToken(env, { sub: id, username: `bench${i}`, roles: ["user"], sid: id });
-    out.push({ id, token });
+/** `n` registered users, a few registrations at a time (each runs the password KDF). */
+async function registeredUsers(target: Target, n: number): Promise<{ id: string; token: string }[]> {
+  const out: { id: string; token: string }[] = [];
+  for (let i = 0; i < n; i += 8) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(8, n - i) }, async () => {
+        const { accessToken, user } = await registerBenchUser(target);
+        return { id: user.id, token: accessToken };
+      }),
+    );
+    out.push(...batch);
   }
   return out;
 }
@@ -115,25 +107,11 @@ async function fanOut(target: Target, members: Member[], senders: number): Promi
 async function main(): Promise<void> {
   const end = beginBench(NAME, 300_000);
   log(`hub: ${CLIENTS} clients in one room, ${SENDERS} of them chatting (one message in flight each)`);
-  const tmp = await mkdtemp(join(tmpdir(), "tessera-bench-hub-"));
-  let target: Target | undefined;
+  // The bench measures fan-out, not the per-socket flood limit.
+  const suite = await startBenchTessera("tessera-bench-hub", { HUB_MESSAGES_PER_SECOND: "10000" });
+  const target = suite.tessera;
   try {
-    const secrets = await generateKeyPairSecrets("ES256");
-    target = await startTessera("tessera", {
-      outDir: join(tmp, "dist"),
-      persistDir: join(tmp, "state"),
-      vars: {
-        ...secrets,
-        // The bench measures fan-out, not the per-socket flood limit.
-        HUB_MESSAGES_PER_SECOND: "10000",
-        RATE_LIMIT_IP_PER_MINUTE: "1000000",
-        RATE_LIMIT_USER_PER_MINUTE: "1000000",
-        LOG_LEVEL: "warn",
-      },
-    });
-    // Ready when the hub answers (without a database /health reports down, and the hub does not need one).
-    await expectStatus(target, "/v1/hub/rooms/public:ready", 401);
-    const users = await tokens(secrets, CLIENTS);
+    const users = await registeredUsers(target, CLIENTS);
     const rounds: { connectMs: number; crowd: FanOut; alone: FanOut }[] = [];
     for (let round = 1; round <= settings.rounds; round++) {
       const aloneMembers = await connectAll(target, `public:alone${round}`, users.slice(0, 1));
@@ -171,8 +149,7 @@ async function main(): Promise<void> {
     log(`medians of ${settings.rounds} rounds:`);
     log(JSON.stringify({ bench: NAME, ...summary }));
   } finally {
-    await target?.close();
-    await rm(tmp, { recursive: true, force: true });
+    await suite.close();
     end();
   }
 }
