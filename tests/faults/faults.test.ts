@@ -100,15 +100,7 @@ function steadyWriter() {
         if (res.status === 201) {
           outcome.acknowledged.push((JSON.parse(text) as { id: string }).id);
           lastOk = Date.now();
-        } else {
-          let code: string | undefined;
-          try {
-            code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
-          } catch {
-            code = `not JSON: ${text.slice(0, 80)}`;
-          }
-          outcome.refusals.push({ status: res.status, code, retryAfter: res.headers.get("retry-after") });
-        }
+        } else recordRefusal(outcome, res, text);
       } catch {
         outcome.noAnswer++;
       }
@@ -143,6 +135,17 @@ async function restarted(s: Supervised, before: number): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${s.name} was never restarted:\n${lines.slice(-30).join("\n")}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** An answer that is not an acknowledgement: its status, its error code (or why it is not JSON) and Retry-After. */
+function recordRefusal(outcome: Outcome, res: Response, text: string): void {
+  let code: string | undefined;
+  try {
+    code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+  } catch {
+    code = `not JSON: ${text.slice(0, 80)}`;
+  }
+  outcome.refusals.push({ status: res.status, code, retryAfter: res.headers.get("retry-after") });
 }
 
 function expectOnlyUnavailable(outcome: Outcome): void {
@@ -275,15 +278,7 @@ function steadyJobs() {
         });
         const text = await res.text();
         if (res.status === 202) outcome.acknowledged.push((JSON.parse(text) as { id: string }).id);
-        else {
-          let code: string | undefined;
-          try {
-            code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
-          } catch {
-            code = `not JSON: ${text.slice(0, 80)}`;
-          }
-          outcome.refusals.push({ status: res.status, code, retryAfter: res.headers.get("retry-after") });
-        }
+        else recordRefusal(outcome, res, text);
       } catch {
         outcome.noAnswer++;
       }
