@@ -9,6 +9,7 @@ import {
   LEGACY_FUSION_LIMITS,
   LegacyFusionRequest,
   LegacyFusionResult,
+  legacyFusionId,
   toFusionRequest,
   toLegacyResult,
 } from "../../src/lib/fusion/legacy";
@@ -22,10 +23,10 @@ import { fuseAndWait, WAIT_MAX_MS, waitForFusion } from "../fusion";
 const Running = z.object({ id: z.string(), status: z.literal("running") });
 
 function answer(c: Context<AppEnv>, result: FusionResult): Response {
-  const legacy = toLegacyResult(result);
-  if (result.status !== "running") return c.json(legacy, 200);
-  c.header("Location", `/api/v1/fusion/${legacy.id}`);
-  return c.json({ id: legacy.id, status: "running" as const }, 202);
+  if (result.status !== "running") return c.json(toLegacyResult(result), 200);
+  const id = legacyFusionId(result.id);
+  c.header("Location", `/api/v1/fusion/${id}`);
+  return c.json({ id, status: "running" as const }, 202);
 }
 
 export const legacyFusionService = new ApiRouter("legacy-fusion")

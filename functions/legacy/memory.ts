@@ -91,6 +91,12 @@ const LegacyServiceHealth = z.object({
   timestamp: z.number().describe("Unix seconds"),
 });
 
+/** Both old list routes: the caller's newest memories, `limit` of them. */
+const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MEMORY_LIMITS.searchMaxLimit).default(LEGACY_LIST_DEFAULT_LIMIT),
+});
+const LIST_DESCRIPTION = `\`limit\` 1 to ${MEMORY_LIMITS.searchMaxLimit}, default ${LEGACY_LIST_DEFAULT_LIMIT}; \`total\` counts all your live memories.`;
+
 export const legacyMemoryService = new ApiRouter("legacy memory")
   .route(
     {
@@ -98,10 +104,8 @@ export const legacyMemoryService = new ApiRouter("legacy memory")
       path: "/",
       auth: "user",
       summary: "Legacy (old gateway): your newest memories → {memories, total}",
-      description: `\`limit\` 1 to ${MEMORY_LIMITS.searchMaxLimit}, default ${LEGACY_LIST_DEFAULT_LIMIT}; \`total\` counts all your live memories.`,
-      query: z.object({
-        limit: z.coerce.number().int().min(1).max(MEMORY_LIMITS.searchMaxLimit).default(LEGACY_LIST_DEFAULT_LIMIT),
-      }),
+      description: LIST_DESCRIPTION,
+      query: ListQuery,
       responses: {
         200: {
           description: "Newest first",
@@ -176,10 +180,8 @@ export const legacyMemoriesService = new ApiRouter("legacy memories")
       path: "/",
       auth: "user",
       summary: "Legacy (memory-service's README): your newest memories → {memories, count, total}",
-      description: `\`limit\` 1 to ${MEMORY_LIMITS.searchMaxLimit}, default ${LEGACY_LIST_DEFAULT_LIMIT}; \`total\` counts all your live memories.`,
-      query: z.object({
-        limit: z.coerce.number().int().min(1).max(MEMORY_LIMITS.searchMaxLimit).default(LEGACY_LIST_DEFAULT_LIMIT),
-      }),
+      description: LIST_DESCRIPTION,
+      query: ListQuery,
       responses: {
         200: {
           description: "Newest first",
