@@ -93,6 +93,9 @@ const WEDGED_MS = 1_000;
  * later completion ("Another completion is in progress"). A short wait covers the ordinary moment between a
  * completion's end and the mark's clearing; past WEDGED_MS the context is released and loaded afresh.
  */
+/** Wedged contexts, held for the life of the process so nothing ever releases or finalizes them (see below). */
+const WEDGED: Llama[] = [];
+
 export class LlamaSession {
   reloads = 0;
   private constructor(
@@ -122,10 +125,12 @@ export class LlamaSession {
           continue;
         }
         this.log.warn("llama.cpp context wedged by llama.node (a completion never cleared its busy mark): reloading");
-        const old = this.current;
+        // The wedged context is kept, never released: releasing it touches memory llama.node has already freed and
+        // can take the whole worker down (docs/gpu-worker.md, "Limits and what is not built"). The cost is its memory
+        // for the life of the process.
+        WEDGED.push(this.current);
         this.current = await this.open();
         this.reloads++;
-        await old.release().catch(() => undefined);
         return step(this.current);
       }
     }
