@@ -2,7 +2,7 @@
 
 import { Random } from "../../src/lib/orchestration/random";
 import { type Algorithm, Search } from "../../src/lib/orchestration/search";
-import { generate, makeTask, refine, SIM_MODELS, type SimTask, TESTS_PER_TASK } from "./mcts-tasks";
+import { generate, refine, SIM_MODELS, type SimAnswer, type SimTask, type TaskSet, TESTS_PER_TASK } from "./mcts-tasks";
 
 export interface Variant {
   label: string;
@@ -22,15 +22,16 @@ export function solve(task: SimTask, variant: Variant, budget: number, seed: num
     prune: variant.prune,
   });
   const world = Random.seeded(seed ^ 0x5eed);
-  const passed = new Map<number, number>();
+  const answers = new Map<number, SimAnswer>();
   for (let ask = search.ask(); ask; ask = search.ask()) {
-    const p =
+    const answer =
       ask.parent === 0
         ? generate(task, ask.model, world)
-        : refine(task, ask.model, passed.get(ask.parent) as number, world);
-    passed.set(ask.ticket, p);
-    search.tell(ask.ticket, String(p), p / TESTS_PER_TASK);
-    if (p === TESTS_PER_TASK) return true;
+        : refine(task, ask.model, answers.get(ask.parent) as SimAnswer, world);
+    answers.set(ask.ticket, answer);
+    // The search sees the score only, never the approach's ceiling.
+    search.tell(ask.ticket, String(answer.passed), answer.passed / TESTS_PER_TASK);
+    if (answer.passed === TESTS_PER_TASK) return true;
   }
   return false;
 }
@@ -57,11 +58,17 @@ export interface QualityRow {
   perSeed: number[];
 }
 
-/** Every variant at every budget on `tasks` generated tasks per seed (a fresh task set for each seed), pooled. */
-export function runQuality(variants: Variant[], budgets: number[], tasks: number, seeds: number[]): QualityRow[] {
+/** Every variant at every budget on `tasks` tasks of `taskSet` generated per seed (a fresh task set for each seed), pooled. */
+export function runQuality(
+  taskSet: TaskSet,
+  variants: Variant[],
+  budgets: number[],
+  tasks: number,
+  seeds: number[],
+): QualityRow[] {
   const sets = seeds.map((seed) => {
     const taskRng = Random.seeded(seed);
-    return { seed, tasks: Array.from({ length: tasks }, () => makeTask(taskRng)) };
+    return { seed, tasks: Array.from({ length: tasks }, () => taskSet.makeTask(taskRng)) };
   });
   const rows: QualityRow[] = [];
   for (const budget of budgets) {
