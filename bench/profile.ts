@@ -2,7 +2,8 @@
 // with its inspector on, LOG_LEVEL=info (production's setting), limits raised so the bench measures the work;
 // for each path, closed-loop load (bench/lib/load.ts) while V8's sampling profiler runs, then the functions
 // with the most self time. The inspector costs some CPU itself: read shares, not absolute figures.
-// Knobs: BENCH_PROFILE_PATHS (comma-separated; default "/,/health,/api/auth/verify,/v1/memory/bench/hot"; "POST
+// Knobs: BENCH_PROFILE_PATHS (comma-separated; default "/,/health,/api/auth/verify,/v1/memory/bench/hot";
+// "/api/assistant/echo" is the gateway proxy to a trivial upstream, bench/lib/upstream.ts; "POST
 // /v1/chat/completions" and "STREAM /v1/chat/completions" profile the LLM router in front of a local OpenAI-protocol
 // upstream, tests/support/openai-upstream.ts), BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_CONNECTIONS,
 // BENCH_PROFILE_TOP (25).
@@ -26,6 +27,7 @@ import {
 import { startCpuProfile, summarizeProfile } from "./lib/cpu-profile";
 import { startTessera } from "./lib/harness";
 import { runLoad } from "./lib/load";
+import { startUpstream } from "./lib/upstream";
 
 const NAME = "bench:profile";
 const TOP = envInt("BENCH_PROFILE_TOP", 25, 1, 200);
@@ -51,6 +53,8 @@ async function main(): Promise<void> {
   const bridge = await startBridge({ port: 0, dataDir: join(tmp, "pglite") });
   const inspectorPort = await freePort();
   const upstream = await startOpenAiUpstream();
+  // The gateway proxy's trivial upstream, as bench:http's (GET /api/assistant/echo).
+  const plain = await startUpstream();
   const llmRoutes = {
     providers: { up: { type: "openai-compatible", baseUrl: upstream.url, allowPrivate: true } },
     aliases: {
@@ -68,6 +72,9 @@ async function main(): Promise<void> {
       ...UNLIMITED_VARS,
       LOG_LEVEL: "info",
       LLM_ROUTES: JSON.stringify(llmRoutes),
+      GATEWAY_ROUTES: JSON.stringify({
+        "/api/assistant": { upstream: plain.url.replace(/\/$/, ""), auth: "public" },
+      }),
     },
   });
   try {
@@ -110,6 +117,7 @@ async function main(): Promise<void> {
   } finally {
     await tessera.close();
     await upstream.close();
+    await plain.close();
     await bridge.close();
     await rm(tmp, { recursive: true, force: true });
     end();

@@ -1,6 +1,6 @@
 // The gateway's first floor: who is serving, and whether everything it needs answers.
 import { z } from "zod";
-import { healthReport } from "../src/lib/platform/health";
+import { type HealthReport, healthReport } from "../src/lib/platform/health";
 import { ApiRouter } from "../src/lib/platform/router";
 
 const CheckSchema = z.object({
@@ -50,10 +50,12 @@ export function systemService(info: { service: string; version: string }): ApiRo
           503: { description: "A required dependency failed", schema: HealthSchema },
         },
       },
-      async (c) => {
-        const report = await healthReport(c.env, c.get("config"));
-        c.header("Cache-Control", "no-store");
-        return c.json(report, report.status === "down" ? 503 : 200);
+      (c) => {
+        const answer = (report: HealthReport) =>
+          c.json(report, report.status === "down" ? 503 : 200, { "Cache-Control": "no-store" });
+        const report = healthReport(c.env, c.get("config"));
+        // A fresh cached report answers synchronously (no deadline timer); a refresh is awaited.
+        return report instanceof Promise ? report.then(answer) : answer(report);
       },
     );
 }

@@ -80,6 +80,15 @@ describe("the proxy", () => {
     for (const name of ["keep-alive", "proxy-authorization", "te"]) expect(echo.headers[name], name).toBeUndefined();
   });
 
+  it("answers with the upstream's headers, each Set-Cookie kept, its X-Powered-By banner never", async () => {
+    const res = await fetch(`${base}/api/chat/powered`, { headers: { authorization: `Bearer ${user.token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-upstream")).toBe("kept");
+    expect(res.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+    expect(res.headers.get("x-powered-by")).toBeNull();
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
   it("maps the bare prefix to / as the old gateway did", async () => {
     const echo = (await (
       await fetch(`${base}/api/chat`, { headers: { authorization: `Bearer ${user.token}` } })

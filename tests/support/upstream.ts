@@ -63,6 +63,13 @@ export async function startTestUpstream(): Promise<TestUpstream> {
       res.writeHead(200, { "content-type": url.searchParams.get("type") ?? "application/octet-stream" });
       return res.end(Buffer.from(Array.from({ length: size }, (_, i) => i % 256)));
     }
+    if (path === "/powered") {
+      // What an old Express service answers: a framework banner, two cookies, and a header of its own.
+      res.setHeader("x-powered-by", "Express");
+      res.setHeader("set-cookie", ["a=1; Path=/", "b=2; Path=/"]);
+      res.setHeader("x-upstream", "kept");
+      return json(res, 200, { powered: true });
+    }
     if (path === "/redirect") {
       res.writeHead(302, { location: url.searchParams.get("to") ?? "/" });
       return res.end();

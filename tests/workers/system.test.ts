@@ -85,6 +85,21 @@ describe("headers", () => {
     expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(res.headers.get("strict-transport-security")).toContain("max-age=");
     expect(res.headers.get("server-timing")).toMatch(/^total;dur=[\d.]+$/);
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("cross-origin-resource-policy")).toBe("same-site");
+    // Headers that act only on a rendered document are not on a JSON answer (docs/security.md).
+    expect(res.headers.get("x-xss-protection")).toBeNull();
+    expect(res.headers.get("origin-agent-cluster")).toBeNull();
+  });
+
+  it("gives an HTML page the document headers too, and keeps its own Content-Security-Policy", async () => {
+    const res = await call("/docs");
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
+    expect(res.headers.get("origin-agent-cluster")).toBe("?1");
+    expect(res.headers.get("x-xss-protection")).toBe("0");
+    expect(res.headers.get("content-security-policy")).toContain("style-src 'unsafe-inline'");
   });
 
   it("allows a configured origin", async () => {

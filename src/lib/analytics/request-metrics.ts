@@ -1,8 +1,8 @@
 // Tessera's own request metrics (docs/analytics.md): each request adds one small record to a per-isolate buffer;
 // the buffer is written through the analytics writer after a response (waitUntil), at most once per
 // METRICS_FLUSH_MS or when it holds MAX_BUFFERED records. The request itself never waits for the write.
-import type { MiddlewareHandler } from "hono";
-import { type AppEnv, type Env, getConfig } from "../platform/env";
+import type { Context } from "hono";
+import type { AppEnv, Env } from "../platform/env";
 import { createLogger } from "../platform/log";
 import { analyticsWriter, type RequestMetric } from "./writer";
 
@@ -37,29 +37,23 @@ function write(env: Env, metrics: RequestMetric[]): Promise<void> {
     });
 }
 
-/** The middleware: first in the chain, so its duration covers everything after it. */
-export function requestMetrics(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const config = getConfig(c.env);
-    if (!config.requestMetrics) return next();
-    const started = performance.now();
-    await next();
-    buffer.push({
-      at: Date.now(),
-      method: c.req.method,
-      route: c.req.routePath,
-      status: c.res.status,
-      durationMs: performance.now() - started,
-      userId: c.get("principal")?.sub ?? c.get("service")?.id ?? null,
-    });
-    if (buffer.length < MAX_BUFFERED && Date.now() - lastFlush < config.metricsFlushMs) return;
-    let waitUntil: ((promise: Promise<unknown>) => void) | undefined;
-    try {
-      const ctx = c.executionCtx;
-      waitUntil = (promise) => ctx.waitUntil(promise);
-    } catch {
-      return; // no execution context (a unit call): leave the records for the next request
-    }
-    waitUntil(write(c.env, takeBuffer()));
-  };
+/** Adds this request's record (the envelope calls it last, src/lib/platform/middleware.ts) and flushes when due. */
+export function recordRequestMetric(c: Context<AppEnv>, started: number): void {
+  buffer.push({
+    at: Date.now(),
+    method: c.req.method,
+    route: c.req.routePath,
+    status: c.res.status,
+    durationMs: performance.now() - started,
+    userId: c.get("principal")?.sub ?? c.get("service")?.id ?? null,
+  });
+  if (buffer.length < MAX_BUFFERED && Date.now() - lastFlush < c.get("config").metricsFlushMs) return;
+  let waitUntil: ((promise: Promise<unknown>) => void) | undefined;
+  try {
+    const ctx = c.executionCtx;
+    waitUntil = (promise) => ctx.waitUntil(promise);
+  } catch {
+    return; // no execution context (a unit call): leave the records for the next request
+  }
+  waitUntil(write(c.env, takeBuffer()));
 }

@@ -40,8 +40,8 @@ export function upstreamHeaders(
   principal: Principal | undefined,
   isUpgrade: boolean,
   upstream: Pick<Upstream, "forwardAuthorization">,
+  incoming: URL = new URL(c.req.url),
 ): Headers {
-  const incoming = new URL(c.req.url);
   const headers = new Headers(c.req.raw.headers);
   stripHopByHop(headers, isUpgrade);
   if (isUpgrade) headers.set("connection", "Upgrade");
@@ -88,6 +88,8 @@ function responseFrom(upstream: Response): Response {
   if (upstream.webSocket) return upstream; // a 101 carries its socket; headers must stay as they are
   const headers = new Headers(upstream.headers);
   stripHopByHop(headers, false);
+  // X-Powered-By never leaves (docs/security.md); an upstream is the only place it could come from.
+  headers.delete("x-powered-by");
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
 }
 
@@ -127,11 +129,11 @@ export async function proxyRequest(c: Context<AppEnv>, opts: ProxyOptions): Prom
   }
   const body =
     c.req.raw.body && method !== "GET" && method !== "HEAD" ? limitedBody(c.req.raw.body, opts.maxBodyBytes) : null;
-  const search = new URL(c.req.url).search;
-  const url = `${upstream.url}${opts.rest}${search}`;
+  const incoming = new URL(c.req.url);
+  const url = `${upstream.url}${opts.rest}${incoming.search}`;
   const init: RequestInit = {
     method,
-    headers: upstreamHeaders(c, opts.principal, isUpgrade, upstream),
+    headers: upstreamHeaders(c, opts.principal, isUpgrade, upstream, incoming),
     body,
     redirect: "manual",
   };

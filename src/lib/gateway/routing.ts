@@ -1,6 +1,7 @@
-// The gateway's front door for the route table: a prefix served elsewhere is proxied before any local
-// route sees it; a local prefix falls through to Tessera's own routes.
-import type { Context, MiddlewareHandler } from "hono";
+// The gateway's front door for the route table: a prefix served elsewhere is proxied (by the request envelope,
+// src/lib/platform/middleware.ts) before any local route sees it; a local prefix falls through to Tessera's own
+// routes.
+import type { Context } from "hono";
 import { authorize, bearerToken, type Principal } from "../identity/auth";
 import type { AppEnv, Env } from "../platform/env";
 import { ApiError } from "../platform/errors";
@@ -37,27 +38,43 @@ async function callerFor(c: Context<AppEnv>, upstream: Upstream): Promise<Princi
   return bearerToken(c) ? authorize(c, "user") : undefined;
 }
 
-export function gatewayRouting(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const match = matchRoute(routeTable(c.env), c.req.path);
-    const target = match?.route.target;
-    if (!match || !target || target.kind === "local") return next();
-    if (target.kind === "unconfigured") {
-      throw new ApiError(
-        "unavailable",
-        `The ${target.name} service (${match.route.prefix}) has not moved to Tessera and has no upstream configured in GATEWAY_ROUTES`,
-      );
-    }
-    const principal = await callerFor(c, target.upstream);
-    // Sticky: the same caller lands on the same side of a split, so a session never flips between versions.
-    if (target.kind === "split" && bucketOf(principal?.sub ?? clientIp(c)) >= target.percent) return next();
-    await enforceRequestLimit(c, principal?.sub);
-    await storedUpstreamHealth(c.env);
-    return proxyRequest(c, {
-      upstream: target.upstream,
-      rest: match.rest,
-      principal,
-      maxBodyBytes: c.get("config").gatewayMaxBodyBytes,
-    });
-  };
+/** The route-table entry a request's path falls under, if any; `elsewhere` when it is not served by Tessera. */
+export interface GatewayMatch {
+  route: GatewayRoute;
+  rest: string;
+  elsewhere: boolean;
+}
+
+/** Matched once per request (the envelope uses it for both the CORS policy and the proxy). */
+export function routedMatch(c: Context<AppEnv>): GatewayMatch | undefined {
+  const match = matchRoute(routeTable(c.env), c.req.path);
+  if (!match) return undefined;
+  const target = match.route.target;
+  return { ...match, elsewhere: target !== undefined && target.kind !== "local" };
+}
+
+/**
+ * The upstream's answer for a prefix served elsewhere, or undefined when this caller stays on Tessera's own
+ * routes (the local side of a split). Throws the gateway's errors (unconfigured prefix, limits, upstream health).
+ */
+export async function proxyRouted(c: Context<AppEnv>, match: GatewayMatch): Promise<Response | undefined> {
+  const target = match.route.target;
+  if (!target || target.kind === "local") return undefined;
+  if (target.kind === "unconfigured") {
+    throw new ApiError(
+      "unavailable",
+      `The ${target.name} service (${match.route.prefix}) has not moved to Tessera and has no upstream configured in GATEWAY_ROUTES`,
+    );
+  }
+  const principal = await callerFor(c, target.upstream);
+  // Sticky: the same caller lands on the same side of a split, so a session never flips between versions.
+  if (target.kind === "split" && bucketOf(principal?.sub ?? clientIp(c)) >= target.percent) return undefined;
+  await enforceRequestLimit(c, principal?.sub);
+  await storedUpstreamHealth(c.env);
+  return proxyRequest(c, {
+    upstream: target.upstream,
+    rest: match.rest,
+    principal,
+    maxBodyBytes: c.get("config").gatewayMaxBodyBytes,
+  });
 }

@@ -1,15 +1,14 @@
 // The gateway: middleware every request passes, the services mounted at their prefixes,
 // the OpenAPI document and docs page built from those services, and the error handlers.
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
-import { requestMetrics } from "../analytics/request-metrics";
-import { matchRoute } from "../gateway/route-table";
-import { gatewayRouting, routeTable } from "../gateway/routing";
+import { recordRequestMetric } from "../analytics/request-metrics";
+import { proxyRouted, routedMatch } from "../gateway/routing";
 import { renderDocsPage } from "./docs-page";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse, onError } from "./errors";
 import { methodIndex } from "./methods";
-import { apiSecureHeaders, corsFromConfig, requestContext } from "./middleware";
+import { requestEnvelope } from "./middleware";
 import { type ApiInfo, allOperations, buildOpenApiDocument } from "./openapi";
 import { ApiRouter, type Mount } from "./router";
 
@@ -44,11 +43,6 @@ function metaRouter(document: () => Record<string, unknown>, page: () => string)
     );
 }
 
-/** A path under one of the old gateway's prefixes (the route table), which keeps the old CORS policy. */
-function isLegacyPath(c: Context<AppEnv>): boolean {
-  return !c.req.path.startsWith("/v1/") && matchRoute(routeTable(c.env), c.req.path) !== undefined;
-}
-
 export function createGateway(info: ApiInfo, services: Mount[]): Hono<AppEnv> {
   // The document and page are built on first use, once per isolate, not at import (cold start) time.
   let document: Record<string, unknown> | undefined;
@@ -65,7 +59,7 @@ export function createGateway(info: ApiInfo, services: Mount[]): Hono<AppEnv> {
   mounts.push(...services, { prefix: "", router: metaRouter(getDocument, getPage) });
 
   const app = new Hono<AppEnv>();
-  app.use("*", requestMetrics(), requestContext(), corsFromConfig(isLegacyPath), apiSecureHeaders(), gatewayRouting());
+  app.use("*", requestEnvelope({ routed: routedMatch, proxy: proxyRouted, record: recordRequestMetric }));
   for (const { prefix, router } of mounts) app.route(prefix || "/", router.app);
 
   let allowedMethods: ((path: string) => string[]) | undefined;

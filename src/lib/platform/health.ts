@@ -130,11 +130,13 @@ async function runHealthChecks(env: Env, config: Config, checks: Check[] = CHECK
  */
 let cached: { report: HealthReport; at: number } | undefined;
 
-export async function healthReport(env: Env, config: Config): Promise<HealthReport> {
+/** The cached report while it is fresh (synchronously: the route then answers without a deadline timer). */
+export function healthReport(env: Env, config: Config): HealthReport | Promise<HealthReport> {
   const now = Date.now();
   if (cached && config.healthCacheSeconds > 0 && now - cached.at < config.healthCacheSeconds * 1000)
     return cached.report;
-  const report = await runHealthChecks(env, config);
-  cached = { report, at: Date.now() };
-  return report;
+  return runHealthChecks(env, config).then((report) => {
+    cached = { report, at: Date.now() };
+    return report;
+  });
 }
