@@ -2,8 +2,9 @@
 // Miniflare and the database bridge, workerd), idle and after BENCH_RSS_REQUESTS (100,000) requests, with PGlite
 // and, when DATABASE_URL names a server, with that Postgres. The load is a mix of GET /health (the database, KV, R2,
 // a Durable Object and the queue every HEALTH_CACHE_SECONDS) and GET / with 64 connections.
-// Knobs: BENCH_RSS_REQUESTS, BENCH_CONNECTIONS, BENCH_RSS_ROOT (another checkout whose `npm run start` is measured
-// instead, for before/after figures); what the figures mean: docs/benchmarks.md ("Memory").
+// Knobs: BENCH_RSS_REQUESTS, BENCH_CONNECTIONS, BENCH_RSS_DATABASES ("pglite,postgres": which to measure),
+// BENCH_RSS_ROOT (another checkout whose `npm run start` is measured instead, for before/after figures); what the
+// figures mean: docs/benchmarks.md ("Memory").
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -88,8 +89,10 @@ async function measure(label: string, env: Record<string, string>): Promise<void
 
 async function main(): Promise<void> {
   const end = beginBench(NAME, 1_800_000);
-  await measure("PGlite", { DATABASE_URL: "" });
-  if (process.env.DATABASE_URL) await measure("external Postgres", { DATABASE_URL: process.env.DATABASE_URL });
+  const databases = (process.env.BENCH_RSS_DATABASES || "pglite,postgres").split(",");
+  if (databases.includes("pglite")) await measure("PGlite", { DATABASE_URL: "" });
+  if (process.env.DATABASE_URL && databases.includes("postgres"))
+    await measure("external Postgres", { DATABASE_URL: process.env.DATABASE_URL });
   end();
 }
 

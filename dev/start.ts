@@ -1,16 +1,19 @@
 // `npm run start`: the production runtime on this machine. Builds the bundle that `wrangler deploy` would
 // upload, serves it with Miniflare's API on workerd (no dev proxy, no inspector, no per-request log
 // forwarding) with every binding from wrangler.toml, state under .data/miniflare, and the database bridge
-// beside it in this process. `startProduction` is the same runtime for benches and tests.
+// beside it in this process. `startProduction` is the same runtime for benches and tests. `npm run start` runs this
+// file through dev/start-host.mjs (bundled, no TypeScript loader in the process); `tsx dev/start.ts` runs it too.
 //
 // Environment (CLI): PORT (8787), DB_BRIDGE_PORT (5480), DATABASE_URL (a Postgres server for the bridge;
 // unset: PGlite), PGLITE_DIR (.data/pglite), TESSERA_DATABASE_URL (a bridge URL that is already running:
-// no bridge is started), MINIFLARE_DIR (.data/miniflare).
+// no bridge is started), MINIFLARE_DIR (.data/miniflare), WORKERD_V8_FLAGS, PGLITE_OPTIMIZE_WASM (docs/operations.md
+// "Memory").
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
 import type { Miniflare } from "miniflare";
 import { maskSecret, startBridge } from "./db-bridge/server";
 import type { RuntimeLogs } from "./lib/miniflare-options";
@@ -35,6 +38,8 @@ export interface StartProductionOptions {
   logs?: RuntimeLogs;
   /** workerd's DevTools inspector on this loopback port (for CPU profiles; bench/profile.ts). */
   inspectorPort?: number;
+  /** V8 flags for workerd (dev/lib/workerd-v8-flags.ts); default `WORKERD_V8_FLAGS`, else DEFAULT_WORKERD_V8_FLAGS. */
+  v8Flags?: readonly string[];
 }
 
 export interface ProductionServer {
@@ -120,10 +125,12 @@ export async function startProduction(opts: StartProductionOptions = {}): Promis
   const started = performance.now();
   // Loaded here, not at the top: wrangler and miniflare take about a second to import, which the CLI
   // spends while its build subprocess runs.
-  const [{ Miniflare }, { DEFAULT_HOST, productionMiniflareOptions, wranglerWorker }] = await Promise.all([
-    import("miniflare"),
-    import("./lib/miniflare-options"),
-  ]);
+  const [{ Miniflare, Runtime }, { DEFAULT_HOST, productionMiniflareOptions, wranglerWorker }, workerdFlags] =
+    await Promise.all([import("miniflare"), import("./lib/miniflare-options"), import("./lib/workerd-v8-flags")]);
+  workerdFlags.setWorkerdV8Flags(
+    Runtime,
+    opts.v8Flags ?? workerdFlags.workerdV8FlagsFromEnv(workerdFlags.DEFAULT_WORKERD_V8_FLAGS),
+  );
   const { options, workerName, recent } = productionMiniflareOptions({
     wrangler: await wranglerWorker(configPath),
     scriptPath,
@@ -170,7 +177,7 @@ function intFromEnv(name: string, fallback: number): number {
   return n;
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const processStart = performance.now() - process.uptime() * 1000;
   const port = intFromEnv("PORT", 8787);
   const bridgePort = intFromEnv("DB_BRIDGE_PORT", 5480);
@@ -205,6 +212,13 @@ async function main(): Promise<void> {
   try {
     // The build (a wrangler subprocess) and the bridge (PGlite starting in this process) run side by side.
     const external = process.env.TESSERA_DATABASE_URL;
+    if (!external && !process.env.DATABASE_URL && process.env.PGLITE_OPTIMIZE_WASM !== "1") {
+      // PGlite's Postgres is WebAssembly; V8 compiles it with its baseline compiler, then recompiles hot functions with
+      // its optimizing one on background threads, and the optimized code and the compilers' memory stay. Baseline
+      // only: about 50 MB less, a one-row query about 8% slower, a large sort or aggregate up to 1.8× slower
+      // (docs/operations.md "Memory"). Set before PGlite compiles its module, and only when this process runs PGlite.
+      setFlagsFromString("--liftoff-only");
+    }
     const bridgeStarted = performance.now();
     // allSettled: when one fails, the other still finishes, so the bridge is never left half-open.
     // The runtime's modules load meanwhile too (startProduction below then finds them cached).

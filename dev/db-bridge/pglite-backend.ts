@@ -5,9 +5,11 @@
 // pglite-socket 0.2.17 (read before relying on it): every connection it accepts shares PGlite's one
 // session; it queues messages per connection but not per transaction, so concurrent clients corrupt
 // each other (the lock here prevents that: one HTTP request at a time has the session).
+import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { fuzzystrmatch } from "@electric-sql/pglite/contrib/fuzzystrmatch";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
@@ -42,6 +44,30 @@ function createPglite(dataDir: string): Promise<PGlite> {
   return PGlite.create(dataDir, { extensions: { pg_trgm, unaccent, fuzzystrmatch }, postgresqlconf: pgliteSettings() });
 }
 
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const INITDB = `import { PGlite } from "@electric-sql/pglite";
+const db = await PGlite.create(process.argv[1]);
+await db.close();`;
+
+/**
+ * A new data dir's initdb, in a short-lived child process. Run in this process it left about 100-150 MB behind even
+ * after its instance was closed and collected: the memory V8's compiler threads took from the C allocator, which
+ * keeps it (docs/benchmarks.md "The self-hosted runtime's memory, third pass").
+ */
+function initdbInChild(dataDir: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      process.execPath,
+      ["--input-type=module", "-e", INITDB, dataDir],
+      { cwd: REPO_ROOT, maxBuffer: 4 * 1024 * 1024 },
+      (error, _stdout, stderr) => {
+        if (error) reject(new Error(`PGlite initdb in ${dataDir} failed: ${stderr || error.message}`));
+        else resolvePromise();
+      },
+    );
+  });
+}
+
 /** Socket dirs are named after their process; a bridge killed with -9 leaves one, swept here. */
 function sweepStaleSocketDirs(): void {
   for (const name of readdirSync(tmpdir())) {
@@ -74,14 +100,8 @@ export async function openPglite(dataDir: string, opts: BackendOptions): Promise
     socketDir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
     const socketPath = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
     const started = Date.now();
-    const fresh = !existsSync(join(dataDir, "PG_VERSION"));
+    if (!existsSync(join(dataDir, "PG_VERSION"))) await initdbInChild(dataDir);
     db = await createPglite(dataDir);
-    if (fresh) {
-      // initdb's WebAssembly instance (about 400 MB) stays reachable from the instance that ran it: closing and
-      // reopening leaves it to the garbage collector, so a first start weighs what a restart does.
-      await db.close();
-      db = await createPglite(dataDir);
-    }
     server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: SOCKET_MAX_CONNECTIONS });
     await server.start();
     const httpPool = new pg.Pool({

@@ -165,7 +165,7 @@ describe("startProduction", () => {
   });
 });
 
-describe("npm run start (dev/start.ts)", () => {
+describe("npm run start (dev/start-host.mjs)", () => {
   let tmp: string;
   let child: ChildProcess | undefined;
 
@@ -184,7 +184,8 @@ describe("npm run start (dev/start.ts)", () => {
     const before = new Set(descendantPids("workerd"));
     // The default path: its own bridge on PGlite (kept in the temp dir), not CI's Postgres.
     const { DATABASE_URL: _ignored, TESSERA_DATABASE_URL: _alsoIgnored, ...env } = process.env;
-    child = spawn(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "dev/start.ts"], {
+    // What `npm run start` runs, without npm: the host bundled from dev/start.ts, no TypeScript loader.
+    child = spawn(process.execPath, ["--expose-gc", "--optimize-for-size", "dev/start-host.mjs"], {
       cwd: ROOT,
       env: {
         ...env,
