@@ -153,11 +153,7 @@ export const notificationsService = new ApiRouter("notifications")
         200: { description: "Every preference now", schema: z.object({ preferences: z.array(Preference) }) },
       },
     },
-    async (c, { body }) => {
-      const userId = principal(c).sub;
-      await setPreferences(db(c.env), userId, body.preferences);
-      return c.json({ preferences: await listPreferences(db(c.env), userId) });
-    },
+    async (c, { body }) => c.json({ preferences: await setPreferences(db(c.env), principal(c).sub, body.preferences) }),
   )
   .route(
     {
