@@ -21,10 +21,18 @@ export type Preference = z.infer<typeof Preference>;
 
 /** Where one event of `kind` goes for `userId`: its own row, else the "*" row, else everything; mute wins. */
 export async function channelsFor(database: HttpDb, userId: string, kind: string): Promise<Channels> {
-  const rows = await database
+  return channelsFrom(await channelRows(database, userId, kind), kind);
+}
+
+/** The preference rows channelsFor reads, to run alone or in a batch (then channelsFrom). */
+export function channelRows(database: HttpDb, userId: string, kind: string) {
+  return database
     .select()
     .from(notificationPreferences)
     .where(and(eq(notificationPreferences.userId, userId), inArray(notificationPreferences.kind, [kind, "*"])));
+}
+
+export function channelsFrom(rows: (typeof notificationPreferences.$inferSelect)[], kind: string): Channels {
   const row = rows.find((r) => r.kind === kind) ?? rows.find((r) => r.kind === "*");
   if (!row) return DEFAULT_CHANNELS;
   if (row.muted) return { inbox: false, live: false, webhook: false, muted: true };
