@@ -17,8 +17,13 @@ import { principal, sessionUser } from "../src/lib/identity/auth";
 import { bootstrapAdmin } from "../src/lib/identity/bootstrap";
 import { signAccessToken } from "../src/lib/identity/jwt";
 import { hashPassword, verifyPassword } from "../src/lib/identity/passwords";
-import { revokeSession, revokeUserSessions, rotateRefreshToken } from "../src/lib/identity/sessions";
-import { passwordHashOf, requireUserById, setPasswordHash, UserSchema } from "../src/lib/identity/users";
+import {
+  revokeSession,
+  revokeUserSessions,
+  revokeUserSessionsAfter,
+  rotateRefreshToken,
+} from "../src/lib/identity/sessions";
+import { passwordHashOf, UserSchema, updatePasswordHash } from "../src/lib/identity/users";
 import { ApiError } from "../src/lib/platform/errors";
 import { clientIp, enforceLimits } from "../src/lib/platform/rate-limit";
 import { ApiRouter } from "../src/lib/platform/router";
@@ -80,8 +85,7 @@ export const authService = new ApiRouter("auth")
     async (c, { body }) => {
       await enforceLimits(c, [["refreshPerIp", clientIp(c)]]);
       const database = db(c.env);
-      const rotated = await rotateRefreshToken(database, body.refreshToken);
-      const user = await requireUserById(database, rotated.userId);
+      const { user, ...rotated } = await rotateRefreshToken(database, body.refreshToken);
       const { token, expiresAt } = await signAccessToken(c.env, {
         sub: user.id,
         username: user.username,
@@ -151,8 +155,9 @@ export const authService = new ApiRouter("auth")
       const stored = await passwordHashOf(database, me.sub);
       const check = stored ? await verifyPassword(body.currentPassword, stored) : { ok: false };
       if (!check.ok) throw new ApiError("forbidden", "The current password is incorrect");
-      await setPasswordHash(database, me.sub, await hashPassword(body.newPassword));
-      return c.json({ revokedSessions: await revokeUserSessions(database, me.sub, "password changed", me.sid) });
+      const newHash = updatePasswordHash(database, me.sub, await hashPassword(body.newPassword));
+      const [, revoked] = await revokeUserSessionsAfter(database, newHash, me.sub, "password changed", me.sid);
+      return c.json({ revokedSessions: revoked });
     },
   )
   .route(

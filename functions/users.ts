@@ -3,9 +3,9 @@ import { z } from "zod";
 import { db } from "../src/lib/db/client";
 import { AdminUserPatch, Email, Metadata, Role, Username } from "../src/lib/identity/account";
 import { isSupportedPasswordHash } from "../src/lib/identity/passwords";
-import { revokeUserSessions } from "../src/lib/identity/sessions";
+import { revokeUserSessionsAfter } from "../src/lib/identity/sessions";
 import { adminDeleteUser, adminUpdateUser } from "../src/lib/identity/user-admin";
-import { importUsers, listUsers, requireUserById, UserSchema } from "../src/lib/identity/users";
+import { foundUser, importUsers, listUsers, requireUserById, UserSchema, userById } from "../src/lib/identity/users";
 import { ApiRouter } from "../src/lib/platform/router";
 
 const ADMIN = { role: "admin" } as const;
@@ -118,7 +118,13 @@ export const usersService = new ApiRouter("users")
     },
     async (c, { params }) => {
       const database = db(c.env);
-      await requireUserById(database, params.id);
-      return c.json({ revokedSessions: await revokeUserSessions(database, params.id, "revoked by admin") });
+      const [user, revoked] = await revokeUserSessionsAfter(
+        database,
+        userById(database, params.id),
+        params.id,
+        "revoked by admin",
+      );
+      foundUser(user);
+      return c.json({ revokedSessions: revoked });
     },
   );

@@ -201,6 +201,23 @@ describe("preferences", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("a PUT answers every preference as it now is: the kinds it changed, and the others unchanged", async () => {
+    const user = await registerUser();
+    const set = (preferences: unknown[]) =>
+      api("PUT", "/v1/notifications/preferences", { token: user.accessToken, body: { preferences } });
+    await set([
+      { kind: "*", inbox: true, live: true, webhook: true, muted: false },
+      { kind: "search.finished", inbox: true, live: true, webhook: true, muted: false },
+    ]);
+    const changed = await set([{ kind: "search.finished", inbox: false, live: true, webhook: false, muted: true }]);
+    expect(await json(changed)).toEqual({
+      preferences: [
+        { kind: "*", inbox: true, live: true, webhook: true, muted: false },
+        { kind: "search.finished", inbox: false, live: true, webhook: false, muted: true },
+      ],
+    });
+  });
+
   it("webhook off sends no webhook for that kind", async () => {
     const user = await registerUser();
     await hookUp(user, `prefs-${user.user.id}`, {});

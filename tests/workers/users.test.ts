@@ -99,6 +99,25 @@ describe("admin routes", () => {
     expect((await api("GET", "/v1/auth/me", { token: u.accessToken })).status).toBe(401);
   });
 
+  it("revoking the sessions of, or deactivating, a missing user is 404", async () => {
+    const nobody = crypto.randomUUID();
+    const revoke = await api("POST", `/v1/users/${nobody}/revoke-sessions`, { token: admin.accessToken });
+    expect(revoke.status).toBe(404);
+    const off = await api("PATCH", `/v1/users/${nobody}`, { token: admin.accessToken, body: { active: false } });
+    expect(off.status).toBe(404);
+  });
+
+  it("a deactivation whose new e-mail is taken is 409 and ends no session (one transaction)", async () => {
+    const [u, other] = [await registerUser(), await registerUser()];
+    const res = await api("PATCH", `/v1/users/${u.user.id}`, {
+      token: admin.accessToken,
+      body: { active: false, email: other.user.email },
+    });
+    expect(res.status).toBe(409);
+    expect((await json<ErrorJson>(res)).error.issues?.[0]?.path).toEqual(["body", "email"]);
+    expect((await api("GET", "/v1/auth/me", { token: u.accessToken })).status).toBe(200);
+  });
+
   it("imports users with bcrypt hashes; their first login replaces the hash with PBKDF2", async () => {
     const name = uniqueName("legacy");
     // bcryptjs, cost 4, of "legacy password"

@@ -129,10 +129,15 @@ async function putBlob(env: Env, userId: string, sha256: string, bytes: Uint8Arr
  * upload of the same bytes racing the delete of their last other copy can lose them (docs/files.md).
  */
 async function releaseBlob(env: Env, database: HttpDb, userId: string, sha256: string): Promise<void> {
-  const rows = await database.execute<{ used: boolean }>(
-    sql`select exists(select 1 from files where user_id = ${userId} and sha256 = ${sha256}) as used`,
-  );
+  const rows = await database.execute<{ used: boolean }>(sql`select ${blobInUse(userId, sql`${sha256}`)} as used`);
   if (!rows.rows[0]?.used) await env.FILES.delete(blobKey(userId, sha256));
+}
+
+/** Whether a file row of the user's other than `except` references the content `sha256` (an SQL expression). */
+function blobInUse(userId: string, sha256: SQL, except?: string): SQL {
+  return sql`exists(select 1 from ${files} where ${files.userId} = ${userId} and ${files.sha256} = ${sha256}${
+    except ? sql` and ${files.id} <> ${except}` : sql``
+  })`;
 }
 
 export interface NewFile {
@@ -252,7 +257,7 @@ export async function putFile(
     indexedAt: x.queued ? null : new Date(),
   };
   const { path: _p, name: _n, ...changed } = x.columns;
-  const old = await database
+  const old = database
     .select({ sha256: files.sha256 })
     .from(files)
     .where(and(eq(files.userId, userId), eq(files.path, input.path)));
@@ -269,11 +274,12 @@ export async function putFile(
       },
     })
     .returning(itemColumns);
-  const [rows] = await database.batch([upsert, database.execute(vocabularyInsert(userId, x.terms))]);
+  // The old content's hash is read first in the same batch (one transaction), so it is the row the upsert replaced.
+  const [before, rows] = await database.batch([old, upsert, database.execute(vocabularyInsert(userId, x.terms))]);
   const row = rows[0];
   if (!row) throw new Error("INSERT … ON CONFLICT DO UPDATE returned no row");
   const written = await putBlob(env, userId, x.columns.sha256, input.bytes);
-  const previous = old[0]?.sha256;
+  const previous = before[0]?.sha256;
   if (previous && previous !== x.columns.sha256) await releaseBlob(env, database, userId, previous);
   if (x.queued) await enqueueIndexing(env, userId, [row]);
   return { file: toItem(row), created: previous === undefined, deduplicated: !written };
@@ -289,13 +295,16 @@ export async function getFile(database: HttpDb, userId: string, id: string): Pro
 }
 
 export async function deleteFile(env: Env, database: HttpDb, userId: string, id: string): Promise<void> {
-  const deleted = await database
-    .delete(files)
-    .where(and(eq(files.id, id), eq(files.userId, userId)))
-    .returning({ sha256: files.sha256 });
-  const sha = deleted[0]?.sha256;
-  if (!sha) throw notFound();
-  await releaseBlob(env, database, userId, sha);
+  // The DELETE and releaseBlob's check in one statement, one round trip. The check reads the snapshot from before
+  // the DELETE, so it leaves the deleted row out by id.
+  const { rows } = await database.execute<{ sha256: string; used: boolean }>(sql`
+    with deleted as (
+      delete from ${files} where ${files.id} = ${id} and ${files.userId} = ${userId} returning ${files.sha256}
+    )
+    select deleted.sha256, ${blobInUse(userId, sql`deleted.sha256`, id)} as used from deleted`);
+  const row = rows[0];
+  if (!row) throw notFound();
+  if (!row.used) await env.FILES.delete(blobKey(userId, row.sha256));
 }
 
 /** A file's bytes, whole or one range; null for an empty file (R2 cannot serve a range of nothing). */

@@ -1,11 +1,12 @@
 // Sessions and their rotating refresh tokens (see the refresh_tokens table for the scheme).
 import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { HttpDb } from "../db/client";
 import { refreshTokens, sessions, users } from "../db/schema";
 import { ApiError } from "../platform/errors";
 import { forgetSession, forgetUserSessions } from "./live-session-memory";
 import { hmacBase64url, randomToken, sha256Hex } from "./tokens";
-import { type PublicUser, publicColumns, toPublicUser } from "./users";
+import { foundUser, type PublicUser, publicColumns, toPublicUser, userById } from "./users";
 
 /** A refresh token lives 30 days unless used; a session at most 90 days, however often it is refreshed. */
 const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
@@ -67,7 +68,8 @@ export async function createSession(
 }
 
 interface Refreshed extends IssuedSession {
-  userId: string;
+  /** Read with the token, so the new access token needs no second query for its claims. */
+  user: PublicUser;
 }
 
 const invalidRefresh = () => new ApiError("unauthorized", "Invalid or expired refresh token");
@@ -87,17 +89,22 @@ export async function rotateRefreshToken(db: HttpDb, token: string): Promise<Ref
       nonce: refreshTokens.nonce,
       usedAt: refreshTokens.usedAt,
       expiresAt: refreshTokens.expiresAt,
-      userId: sessions.userId,
       revokedAt: sessions.revokedAt,
       sessionExpiresAt: sessions.expiresAt,
-      active: users.active,
+      user: publicColumns,
     })
     .from(refreshTokens)
     .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(refreshTokens.tokenHash, tokenHash));
   const now = Date.now();
-  if (!row || row.revokedAt || !row.active || row.expiresAt.getTime() <= now || row.sessionExpiresAt.getTime() <= now) {
+  if (
+    !row ||
+    row.revokedAt ||
+    !row.user.active ||
+    row.expiresAt.getTime() <= now ||
+    row.sessionExpiresAt.getTime() <= now
+  ) {
     throw invalidRefresh();
   }
   const successor = await successorOf(token, row.nonce);
@@ -120,7 +127,7 @@ export async function rotateRefreshToken(db: HttpDb, token: string): Promise<Ref
       )
       SELECT id FROM next`);
     if (result.rows.length === 1) {
-      return { userId: row.userId, sessionId: row.sessionId, refreshToken: successor, refreshExpiresAt };
+      return { user: toPublicUser(row.user), sessionId: row.sessionId, refreshToken: successor, refreshExpiresAt };
     }
   }
   // Already used: a concurrent retry within the grace window gets the same successor, if that is still unused.
@@ -134,31 +141,60 @@ export async function rotateRefreshToken(db: HttpDb, token: string): Promise<Ref
   ]);
   const withinGrace = used?.usedAt && now - used.usedAt.getTime() <= REFRESH_REUSE_GRACE_SECONDS * 1000;
   if (withinGrace && next && !next.usedAt) {
-    return { userId: row.userId, sessionId: row.sessionId, refreshToken: successor, refreshExpiresAt: next.expiresAt };
+    return {
+      user: toPublicUser(row.user),
+      sessionId: row.sessionId,
+      refreshToken: successor,
+      refreshExpiresAt: next.expiresAt,
+    };
   }
   await revokeSession(db, row.sessionId, "refresh token reused");
   throw new ApiError("unauthorized", "Refresh token was already used; the session has been revoked");
 }
 
-export async function revokeSession(db: HttpDb, sessionId: string, reason: string): Promise<void> {
-  await db
+function sessionRevocation(db: HttpDb, sessionId: string, reason: string) {
+  return db
     .update(sessions)
     .set({ revokedAt: sql`now()`, revokedReason: reason })
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+}
+
+export async function revokeSession(db: HttpDb, sessionId: string, reason: string): Promise<void> {
+  await sessionRevocation(db, sessionId, reason);
   forgetSession(sessionId);
 }
 
-/** Revokes every live session of a user, except `keep` (the caller's own, on a password change). */
-export async function revokeUserSessions(db: HttpDb, userId: string, reason: string, keep?: string): Promise<number> {
-  const revoked = await db
+function userSessionsRevocation(db: HttpDb, userId: string, reason: string, keep?: string) {
+  return db
     .update(sessions)
     .set({ revokedAt: sql`now()`, revokedReason: reason })
     .where(
       and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keep ? sql`${sessions.id} <> ${keep}` : undefined),
     )
     .returning({ id: sessions.id });
+}
+
+/** Revokes every live session of a user, except `keep` (the caller's own, on a password change). */
+export async function revokeUserSessions(db: HttpDb, userId: string, reason: string, keep?: string): Promise<number> {
+  const revoked = await userSessionsRevocation(db, userId, reason, keep);
   forgetUserSessions(userId);
   return revoked.length;
+}
+
+/**
+ * revokeUserSessions after `before` (the user's row, a new password hash) in one batch: one round trip, and one
+ * transaction, so a failing `before` revokes nothing (docs/benchmarks.md "Round trips per route (issue #16)").
+ */
+export async function revokeUserSessionsAfter<B extends BatchItem<"pg">>(
+  db: HttpDb,
+  before: B,
+  userId: string,
+  reason: string,
+  keep?: string,
+): Promise<[B["_"]["result"], number]> {
+  const [first, revoked] = await db.batch([before, userSessionsRevocation(db, userId, reason, keep)]);
+  forgetUserSessions(userId);
+  return [first, revoked.length];
 }
 
 /**
@@ -198,23 +234,30 @@ export async function liveSessionUser(db: HttpDb, sessionId: string, userId: str
 /** Sessions one admin listing returns at most (the newest). */
 export const SESSION_LIST_LIMIT = 100;
 
-/** A user's sessions for the admin console, newest first: live and ended alike, never a token. */
+/**
+ * A user's sessions for the admin console, newest first: live and ended alike, never a token. 404 when there is no
+ * such user: the user's row is read in the same batch (one round trip).
+ */
 export async function listUserSessions(db: HttpDb, userId: string) {
-  const rows = await db
-    .select({
-      id: sessions.id,
-      createdAt: sessions.createdAt,
-      lastUsedAt: sessions.lastUsedAt,
-      expiresAt: sessions.expiresAt,
-      revokedAt: sessions.revokedAt,
-      revokedReason: sessions.revokedReason,
-      userAgent: sessions.userAgent,
-      ip: sessions.ip,
-    })
-    .from(sessions)
-    .where(eq(sessions.userId, userId))
-    .orderBy(desc(sessions.createdAt))
-    .limit(SESSION_LIST_LIMIT);
+  const [user, rows] = await db.batch([
+    userById(db, userId),
+    db
+      .select({
+        id: sessions.id,
+        createdAt: sessions.createdAt,
+        lastUsedAt: sessions.lastUsedAt,
+        expiresAt: sessions.expiresAt,
+        revokedAt: sessions.revokedAt,
+        revokedReason: sessions.revokedReason,
+        userAgent: sessions.userAgent,
+        ip: sessions.ip,
+      })
+      .from(sessions)
+      .where(eq(sessions.userId, userId))
+      .orderBy(desc(sessions.createdAt))
+      .limit(SESSION_LIST_LIMIT),
+  ]);
+  foundUser(user);
   const now = Date.now();
   return rows.map((r) => ({
     ...r,
@@ -228,13 +271,13 @@ export async function listUserSessions(db: HttpDb, userId: string) {
 
 /** Ends one session (an admin's revoke); "not_found" when there is none, "already" when it had ended. */
 export async function adminRevokeSession(db: HttpDb, sessionId: string): Promise<"revoked" | "already" | "not_found"> {
-  const [row] = await db
-    .select({ revokedAt: sessions.revokedAt })
-    .from(sessions)
-    .where(eq(sessions.id, sessionId))
-    .limit(1);
+  // One batch: the read sees the row as it was before the UPDATE beside it, which ends it only if it was live.
+  const [[row]] = await db.batch([
+    db.select({ revokedAt: sessions.revokedAt }).from(sessions).where(eq(sessions.id, sessionId)).limit(1),
+    sessionRevocation(db, sessionId, "revoked by admin"),
+  ]);
   if (!row) return "not_found";
   if (row.revokedAt) return "already";
-  await revokeSession(db, sessionId, "revoked by admin");
+  forgetSession(sessionId);
   return "revoked";
 }

@@ -4,8 +4,16 @@ import { db } from "../db/client";
 import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
 import { principal } from "./auth";
-import { revokeUserSessions } from "./sessions";
-import { deleteUser, type PublicUser, type UserPatch, updateUser } from "./users";
+import { revokeUserSessionsAfter } from "./sessions";
+import {
+  deleteUser,
+  foundUser,
+  type PublicUser,
+  type UserPatch,
+  updateUser,
+  userUpdate,
+  withPatchConflicts,
+} from "./users";
 
 /** Updates a user; deactivating also ends every session. An admin cannot lock themselves out. */
 export async function adminUpdateUser(c: Context<AppEnv>, id: string, patch: UserPatch): Promise<PublicUser> {
@@ -13,9 +21,11 @@ export async function adminUpdateUser(c: Context<AppEnv>, id: string, patch: Use
     throw new ApiError("invalid_request", "You cannot deactivate yourself or remove your own admin role");
   }
   const database = db(c.env);
-  const user = await updateUser(database, id, patch);
-  if (patch.active === false) await revokeUserSessions(database, id, "deactivated");
-  return user;
+  if (patch.active !== false) return updateUser(database, id, patch);
+  const [rows] = await withPatchConflicts(() =>
+    revokeUserSessionsAfter(database, userUpdate(database, id, patch), id, "deactivated"),
+  );
+  return foundUser(rows);
 }
 
 export async function adminDeleteUser(c: Context<AppEnv>, id: string): Promise<void> {

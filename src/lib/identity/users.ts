@@ -136,19 +136,20 @@ export function updatePasswordHash(db: HttpDb, id: string, passwordHash: string)
   return db.update(users).set({ passwordHash, updatedAt: sql`now()` }).where(eq(users.id, id));
 }
 
-export async function setPasswordHash(db: HttpDb, id: string, passwordHash: string): Promise<void> {
-  await updatePasswordHash(db, id, passwordHash);
+/** The SELECT of one user's public row, to run alone or first in a batch (then `foundUser` on its rows). */
+export function userById(db: HttpDb, id: string) {
+  return db.select(publicColumns).from(users).where(eq(users.id, id));
 }
 
-async function getUser(db: HttpDb, id: string): Promise<PublicUser | undefined> {
-  const [row] = await db.select(publicColumns).from(users).where(eq(users.id, id));
-  return row ? toPublicUser(row) : undefined;
+/** The user from userById's rows; 404 when there is none. */
+export function foundUser(rows: PublicRow[]): PublicUser {
+  const [row] = rows;
+  if (!row) throw new ApiError("not_found", "User not found");
+  return toPublicUser(row);
 }
 
 export async function requireUserById(db: HttpDb, id: string): Promise<PublicUser> {
-  const user = await getUser(db, id);
-  if (!user) throw new ApiError("not_found", "User not found");
-  return user;
+  return foundUser(await userById(db, id));
 }
 
 export interface UserPatch {
@@ -158,19 +159,26 @@ export interface UserPatch {
   active?: boolean;
 }
 
-export async function updateUser(db: HttpDb, id: string, patch: UserPatch): Promise<PublicUser> {
+/** The UPDATE of a user, to run alone or first in a batch; run it under withPatchConflicts, then `foundUser`. */
+export function userUpdate(db: HttpDb, id: string, patch: UserPatch) {
+  return db
+    .update(users)
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where(eq(users.id, id))
+    .returning(publicColumns);
+}
+
+/** Runs a write holding a userUpdate: a taken username or email is a 409 naming the field. */
+export async function withPatchConflicts<T>(write: () => Promise<T>): Promise<T> {
   try {
-    const [row] = await db
-      .update(users)
-      .set({ ...patch, updatedAt: sql`now()` })
-      .where(eq(users.id, id))
-      .returning(publicColumns);
-    if (!row) throw new ApiError("not_found", "User not found");
-    return toPublicUser(row);
+    return await write();
   } catch (err) {
-    if (err instanceof ApiError) throw err;
     conflictFrom(err);
   }
+}
+
+export async function updateUser(db: HttpDb, id: string, patch: UserPatch): Promise<PublicUser> {
+  return foundUser(await withPatchConflicts(() => userUpdate(db, id, patch)));
 }
 
 export async function deleteUser(db: HttpDb, id: string): Promise<boolean> {

@@ -251,8 +251,8 @@ export async function searchMemories(database: HttpDb, userId: string, query: Se
 }
 
 /**
- * The caller's newest live memories and how many live ones they have in all (two statements in one round trip
- * would need a transaction; these are two reads). Not an access: list entries' accessCount is unchanged.
+ * The caller's newest live memories and how many live ones they have in all. Not an access: list entries'
+ * accessCount is unchanged.
  */
 export async function listRecentMemories(
   database: HttpDb,
@@ -260,7 +260,8 @@ export async function listRecentMemories(
   limit: number,
 ): Promise<{ memories: Memory[]; total: number }> {
   const mine = and(eq(memories.userId, userId), live());
-  const [rows, [counted]] = await Promise.all([
+  // One batch: one HTTP request instead of two in parallel (docs/benchmarks.md "Round trips per route (issue #16)").
+  const [rows, [counted]] = await database.batch([
     database
       .select(columns)
       .from(memories)

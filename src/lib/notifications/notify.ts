@@ -1,14 +1,25 @@
 // notify(env, ctx, event): the one way anything in Tessera tells a user something (docs/notifications.md).
 // Preferences decide the channels; the (user, source, event id) key makes every step safe to repeat.
 import { and, eq } from "drizzle-orm";
-import { db } from "../db/client";
+import { db, type HttpDb } from "../db/client";
 import { notifications } from "../db/schema";
 import { publishToUser } from "../hub/rooms";
+import { foundUser, userById } from "../identity/users";
 import type { Env } from "../platform/env";
 import { toView } from "./inbox";
 import { NotificationEvent, type NotificationView } from "./kinds";
-import { channelsFor } from "./preferences";
+import { channelRows, channelsFor, channelsFrom } from "./preferences";
 import { queueDeliveries } from "./webhooks";
+
+/**
+ * channelsFor, with the user's row read in the same batch (one round trip): a 404 for a user id from outside, rather
+ * than the notifications row's foreign-key error.
+ */
+async function channelsOfExistingUser(database: HttpDb, userId: string, kind: string) {
+  const [user, rows] = await database.batch([userById(database, userId), channelRows(database, userId, kind)]);
+  foundUser(user);
+  return channelsFrom(rows, kind);
+}
 
 /** The hub event's `data.event` for a live notification on `user:<id>`. */
 const LIVE_EVENT = "notification";
@@ -33,10 +44,13 @@ export async function notify(
   ctx: Pick<ExecutionContext, "waitUntil">,
   input: NotificationEvent,
   source: NotificationSource = "tessera",
+  options: { userMayBeMissing?: boolean } = {},
 ): Promise<NotifyResult> {
   const event = NotificationEvent.parse(input);
   const database = db(env);
-  const channels = await channelsFor(database, event.userId, event.kind);
+  const channels = options.userMayBeMissing
+    ? await channelsOfExistingUser(database, event.userId, event.kind)
+    : await channelsFor(database, event.userId, event.kind);
   if (!channels.inbox && !channels.live && !channels.webhook) return { notification: null, created: false };
   const [inserted] = await database
     .insert(notifications)

@@ -21,22 +21,33 @@ export type Preference = z.infer<typeof Preference>;
 
 /** Where one event of `kind` goes for `userId`: its own row, else the "*" row, else everything; mute wins. */
 export async function channelsFor(database: HttpDb, userId: string, kind: string): Promise<Channels> {
-  const rows = await database
+  return channelsFrom(await channelRows(database, userId, kind), kind);
+}
+
+/** The preference rows channelsFor reads, to run alone or in a batch (then channelsFrom). */
+export function channelRows(database: HttpDb, userId: string, kind: string) {
+  return database
     .select()
     .from(notificationPreferences)
     .where(and(eq(notificationPreferences.userId, userId), inArray(notificationPreferences.kind, [kind, "*"])));
+}
+
+export function channelsFrom(rows: (typeof notificationPreferences.$inferSelect)[], kind: string): Channels {
   const row = rows.find((r) => r.kind === kind) ?? rows.find((r) => r.kind === "*");
   if (!row) return DEFAULT_CHANNELS;
   if (row.muted) return { inbox: false, live: false, webhook: false, muted: true };
   return { inbox: row.inbox, live: row.live, webhook: row.webhook, muted: false };
 }
 
-export async function listPreferences(database: HttpDb, userId: string): Promise<Preference[]> {
-  const rows = await database
+function preferencesOf(database: HttpDb, userId: string) {
+  return database
     .select()
     .from(notificationPreferences)
     .where(eq(notificationPreferences.userId, userId))
     .orderBy(notificationPreferences.kind);
+}
+
+function toPreferences(rows: (typeof notificationPreferences.$inferSelect)[]): Preference[] {
   return rows.map((r) => ({
     kind: r.kind as PreferenceKind,
     inbox: r.inbox,
@@ -46,14 +57,21 @@ export async function listPreferences(database: HttpDb, userId: string): Promise
   }));
 }
 
+export async function listPreferences(database: HttpDb, userId: string): Promise<Preference[]> {
+  return toPreferences(await preferencesOf(database, userId));
+}
+
 /** The value an upsert proposed for `column` (Postgres `excluded.<column>`). */
 const excluded = (column: string) => sql.raw(`excluded.${column}`);
 
-/** Sets the preferences for the kinds given (others unchanged). */
-export async function setPreferences(database: HttpDb, userId: string, prefs: Preference[]): Promise<void> {
-  if (prefs.length === 0) return;
+/**
+ * Sets the preferences for the kinds given (others unchanged) and answers every preference now: the upsert and the
+ * read in one batch, one round trip (docs/benchmarks.md "Round trips per route (issue #16)").
+ */
+export async function setPreferences(database: HttpDb, userId: string, prefs: Preference[]): Promise<Preference[]> {
+  if (prefs.length === 0) return listPreferences(database, userId);
   const now = new Date();
-  await database
+  const upsert = database
     .insert(notificationPreferences)
     .values(prefs.map((p) => ({ userId, ...p, updatedAt: now })))
     .onConflictDoUpdate({
@@ -66,4 +84,6 @@ export async function setPreferences(database: HttpDb, userId: string, prefs: Pr
         updatedAt: now,
       },
     });
+  const [, rows] = await database.batch([upsert, preferencesOf(database, userId)]);
+  return toPreferences(rows);
 }
