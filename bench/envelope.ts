@@ -21,6 +21,7 @@ import { build } from "esbuild";
 import { startBridge } from "../dev/db-bridge/server";
 import { ROOT } from "../dev/lib/suite";
 import { generateKeyPairSecrets } from "../src/lib/identity/keys";
+import { API_CSP, DOCUMENT_HEADERS, SECURE_HEADERS } from "../src/lib/platform/middleware";
 import { beginBench, failBench, log, settings, UNLIMITED_VARS } from "./lib/common";
 import {
   benchJson,
@@ -40,28 +41,27 @@ const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undef
 const wanted = (name: string) => name === "floor" || !ONLY || ONLY.test(name);
 
 /**
- * The headers a Tessera JSON answer carries beside Content-Type, X-Request-Id and Server-Timing
- * (src/lib/platform/middleware.ts), as name/value pairs; and the six that only act on an HTML page, which every
+ * The headers a Tessera JSON answer carries beside Content-Type, X-Request-Id and Server-Timing, taken from the
+ * envelope itself (CORS's two as the API policy sets them); and the six that only act on an HTML page, which every
  * answer also carried before (docs/security.md "Response headers").
  */
-const HEADERS = `[
-  ["Strict-Transport-Security", "max-age=63072000; includeSubDomains"], ["X-Content-Type-Options", "nosniff"],
-  ["X-Frame-Options", "SAMEORIGIN"], ["Cross-Origin-Resource-Policy", "same-site"], ["Referrer-Policy", "no-referrer"],
-  ["Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"],
-  ["Access-Control-Expose-Headers", "X-Request-Id,Retry-After,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset,Server-Timing,ETag"],
+const HEADERS = JSON.stringify([
+  ...SECURE_HEADERS,
+  ["Content-Security-Policy", API_CSP],
+  [
+    "Access-Control-Expose-Headers",
+    "X-Request-Id,Retry-After,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset,Server-Timing,ETag",
+  ],
   ["Vary", "Origin"],
-]`;
-const DOCUMENT_HEADERS = `[
-  ["Cross-Origin-Opener-Policy", "same-origin"], ["Origin-Agent-Cluster", "?1"], ["X-DNS-Prefetch-Control", "off"],
-  ["X-Download-Options", "noopen"], ["X-Permitted-Cross-Domain-Policies", "none"], ["X-XSS-Protection", "0"],
-]`;
+]);
+const DOCUMENT = JSON.stringify(DOCUMENT_HEADERS);
 
 const BODY = `{ service: "tessera", version: "0.1.0", status: "running" }`;
 
 /** Shared by the layers: the JSON answer, the headers, the id and log, the deadline. */
 const PRELUDE = `
 const HEADERS = ${HEADERS};
-const DOCUMENT_HEADERS = ${DOCUMENT_HEADERS};
+const DOCUMENT_HEADERS = ${DOCUMENT};
 const BODY = () => (${BODY});
 const json = (value) => new Response(JSON.stringify(value), { headers: { "content-type": "application/json" } });
 const finish = (res, id, ms) => {

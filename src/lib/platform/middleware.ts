@@ -10,11 +10,6 @@ import { createLogger, scheduleLogFlush } from "./log";
 // A client-supplied id is kept only if it is short and plain, so it cannot forge log lines.
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/**
- * Runs first, so that even errors from the gateway's proxy are logged with the request id. Every header goes
- * straight onto the finished response: `c.header()` after the response exists would copy the whole response for
- * each one, and touching `c.res` before `next()` makes Hono build a response up front and copy the handler's into it.
- */
 /** What the envelope takes from the concerns above the platform (wired in app.ts). */
 export interface EnvelopeParts<Match extends { elsewhere: boolean }> {
   /** The gateway route-table entry the path falls under, if any (src/lib/gateway/routing.ts). */
@@ -25,6 +20,11 @@ export interface EnvelopeParts<Match extends { elsewhere: boolean }> {
   record(c: Context<AppEnv>, started: number): void;
 }
 
+/**
+ * Runs first, so that even errors from the gateway's proxy are logged with the request id. Every header goes
+ * straight onto the finished response: `c.header()` after the response exists would copy the whole response for
+ * each one, and touching `c.res` before `next()` makes Hono build a response up front and copy the handler's into it.
+ */
 export function requestEnvelope<Match extends { elsewhere: boolean }>(
   parts: EnvelopeParts<Match>,
 ): MiddlewareHandler<AppEnv> {
@@ -43,7 +43,8 @@ export function requestEnvelope<Match extends { elsewhere: boolean }>(
     const cors = match !== undefined && !c.req.path.startsWith("/v1/") ? LEGACY_CORS : API_CORS;
     const origin = c.req.header("origin") || "";
     const allowOrigin = cors.allowOrigin(origin, config.corsOrigins);
-    if (c.req.method === "OPTIONS") {
+    const preflighting = c.req.method === "OPTIONS";
+    if (preflighting) {
       // A preflight answers here: no route, no secure headers (as Hono's cors() in front of them did).
       c.res = preflight(cors, allowOrigin);
     } else {
@@ -63,10 +64,8 @@ export function requestEnvelope<Match extends { elsewhere: boolean }>(
 
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     const timing = `total;dur=${durationMs}`;
-    const answer = c.res;
-    const apiAnswer = c.req.method !== "OPTIONS";
     onFinishedHeaders(c, (headers) => {
-      if (apiAnswer) {
+      if (!preflighting) {
         for (const [name, value] of SECURE_HEADERS) headers.set(name, value);
         if (headers.get("content-type")?.startsWith("text/html")) {
           for (const [name, value] of DOCUMENT_HEADERS) headers.set(name, value);
@@ -83,7 +82,7 @@ export function requestEnvelope<Match extends { elsewhere: boolean }>(
       method: c.req.method,
       path: c.req.path,
       route: c.req.routePath,
-      status: answer.status,
+      status: c.res.status,
       durationMs,
       userId: c.get("principal")?.sub,
     });
@@ -202,14 +201,14 @@ const LEGACY_CORS: CorsPolicy = {
  * An API answers JSON: nothing in it may load or frame anything. A page (/docs, /admin) sets its own
  * Content-Security-Policy, which is kept; every other response gets the API's.
  */
-const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 /**
  * What every answer carries: the headers that act on any response, a JSON body included (OWASP's REST Security Cheat
  * Sheet; docs/security.md "Response headers"): HSTS for two years, no MIME sniffing, no framing in older browsers
  * (the CSP's frame-ancestors in newer ones), no cross-site loading of the body, and no referrer.
  */
-const SECURE_HEADERS: [string, string][] = [
+export const SECURE_HEADERS: [string, string][] = [
   ["Strict-Transport-Security", "max-age=63072000; includeSubDomains"],
   ["X-Content-Type-Options", "nosniff"],
   ["X-Frame-Options", "SAMEORIGIN"],
@@ -222,7 +221,7 @@ const SECURE_HEADERS: [string, string][] = [
  * What an HTML page carries besides (the rest of Hono's `secureHeaders()` defaults): these act only on a document a
  * browser renders, so a JSON answer does not pay for them (about 0.7 µs of CPU and 30 bytes each, per response).
  */
-const DOCUMENT_HEADERS: [string, string][] = [
+export const DOCUMENT_HEADERS: [string, string][] = [
   ["Cross-Origin-Opener-Policy", "same-origin"],
   ["Origin-Agent-Cluster", "?1"],
   ["X-DNS-Prefetch-Control", "off"],

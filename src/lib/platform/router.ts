@@ -84,12 +84,16 @@ export class ApiRouter {
     // Nothing to check or read before the handler: it runs at once, and an answer it returns synchronously goes
     // out without a deadline timer (a timer costs about 10 µs a request on workerd, docs/benchmarks.md).
     const direct = spec.auth === "public" && spec.rateLimit === false && !spec.params && !spec.query && !spec.body;
-    this.app.on(spec.method.toUpperCase(), spec.path, (c) => {
+    // The whole request (session check, rate limit, body, handler) answers within its time, or the client gets 504;
+    // a late answer is dropped.
+    const deadline = (c: Context<AppEnv>, answer: Promise<Response>) => {
       const ms = spec.timeoutMs ?? c.get("config").routeTimeoutMs;
-      const late = () => new ApiError("timeout", `The request did not complete within ${ms} ms`);
+      return withTimeout(answer, ms, () => new ApiError("timeout", `The request did not complete within ${ms} ms`));
+    };
+    this.app.on(spec.method.toUpperCase(), spec.path, (c) => {
       if (direct) {
         const answer = handler(c, NO_INPUT as RouteInput<P, Q, B>);
-        return answer instanceof Response ? answer : withTimeout(answer, ms, late);
+        return answer instanceof Response ? answer : deadline(c, answer);
       }
       const run = async () => {
         // Authentication before validation: an anonymous caller learns nothing about a route's input.
@@ -102,9 +106,7 @@ export class ApiRouter {
         } as RouteInput<P, Q, B>;
         return handler(c, input);
       };
-      // The whole request (session check, rate limit, body, handler) answers within its time, or the client
-      // gets 504; a late answer is dropped.
-      return withTimeout(run(), ms, late);
+      return deadline(c, run());
     });
     return this;
   }
